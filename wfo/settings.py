@@ -1,0 +1,73 @@
+"""One settings object for the API, the worker and the CLI, read from the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "dev-insecure-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["dev", "test", "production"] = "dev"
+    """`dev` and `test` accept the default secrets; anything else refuses to start with them."""
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    """Plain libpq/asyncpg URL (``postgresql://user:pw@host:port/db``)."""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "wfo"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    secret_key: str = DEFAULT_SECRET_KEY
+    """Signs JWTs and approval links."""
+
+    worker_max_concurrent_activities: int = 100
+    worker_max_concurrent_workflow_tasks: int = 100
+
+    payload_threshold_bytes: int = 256 * 1024
+    """Node inputs/outputs larger than this are kept out of Temporal history (stored by reference)."""
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 5000
+    max_request_bytes: int = 1024 * 1024
+    """Request bodies above this are refused with 413."""
+
+    http_allow_private_networks: bool = False
+    """Allow outbound HTTP components / webhooks to loopback and private addresses."""
+    outbound_allowlist: list[str] = []
+    """Hosts or CIDRs admitted even though they are private/loopback (e.g. ``127.0.0.1``)."""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_sender: str = "wfo@localhost"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> "Settings":
+        if self.environment not in ("dev", "test") and self.secret_key == DEFAULT_SECRET_KEY:
+            raise ValueError(
+                "SECRET_KEY is the built-in development default; set a real secret "
+                "(ENVIRONMENT=%s)" % self.environment
+            )
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL in SQLAlchemy's async form."""
+        url = self.database_url
+        for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix):]
+        return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

