@@ -1,0 +1,89 @@
+"""Database access: the async engine/session factory and programmatic Alembic migrations."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from wfo.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    """``postgresql://...`` -> ``postgresql+asyncpg://...`` (idempotent)."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    return url
+
+
+def create_engine(settings: Settings | str, **kwargs) -> AsyncEngine:
+    url = settings.sqlalchemy_url if isinstance(settings, Settings) else to_sqlalchemy_url(settings)
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return create_async_engine(url, **kwargs)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def session_scope(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """A one-off session with its own engine (CLI, scripts). Commits on success."""
+    engine = create_engine(settings, pool_size=1, max_overflow=0)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            yield session
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+def alembic_config(database_url: str | None = None):
+    from alembic.config import Config
+
+    cfg = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if database_url:
+        # '%' must be escaped for configparser interpolation (passwords may contain it)
+        cfg.set_main_option("sqlalchemy.url", to_sqlalchemy_url(database_url).replace("%", "%%"))
+    return cfg
+
+
+async def run_migrations(database_url: str, revision: str = "head") -> None:
+    """``alembic upgrade <revision>`` against ``database_url`` (plain postgresql:// URL)."""
+    from alembic import command
+
+    cfg = alembic_config(database_url)
+    engine = create_async_engine(to_sqlalchemy_url(database_url), pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as conn:
+
+            def _upgrade(sync_conn) -> None:
+                cfg.attributes["connection"] = sync_conn
+                command.upgrade(cfg, revision)
+
+            await conn.run_sync(_upgrade)
+    finally:
+        await engine.dispose()
+
+
+async def current_revision(database_url: str) -> str | None:
+    from sqlalchemy import text
+
+    engine = create_async_engine(to_sqlalchemy_url(database_url), pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as conn:
+            try:
+                return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+            except Exception:
+                return None
+    finally:
+        await engine.dispose()

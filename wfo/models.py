@@ -1,0 +1,166 @@
+"""SQLModel tables for the metadata API (schema managed by Alembic, see ``migrations/``).
+
+Every tenant-owned row carries ``tenant_id``; every query in ``api/`` filters on it.
+The engine's activities read ``workflow_versions`` / ``workflows`` and ``payloads`` with raw
+SQL, so those table and column names are part of the contract.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import BYTEA, JSONB
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = False, default_now: bool = True) -> Any:
+    return Field(
+        default_factory=utcnow if default_now else None,
+        sa_type=sa.DateTime(timezone=True),
+        nullable=nullable,
+        sa_column_kwargs={"server_default": sa.func.now()} if default_now else {},
+    )
+
+
+class Role(StrEnum):
+    admin = "admin"
+    developer = "developer"
+    operator = "operator"
+    viewer = "viewer"
+
+
+class WorkflowStatus(StrEnum):
+    draft = "draft"
+    active = "active"
+    inactive = "inactive"
+    archived = "archived"
+
+
+class ExecutionStatus(StrEnum):
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+    terminated = "terminated"
+    timed_out = "timed_out"
+
+
+TERMINAL_EXECUTION_STATUSES = frozenset(
+    {
+        ExecutionStatus.completed,
+        ExecutionStatus.failed,
+        ExecutionStatus.cancelled,
+        ExecutionStatus.terminated,
+        ExecutionStatus.timed_out,
+    }
+)
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenants"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=255, sa_column_kwargs={"unique": True})
+    created_at: datetime = _ts()
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", index=True, ondelete="CASCADE")
+    email: str = Field(max_length=320, sa_column_kwargs={"unique": True})
+    full_name: str | None = Field(default=None, max_length=255)
+    hashed_password: str
+    role: str = Field(default=Role.viewer.value, max_length=32)
+    is_active: bool = True
+    created_at: datetime = _ts()
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", index=True, ondelete="CASCADE")
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    name: str = Field(max_length=255)
+    prefix: str = Field(max_length=32)
+    hashed_key: str = Field(max_length=128, sa_column_kwargs={"unique": True})
+    role: str = Field(max_length=32)
+    created_at: datetime = _ts()
+    last_used_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class Workflow(SQLModel, table=True):
+    __tablename__ = "workflows"
+    __table_args__ = (sa.Index("ix_workflows_tenant_status", "tenant_id", "status"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=255)
+    description: str | None = Field(default=None, sa_type=sa.Text)
+    category: str | None = Field(default=None, max_length=100)
+    tags: list[str] = Field(
+        default_factory=list,
+        sa_type=JSONB,
+        sa_column_kwargs={"server_default": sa.text("'[]'::jsonb")},
+    )
+    status: str = Field(default=WorkflowStatus.draft.value, max_length=16)
+    current_version: int = 1
+    created_by: str | None = Field(default=None, max_length=320)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    archived_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class WorkflowVersion(SQLModel, table=True):
+    __tablename__ = "workflow_versions"
+
+    workflow_id: uuid.UUID = Field(foreign_key="workflows.id", primary_key=True, ondelete="CASCADE")
+    version: int = Field(primary_key=True)
+    definition: dict[str, Any] = Field(sa_type=JSONB)
+    created_at: datetime = _ts()
+    created_by: str | None = Field(default=None, max_length=320)
+
+
+class Execution(SQLModel, table=True):
+    __tablename__ = "executions"
+    __table_args__ = (
+        sa.Index("ix_executions_tenant_workflow_started", "tenant_id", "workflow_id", "started_at"),
+        sa.Index("ix_executions_tenant_started", "tenant_id", "started_at"),
+        sa.Index("ix_executions_status", "status"),
+    )
+
+    id: str = Field(primary_key=True, sa_type=sa.Text)
+    """The Temporal workflow id."""
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", ondelete="CASCADE")
+    workflow_id: uuid.UUID | None = Field(default=None, foreign_key="workflows.id", ondelete="SET NULL")
+    version: int | None = None
+    status: str = Field(default=ExecutionStatus.running.value, max_length=16)
+    trigger: str = Field(default="manual", max_length=64)
+    input: Any = Field(default=None, sa_type=JSONB(none_as_null=True), nullable=True)
+    output: Any = Field(default=None, sa_type=JSONB(none_as_null=True), nullable=True)
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    started_by: str | None = Field(default=None, max_length=320)
+    started_at: datetime = _ts()
+    completed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = _ts()
+
+
+class Payload(SQLModel, table=True):
+    __tablename__ = "payloads"
+
+    id: str = Field(primary_key=True, sa_type=sa.Text)
+    tenant_id: str | None = Field(default=None, sa_type=sa.Text)
+    data: bytes = Field(sa_type=BYTEA)
+    size: int | None = None
+    created_at: datetime = _ts()
