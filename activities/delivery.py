@@ -1,0 +1,155 @@
+"""Activities of the ``WebhookDelivery`` workflow: one signed POST per attempt, and the delivery log."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+import httpx
+from api.events.db import sql
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from api.events.secretbox import unseal
+from api.events.signing import signed_headers
+from api.events.ssrf import UnresolvableHostError, UnsafeURLError, check_outbound_url, pinned_request
+from wfo.settings import Settings
+
+log = logging.getLogger(__name__)
+
+NON_RETRYABLE_ERRORS = ("SubscriptionGone", "UnsafeURL")
+MAX_RESPONSE_BYTES = 2048
+USER_AGENT = "wfo-webhooks/1"
+
+
+@dataclass
+class DeliverRequest:
+    delivery_id: str
+    subscription_id: str
+    event_type: str
+    body: str
+    timeout_seconds: float = 30.0
+
+
+@dataclass
+class DeliveryOutcome:
+    delivery_id: str
+    status: str
+    """succeeded | failed | cancelled"""
+    attempts: int
+    response_status: int | None
+    error: str | None
+
+
+class DeliveryActivities:
+    """Injected: settings (secret key, outbound allowlist), a session factory, an HTTP client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.http = http or httpx.AsyncClient(follow_redirects=False, trust_env=False)
+
+    async def _record_attempt(
+        self, delivery_id: str, attempt: int, status_code: int | None, error: str | None, succeeded: bool
+    ) -> None:
+        async with self.sessionmaker() as session:
+            await sql(
+                session,
+                "UPDATE webhook_deliveries SET attempts = GREATEST(attempts, :attempt), "
+                "response_status = :code, last_error = :error, updated_at = now(), "
+                "status = CASE WHEN :ok THEN 'succeeded' ELSE status END, "
+                "completed_at = CASE WHEN :ok THEN now() ELSE completed_at END "
+                "WHERE id = :id",
+                {"attempt": attempt, "code": status_code, "error": error, "ok": succeeded, "id": delivery_id},
+            )
+            await session.commit()
+
+    @activity.defn(name="webhook_delivery.deliver")
+    async def deliver(self, req: DeliverRequest) -> DeliveryOutcome:
+        attempt = activity.info().attempt
+        async with self.sessionmaker() as session:
+            row = (
+                await sql(
+                    session,
+                    "SELECT endpoint_url, secret_enc, active, deleted_at FROM webhook_subscriptions "
+                    "WHERE id = :id",
+                    {"id": uuid.UUID(req.subscription_id)},
+                )
+            ).first()
+        if row is None or not row.active or row.deleted_at is not None:
+            raise ApplicationError("subscription was deleted or disabled", type="SubscriptionGone", non_retryable=True)
+
+        try:
+            checked = await check_outbound_url(row.endpoint_url, self.settings)
+        except UnresolvableHostError as exc:
+            await self._record_attempt(req.delivery_id, attempt, None, str(exc), False)
+            raise ApplicationError(str(exc), type="DeliveryError") from None
+        except UnsafeURLError as exc:
+            await self._record_attempt(req.delivery_id, attempt, None, str(exc), False)
+            raise ApplicationError(str(exc), type="UnsafeURL", non_retryable=True) from None
+
+        url, host_header, extensions = pinned_request(checked)
+        headers = {
+            **host_header,
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            **signed_headers(
+                unseal(self.settings.secret_key, row.secret_enc),
+                req.body,
+                delivery_id=req.delivery_id,
+                event_type=req.event_type,
+            ),
+        }
+        status_code: int | None = None
+        try:
+            async with self.http.stream(
+                "POST",
+                url,
+                content=req.body.encode("utf-8"),
+                headers=headers,
+                timeout=req.timeout_seconds,
+                extensions=extensions,
+            ) as resp:
+                status_code = resp.status_code
+                snippet = b""
+                async for chunk in resp.aiter_bytes():
+                    snippet += chunk
+                    if len(snippet) >= MAX_RESPONSE_BYTES:
+                        break
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            await self._record_attempt(req.delivery_id, attempt, None, error, False)
+            raise ApplicationError(error, type="DeliveryError") from None
+
+        if 200 <= status_code < 300:
+            await self._record_attempt(req.delivery_id, attempt, status_code, None, True)
+            return DeliveryOutcome(req.delivery_id, "succeeded", attempt, status_code, None)
+
+        error = f"HTTP {status_code}: {snippet[:200].decode('utf-8', 'replace')}"
+        await self._record_attempt(req.delivery_id, attempt, status_code, error, False)
+        raise ApplicationError(error, type="DeliveryError")
+
+    @activity.defn(name="webhook_delivery.record_outcome")
+    async def record_outcome(self, outcome: DeliveryOutcome) -> DeliveryOutcome:
+        async with self.sessionmaker() as session:
+            row = (
+                await sql(
+                    session,
+                    "UPDATE webhook_deliveries SET status = :status, updated_at = now(), completed_at = now(), "
+                    "last_error = COALESCE(:error, last_error) WHERE id = :id "
+                    "RETURNING attempts, response_status",
+                    {"status": outcome.status, "error": outcome.error, "id": outcome.delivery_id},
+                )
+            ).first()
+            await session.commit()
+        if row is not None:
+            outcome.attempts = row.attempts
+            outcome.response_status = row.response_status
+        return outcome
