@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from wfo.settings import Settings
-from wfo.temporal import SEARCH_ATTRIBUTES, temporal_cli_path, test_server_path
+from wfo.temporal import SEARCH_ATTRIBUTES, ensure_search_attributes, temporal_cli_path, test_server_path
 from workflows.converter import data_converter
 
 PG_ADMIN_URL = os.environ.get("WFO_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -41,6 +41,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_path(), data_converter=data_converter
     )
+    await ensure_search_attributes(env.client)
     try:
         yield env
     finally:

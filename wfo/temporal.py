@@ -23,7 +23,7 @@ def dev_server_cli_args() -> list[str]:
     """`temporal server start-dev` flags registering our search attributes."""
     args: list[str] = []
     for key in SEARCH_ATTRIBUTES:
-        kind = "Keyword" if key.value_type.name == "KEYWORD" else "Int"
+        kind = "Int" if key.value_type is int else "Keyword"
         args += ["--search-attribute", f"{key.name}={kind}"]
     return args
 
@@ -59,3 +59,27 @@ async def connect(settings: Settings) -> Client:
         namespace=settings.temporal_namespace,
         data_converter=data_converter,
     )
+
+
+async def ensure_search_attributes(client: Client, namespace: str = "default") -> None:
+    """Register our search attributes on the server if they are missing (idempotent)."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+
+    from temporalio.service import RPCError, RPCStatusCode
+
+    try:
+        existing = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace))
+        known = set(existing.custom_attributes) | set(existing.system_attributes)
+    except RPCError as err:  # the time-skipping test server cannot list them
+        if err.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+        known = set()
+    missing = {
+        key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
+        for key in SEARCH_ATTRIBUTES if key.name not in known
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))

@@ -1,0 +1,126 @@
+"""Component activities: each connector runs as an activity named after its component type."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.payloads import offload_if_large, resolve_context
+from activities.services import SecretNotFound, Services
+from connectors.base import ComponentError, Connector, NodeContext
+from workflows.definition import Node
+from workflows.engine import compute_pure
+from workflows.expressions import EvalEnv, ExpressionError, render
+from workflows.types import (
+    EVALUATE_ACTIVITY, LOAD_DEFINITION_ACTIVITY, ComponentRequest, ComponentResult, LoadDefinitionRequest,
+    LoadDefinitionResult,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    for s in secrets:
+        if s:
+            text = text.replace(s, "***")
+    return text
+
+
+def _app_error(message: str, type_: str, retryable: bool, attempt: int, details: dict | None = None,
+               secrets: list[str] | None = None) -> ApplicationError:
+    message = _redact(message, secrets or [])
+    payload = {"attempt": attempt}
+    if details:
+        payload.update(json.loads(_redact(json.dumps(details, default=str), secrets or [])))
+    return ApplicationError(message, payload, type=type_, non_retryable=not retryable)
+
+
+class ComponentActivities:
+    """Activities for every connector plus the engine's helpers; clients injected through `Services`."""
+
+    def __init__(self, services: Services, connectors: list[Connector]):
+        self.services = services
+        self.connectors = connectors
+
+    def _env(self, req: ComponentRequest) -> EvalEnv:
+        rng = random.Random(req.seed)
+        return EvalEnv(now_millis=req.now_millis, random=rng.random)
+
+    async def _config(self, req: ComponentRequest) -> Any:
+        if req.render_context is None:
+            return req.config
+        ctx = await resolve_context(req.render_context, self.services.payloads)
+        return render(req.config, ctx, self._env(req), tuple(req.skip_fields))
+
+    def _make(self, connector: Connector) -> Callable:
+        spec = connector.spec
+
+        @activity.defn(name=spec.type)
+        async def run_component(req: ComponentRequest) -> ComponentResult:
+            info = activity.info()
+            secrets: list[str] = []
+            try:
+                config = await self._config(req)
+                config, secrets = self.services.resolve_secrets(config)
+                ctx = NodeContext(
+                    execution_id=req.execution_id, node_id=req.node_id, attempt=info.attempt,
+                    idempotency_key=req.idempotency_key, tenant_id=req.tenant_id, workflow_id=req.workflow_id,
+                    services=self.services,
+                )
+                output = await connector.run(config, ctx)
+            except ComponentError as err:
+                log.info("node %s (%s) attempt %d failed: %s", req.node_id, spec.type, info.attempt,
+                         _redact(err.message, secrets))
+                raise _app_error(err.message, err.type, err.retryable, info.attempt, err.details, secrets) from None
+            except (ExpressionError, SecretNotFound) as err:
+                raise _app_error(str(err), type(err).__name__, False, info.attempt) from None
+            except ApplicationError:
+                raise
+            except Exception as err:  # unexpected: retry, but never leak secrets in the message
+                raise _app_error(f"{type(err).__name__}: {err}", type(err).__name__, True, info.attempt,
+                                 secrets=secrets) from None
+            output = await offload_if_large(output, self.services.payloads, req.payload_threshold_bytes,
+                                            req.tenant_id)
+            return ComponentResult(output=output, attempt=info.attempt)
+
+        return run_component
+
+    @activity.defn(name=EVALUATE_ACTIVITY)
+    async def evaluate(self, req: ComponentRequest) -> ComponentResult:
+        """A pure node that reads stored payloads (or whose output is too large for history)."""
+        ctx = await resolve_context(req.render_context or {}, self.services.payloads)
+        node = Node(id=req.node_id, type=req.node_type, config=req.config)
+        try:
+            outcome = compute_pure(node, ctx, self._env(req))
+        except ExpressionError as err:
+            raise _app_error(err.message, "ExpressionError", False, activity.info().attempt) from None
+        output = await offload_if_large(outcome.output, self.services.payloads, req.payload_threshold_bytes,
+                                        req.tenant_id)
+        return ComponentResult(output=output, port=outcome.port, attempt=activity.info().attempt)
+
+    @activity.defn(name=LOAD_DEFINITION_ACTIVITY)
+    async def load_definition(self, req: LoadDefinitionRequest) -> LoadDefinitionResult:
+        """A stored workflow's definition (a given version, or its current one), within the tenant."""
+        pool = await self.services.db_pool()
+        row = await pool.fetchrow(
+            "SELECT v.definition, v.version FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id "
+            "WHERE w.id::text = $1 AND v.version = COALESCE($2, w.current_version) "
+            "AND ($3::text IS NULL OR w.tenant_id::text = $3)",
+            req.workflow_id, req.version, req.tenant_id,
+        )
+        if row is None:
+            raise ApplicationError(f"workflow {req.workflow_id} version {req.version or 'current'} not found",
+                                   type="DefinitionNotFound", non_retryable=True)
+        definition = row["definition"]
+        if isinstance(definition, str):
+            definition = json.loads(definition)
+        return LoadDefinitionResult(definition=definition, version=row["version"])
+
+    def all(self) -> list[Callable]:
+        return [self._make(c) for c in self.connectors] + [self.evaluate, self.load_definition]

@@ -1,0 +1,78 @@
+"""Where large node inputs/outputs live instead of Temporal history: a small interface, Postgres behind it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Protocol
+
+from workflows.engine import REF_KEY, is_ref, json_size
+
+REF_PREFIX = "payload:"
+
+
+class PayloadStore(Protocol):
+    async def put(self, data: bytes, tenant_id: str | None) -> str: ...
+
+    async def get(self, key: str) -> bytes: ...
+
+
+class PostgresPayloadStore:
+    """Stores payloads in the `payloads` table (created by the migrations)."""
+
+    def __init__(self, pool_factory):
+        self._pool_factory = pool_factory
+
+    async def put(self, data: bytes, tenant_id: str | None) -> str:
+        key = uuid.uuid4().hex
+        pool = await self._pool_factory()
+        await pool.execute("INSERT INTO payloads (id, tenant_id, data, size) VALUES ($1, $2, $3, $4)",
+                           key, tenant_id, data, len(data))
+        return key
+
+    async def get(self, key: str) -> bytes:
+        pool = await self._pool_factory()
+        row = await pool.fetchrow("SELECT data FROM payloads WHERE id = $1", key)
+        if row is None:
+            raise KeyError(f"stored payload {key} not found")
+        return bytes(row["data"])
+
+
+class MemoryPayloadStore:
+    """In-process store for unit tests of pure code."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, bytes] = {}
+
+    async def put(self, data: bytes, tenant_id: str | None) -> str:
+        key = uuid.uuid4().hex
+        self.items[key] = data
+        return key
+
+    async def get(self, key: str) -> bytes:
+        return self.items[key]
+
+
+async def offload_if_large(value: Any, store: PayloadStore, threshold: int, tenant_id: str | None = None) -> Any:
+    """Replace `value` by a reference if its JSON form exceeds `threshold` bytes."""
+    if value is None or is_ref(value):
+        return value
+    size = json_size(value)
+    if size <= threshold:
+        return value
+    key = await store.put(json.dumps(value, separators=(",", ":"), default=str).encode(), tenant_id)
+    return {REF_KEY: REF_PREFIX + key, "size": size}
+
+
+async def resolve(value: Any, store: PayloadStore) -> Any:
+    """Load a reference's data (other values are returned as they are)."""
+    if is_ref(value) and value[REF_KEY].startswith(REF_PREFIX):
+        return json.loads(await store.get(value[REF_KEY][len(REF_PREFIX):]))
+    return value
+
+
+async def resolve_context(ctx: dict[str, Any], store: PayloadStore) -> dict[str, Any]:
+    out = dict(ctx)
+    out["input"] = await resolve(ctx.get("input"), store)
+    out["nodes"] = {k: await resolve(v, store) for k, v in (ctx.get("nodes") or {}).items()}
+    return out

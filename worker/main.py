@@ -1,0 +1,84 @@
+"""The worker: the interpreter workflow plus every component activity, on one task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.components import ComponentActivities
+from activities.services import Services
+from connectors.registry import connectors
+from wfo.settings import Settings
+from wfo.temporal import connect
+from workflows.interpreter import InterpreterWorkflow
+
+log = logging.getLogger(__name__)
+
+# Modules the interpreter uses that are deterministic and safe to share with the sandbox.
+PASSTHROUGH = ("jsonata", "jsonschema", "isodate")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
+def extra_workflows_and_activities(services: Services) -> tuple[list[type], list[Any]]:
+    """Workflows/activities of optional subsystems (event delivery, approvals...) when present."""
+    workflows: list[type] = []
+    activities: list[Any] = []
+    try:
+        from workflows.delivery import register as register_delivery
+    except ImportError:
+        register_delivery = None
+    if register_delivery is not None:
+        w, a = register_delivery(services)
+        workflows += list(w)
+        activities += list(a)
+    return workflows, activities
+
+
+def build_worker(client: Client, settings: Settings, *, services: Services | None = None,
+                 activities: Sequence[Any] = (), workflows: Sequence[type] = ()) -> Worker:
+    """A worker for `settings.temporal_task_queue`. Use as `async with build_worker(...):`."""
+    services = services or Services(settings)
+    comp = ComponentActivities(services, connectors())
+    extra_wf, extra_act = extra_workflows_and_activities(services)
+    return Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=[InterpreterWorkflow, *extra_wf, *workflows],
+        activities=[*comp.all(), *extra_act, *activities],
+        workflow_runner=workflow_runner(),
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=4),
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    client = await connect(settings)
+    services = Services(settings)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    worker = build_worker(client, settings, services=services)
+    log.info("worker polling task queue %r on %s", settings.temporal_task_queue, settings.temporal_address)
+    try:
+        async with worker:
+            await stop.wait()
+    finally:
+        await services.close()

@@ -1,0 +1,225 @@
+"""JSONata expressions and `{{ }}` templates, deterministic and bounded.
+
+- `$now()`, `$millis()`, `$random()` and `$shuffle()` are bound to the values the caller passes in
+  (workflow time and workflow randomness), so evaluation replays identically.
+- Every evaluation runs under a step budget and a depth budget. Steps, not wall-clock time, so a
+  runaway expression fails the same way on every replay; the default budget is well under a second
+  of CPU, far below Temporal's deadlock detector.
+
+Pure code: no I/O, safe inside the workflow sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from jsonata import Jsonata
+from jsonata.jexception import JException
+
+DEFAULT_MAX_STEPS = 300_000
+DEFAULT_MAX_DEPTH = 120
+
+_TEMPLATE_RE = re.compile(r"\{\{(.*?)\}\}", re.S)
+_EXACT_RE = re.compile(r"^\s*\{\{(.*?)\}\}\s*$", re.S)
+
+
+class ExpressionError(Exception):
+    """An expression failed to parse or evaluate. `expression` is the offending source text."""
+
+    def __init__(self, message: str, expression: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.expression = expression
+
+
+class BudgetExceeded(ExpressionError):
+    pass
+
+
+@dataclass
+class EvalEnv:
+    """Everything non-deterministic an expression may use, supplied by the caller."""
+
+    now_millis: int = 0
+    random: Callable[[], float] = field(default=lambda: 0.5)
+    max_steps: int = DEFAULT_MAX_STEPS
+    max_depth: int = DEFAULT_MAX_DEPTH
+
+
+def _message(err: BaseException) -> str:
+    if isinstance(err, JException):
+        msg = str(err) or err.get_error()
+        return msg.replace("\n", " ")
+    return f"{type(err).__name__}: {err}"
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(text: str) -> Jsonata:
+    """Parse a JSONata expression (cached). Raises ExpressionError with the parser's message."""
+    if not isinstance(text, str) or not text.strip():
+        raise ExpressionError("empty expression", text)
+    try:
+        compiled = Jsonata(text)
+    except JException as err:
+        raise ExpressionError(f"cannot parse expression: {_message(err)}", text) from None
+    except RecursionError:
+        raise ExpressionError("cannot parse expression: nested too deeply", text) from None
+    if compiled.errors:
+        raise ExpressionError(f"cannot parse expression: {_message(compiled.errors[0])}", text)
+    return compiled
+
+
+def syntax_error(text: str) -> str | None:
+    """The parse error of `text`, or None if it parses."""
+    try:
+        compile_expression(text)
+    except ExpressionError as err:
+        return err.message
+    return None
+
+
+class _Fn:
+    """A JSONata-callable wrapper for our deterministic built-ins."""
+
+    def __init__(self, fn: Callable[..., Any]):
+        self.fn = fn
+
+    def call(self, input: Any, args: Any) -> Any:
+        return self.fn(*(args or []))
+
+
+def _bindings(env: EvalEnv) -> dict[str, Any]:
+    from jsonata.functions import Functions
+
+    def now(picture: str | None = None, timezone: str | None = None) -> str | None:
+        return Functions.datetime_from_millis(env.now_millis, picture, timezone)
+
+    def shuffle(arr: Any) -> Any:
+        if arr is None:
+            return None
+        items = list(arr) if isinstance(arr, list) else [arr]
+        for i in range(len(items) - 1, 0, -1):
+            j = int(env.random() * (i + 1))
+            items[i], items[j] = items[j], items[i]
+        return items
+
+    steps = [0]
+    depth = [0]
+
+    def on_entry(expr: Any, input: Any, frame: Any) -> None:
+        steps[0] += 1
+        depth[0] += 1
+        if steps[0] > env.max_steps:
+            raise BudgetExceeded(f"expression exceeded its budget of {env.max_steps} evaluation steps "
+                                 "(runaway loop or recursion?)")
+        if depth[0] > env.max_depth:
+            raise BudgetExceeded(f"expression nested deeper than {env.max_depth} levels")
+
+    def on_exit(expr: Any, input: Any, frame: Any, result: Any) -> None:
+        depth[0] -= 1
+
+    return {
+        "now": Jsonata.JFunction(_Fn(now), "<s?s?:s>"),
+        "millis": Jsonata.JFunction(_Fn(lambda: env.now_millis), "<:n>"),
+        "random": Jsonata.JFunction(_Fn(lambda: env.random()), "<:n>"),
+        "shuffle": Jsonata.JFunction(_Fn(shuffle), "<a:a>"),
+        "__evaluate_entry": on_entry,
+        "__evaluate_exit": on_exit,
+    }
+
+
+def to_json_value(value: Any) -> Any:
+    """Plain JSON types (JSONata returns sequence subclasses, floats for integers, and functions)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 2**53:
+            return int(value)
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json_value(v) for v in value]
+    if callable(value) or hasattr(value, "call"):
+        return None  # a function value has no JSON form
+    return value
+
+
+def evaluate(text: str, data: Any, env: EvalEnv, variables: Mapping[str, Any] | None = None) -> Any:
+    """Evaluate JSONata `text` against `data`. Raises ExpressionError (BudgetExceeded on runaway)."""
+    compiled = compile_expression(text)
+    bindings = _bindings(env)
+    if variables:
+        bindings.update(variables)
+    Jsonata.CURRENT.jsonata = compiled
+    try:
+        result = compiled.evaluate(data, bindings)
+    except ExpressionError:
+        raise
+    except JException as err:
+        raise ExpressionError(f"expression failed: {_message(err)}", text) from None
+    except RecursionError:
+        raise BudgetExceeded("expression nested too deeply (recursion limit)", text) from None
+    except Exception as err:  # the evaluator's own bugs must still fail the node, not the worker
+        raise ExpressionError(f"expression failed: {_message(err)}", text) from None
+    return to_json_value(result)
+
+
+def evaluate_condition(text: str, data: Any, env: EvalEnv, variables: Mapping[str, Any] | None = None) -> bool:
+    """JSONata truthiness of `text` (undefined is false)."""
+    value = evaluate(text, data, env, variables)
+    return bool(Jsonata.boolize(value)) if value is not None else False
+
+
+def _stringify(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def render(value: Any, data: Any, env: EvalEnv, skip: tuple[str, ...] = ()) -> Any:
+    """Render `{{ }}` templates in a config value (recursively). Keys in `skip` (top level) stay as they are."""
+    if isinstance(value, str):
+        if "{{" not in value:
+            return value
+        exact = _EXACT_RE.match(value)
+        if exact and "{{" not in exact.group(1):
+            return evaluate(exact.group(1), data, env)
+        return _TEMPLATE_RE.sub(lambda m: _stringify(evaluate(m.group(1), data, env)), value)
+    if isinstance(value, dict):
+        return {k: (v if k in skip else render(v, data, env)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, data, env) for v in value]
+    return value
+
+
+def template_expressions(value: Any, skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """Every `{{ }}` expression in a config value, as (field path, expression)."""
+    found: list[tuple[str, str]] = []
+
+    def walk(v: Any, path: str) -> None:
+        if isinstance(v, str):
+            for m in _TEMPLATE_RE.finditer(v):
+                found.append((path, m.group(1)))
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                if path == "config" and k in skip:
+                    continue
+                walk(item, f"{path}.{k}")
+        elif isinstance(v, list):
+            for i, item in enumerate(v):
+                walk(item, f"{path}[{i}]")
+
+    walk(value, "config")
+    return found

@@ -1,0 +1,221 @@
+"""The one generic Temporal workflow: a thin shell that carries out what the pure engine plans."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError, TimeoutError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.components import DEFAULT_PORT
+    from workflows.definition import DefinitionError, RetrySpec, load_definition
+    from workflows.engine import (
+        AwaitApproval, Done, Engine, Outcome, RunActivity, RunChildren, Sleep, new_state,
+    )
+    from workflows.expressions import EvalEnv
+    from workflows.graph import analyze
+    from workflows.types import (
+        INTERPRETER_WORKFLOW, LOAD_DEFINITION_ACTIVITY, PROGRESS_QUERY, ComponentRequest, ComponentResult,
+        ExecutionInput, LoadDefinitionRequest, LoadDefinitionResult,
+    )
+
+DEFAULT_RETRY = RetrySpec()
+
+
+def _retry_policy(spec: RetrySpec | None) -> RetryPolicy:
+    spec = spec or DEFAULT_RETRY
+    return RetryPolicy(
+        maximum_attempts=spec.max_attempts,
+        initial_interval=spec.initial_interval,
+        backoff_coefficient=spec.backoff_coefficient,
+        maximum_interval=spec.maximum_interval,
+        non_retryable_error_types=list(spec.non_retryable_errors) or None,
+    )
+
+
+def _failure_outcome(err: BaseException, default_attempts: int = 1) -> Outcome:
+    """Turn an activity/child failure into a node error outcome (message, type, attempts)."""
+    cause: BaseException | None = err
+    while isinstance(cause, (ActivityError, ChildWorkflowError)) and cause.cause is not None:
+        cause = cause.cause
+    attempts = default_attempts
+    details: Any = None
+    etype = type(cause).__name__
+    if isinstance(cause, ApplicationError):
+        etype = cause.type or "ApplicationError"
+        if cause.details and isinstance(cause.details[0], dict):
+            details = cause.details[0]
+            attempts = int(details.get("attempt", attempts))
+    elif isinstance(cause, TimeoutError):
+        etype = "Timeout"
+    message = cause.message if isinstance(cause, FailureError) else str(cause)
+    if isinstance(cause, TimeoutError):
+        message = f"timed out ({cause.type.name if cause.type else 'timeout'})"
+    return Outcome.failed(message or etype, type=etype, attempts=attempts,
+                          details={k: v for k, v in (details or {}).items() if k != "attempt"} or None)
+
+
+@workflow.defn(name=INTERPRETER_WORKFLOW)
+class InterpreterWorkflow:
+    """Interprets any workflow definition (nodes and edges), one activation at a time."""
+
+    @workflow.init
+    def __init__(self, inp: ExecutionInput) -> None:
+        self._inp = inp
+        self._engine: Engine | None = None
+
+    @workflow.query(name=PROGRESS_QUERY)
+    def progress(self) -> dict[str, Any]:
+        if self._engine is None:
+            return {"status": "starting", "nodes": {}, "events": [], "activations": 0, "runs": 1}
+        return self._engine.progress()
+
+    def _env(self) -> EvalEnv:
+        return EvalEnv(now_millis=int(workflow.now().timestamp() * 1000), random=workflow.random().random)
+
+    @workflow.run
+    async def run(self, inp: ExecutionInput) -> Any:
+        try:
+            defn = load_definition(inp.definition)
+        except DefinitionError as err:
+            raise ApplicationError(f"invalid definition: {err}", type="InvalidDefinition", non_retryable=True)
+        info = analyze(defn)
+        if info.start is None:
+            raise ApplicationError("invalid definition: exactly one start node is required",
+                                   type="InvalidDefinition", non_retryable=True)
+        info_ = workflow.info()
+        execution_id = info_.workflow_id
+        state = inp.state or new_state(defn, inp.input, {
+            "id": execution_id, "workflow_id": inp.workflow_id, "version": inp.version,
+            "started_at": workflow.now().isoformat(), "trigger": inp.trigger,
+        }, info.start)
+        engine = self._engine = Engine(defn, info, state, execution_id)
+        opts = inp.options
+        tasks: dict[asyncio.Task, dict[str, Any]] = {}
+        inline = 0
+        try:
+            while not engine.finished:
+                draining = self._should_continue_as_new(opts)
+                if not draining:
+                    for act in engine.take_ready(workflow.now()):
+                        step = engine.plan(act, workflow.now(), self._env(), opts.payload_threshold_bytes)
+                        if isinstance(step, Done):
+                            engine.complete(act, step.outcome, workflow.now())
+                            inline += 1
+                            if engine.finished:
+                                break
+                        else:
+                            tasks[asyncio.create_task(self._carry_out(step, act, inp))] = act
+                    if engine.finished:
+                        break
+                    if engine.has_pending():
+                        if inline >= opts.inline_batch:
+                            # long runs of pure nodes: let the workflow task end so the worker breathes
+                            inline = 0
+                            await workflow.sleep(timedelta(milliseconds=1))
+                        continue
+                if not tasks:
+                    if draining:
+                        workflow.continue_as_new(ExecutionInput(
+                            definition=inp.definition, input=None, workflow_id=inp.workflow_id,
+                            version=inp.version, trigger=inp.trigger, tenant_id=inp.tenant_id,
+                            started_by=inp.started_by, options=opts, state=self._carry_over(engine)))
+                    break  # every token has ended without reaching an end node
+                inline = 0
+                done, _ = await workflow.wait(list(tasks), return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    act = tasks.pop(task)
+                    engine.complete(act, task.result(), workflow.now())
+        finally:
+            for task in tasks:
+                task.cancel()
+        if tasks:
+            await workflow.wait(list(tasks))
+        failure = engine.state["failure"]
+        if failure:
+            raise ApplicationError(failure["message"], failure, type=failure["type"], non_retryable=True)
+        return engine.state["result"]
+
+    def _should_continue_as_new(self, opts) -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() > opts.max_history_events
+
+    def _carry_over(self, engine: Engine) -> dict[str, Any]:
+        state = engine.state
+        state["runs"] += 1
+        return state
+
+    async def _carry_out(self, step, act: dict[str, Any], inp: ExecutionInput) -> Outcome:
+        try:
+            if isinstance(step, RunActivity):
+                return await self._run_activity(step, inp)
+            if isinstance(step, Sleep):
+                if step.seconds > 0:
+                    await workflow.sleep(timedelta(seconds=step.seconds))
+                return Outcome(output={"waited_until": step.until})
+            if isinstance(step, RunChildren):
+                return await self._run_children(step, inp)
+            if isinstance(step, AwaitApproval):
+                return Outcome.failed("approval nodes are not supported by this worker yet", type="Unsupported")
+            raise ApplicationError(f"unknown step {step!r}", non_retryable=True)
+        except (ActivityError, ChildWorkflowError) as err:
+            return _failure_outcome(err)
+
+    async def _run_activity(self, step: RunActivity, inp: ExecutionInput) -> Outcome:
+        node = step.node
+        env = self._env()
+        req = ComponentRequest(
+            node_id=node.id, node_type=node.type, config=step.config, execution_id=workflow.info().workflow_id,
+            idempotency_key=step.idempotency_key, workflow_id=inp.workflow_id, tenant_id=inp.tenant_id,
+            render_context=step.render_context, skip_fields=step.skip_fields,
+            payload_threshold_bytes=inp.options.payload_threshold_bytes, now_millis=env.now_millis,
+            seed=workflow.random().randint(0, 2**31),
+        )
+        timeout = node.timeout or timedelta(seconds=inp.options.default_activity_timeout_seconds)
+        result: ComponentResult = await workflow.execute_activity(
+            step.activity, req, result_type=ComponentResult,
+            start_to_close_timeout=timeout, retry_policy=_retry_policy(node.retry),
+            activity_id=step.activity_id, summary=f"{node.label} ({node.type})",
+        )
+        return Outcome(output=result.output, port=result.port or DEFAULT_PORT, attempts=result.attempt)
+
+    async def _run_children(self, step: RunChildren, inp: ExecutionInput) -> Outcome:
+        definition = step.definition
+        version = None
+        if definition is None:
+            loaded: LoadDefinitionResult = await workflow.execute_activity(
+                LOAD_DEFINITION_ACTIVITY,
+                LoadDefinitionRequest(workflow_id=step.stored_workflow_id, version=step.stored_version,
+                                      tenant_id=inp.tenant_id),
+                result_type=LoadDefinitionResult, start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=5, non_retryable_error_types=["DefinitionNotFound"]),
+            )
+            definition, version = loaded.definition, loaded.version
+        sem = asyncio.Semaphore(max(1, step.concurrency))
+        results: list[Any] = [None] * len(step.inputs)
+
+        async def one(i: int, item: Any) -> None:
+            async with sem:
+                results[i] = await workflow.execute_child_workflow(
+                    INTERPRETER_WORKFLOW,
+                    ExecutionInput(definition=definition, input=item,
+                                   workflow_id=step.stored_workflow_id, version=version,
+                                   trigger=f"{step.kind}", tenant_id=inp.tenant_id, started_by=inp.started_by,
+                                   options=inp.options),
+                    id=f"{step.child_id_prefix}/{i}",
+                )
+
+        children = [asyncio.create_task(one(i, item)) for i, item in enumerate(step.inputs)]
+        try:
+            if children:
+                await asyncio.gather(*children)
+        except BaseException:
+            for c in children:
+                c.cancel()
+            await workflow.wait(children)
+            raise
+        return Outcome(output=results if step.kind == "map" else results[0])

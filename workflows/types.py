@@ -1,0 +1,78 @@
+"""Dataclasses in and out of the interpreter workflow and its activities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+INTERPRETER_WORKFLOW = "Interpreter"
+PROGRESS_QUERY = "progress"
+EVALUATE_ACTIVITY = "wfo.evaluate"
+LOAD_DEFINITION_ACTIVITY = "wfo.load_definition"
+
+
+@dataclass
+class ExecutionOptions:
+    payload_threshold_bytes: int = 256 * 1024
+    """Outputs larger than this (JSON bytes) are stored outside history and passed by reference."""
+    max_history_events: int = 10_000
+    """Continue-as-new once history grows past this (or when Temporal suggests it)."""
+    inline_batch: int = 500
+    """Pure steps evaluated in one workflow task before yielding with a short timer."""
+    default_activity_timeout_seconds: float = 300.0
+
+
+@dataclass
+class ExecutionInput:
+    """Everything an execution needs, so its history is self-contained and replayable."""
+
+    definition: dict[str, Any]
+    input: Any = None
+    workflow_id: str | None = None
+    """The stored workflow this definition is a version of (None for ad-hoc runs)."""
+    version: int | None = None
+    trigger: str = "manual"
+    tenant_id: str | None = None
+    started_by: str | None = None
+    options: ExecutionOptions = field(default_factory=ExecutionOptions)
+    state: dict[str, Any] | None = None
+    """Interpreter state carried over by continue-as-new (None on the first run)."""
+
+
+@dataclass
+class ComponentRequest:
+    """Input of every component activity (side-effecting node) and of `wfo.evaluate`."""
+
+    node_id: str
+    node_type: str
+    config: Any
+    execution_id: str
+    idempotency_key: str
+    workflow_id: str | None = None
+    tenant_id: str | None = None
+    render_context: dict[str, Any] | None = None
+    """When set, `config` is raw: the activity resolves stored payloads in this context and renders it."""
+    skip_fields: list[str] = field(default_factory=list)
+    payload_threshold_bytes: int = 256 * 1024
+    now_millis: int = 0
+    seed: int = 0
+
+
+@dataclass
+class ComponentResult:
+    output: Any = None
+    port: str | None = None
+    attempt: int = 1
+
+
+@dataclass
+class LoadDefinitionRequest:
+    workflow_id: str
+    version: int | None = None
+    tenant_id: str | None = None
+
+
+@dataclass
+class LoadDefinitionResult:
+    definition: dict[str, Any]
+    version: int

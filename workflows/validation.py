@@ -1,0 +1,127 @@
+"""Whole-definition validation: every problem at once, each located at its node or edge. Pure code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from workflows.components import Registry
+from workflows.definition import Definition, Problem, parse_definition
+from workflows.expressions import syntax_error, template_expressions
+from workflows.graph import analyze
+
+__all__ = ["Problem", "validate_definition", "validate_parsed"]
+
+
+def _default_registry() -> Registry:
+    from connectors.registry import default_registry
+
+    return default_registry()
+
+
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and "{{" in value
+
+
+def _config_problems(node, spec, problems: list[Problem]) -> None:
+    validator = Draft202012Validator(spec.config_schema)
+    for err in sorted(validator.iter_errors(node.config), key=lambda e: list(e.absolute_path)):
+        if _is_template(err.instance):
+            continue  # a `{{ }}` template is checked when it is rendered
+        path = "config" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+        msg = err.message
+        if err.validator == "oneOf":
+            msg = "config needs exactly one of: " + ", ".join(
+                str(s.get("required", ["?"])[0]) for s in err.validator_value)
+        elif err.validator == "additionalProperties":
+            msg = f"{err.message} (allowed: {', '.join(sorted(spec.config_schema.get('properties', {})))})"
+        problems.append(Problem("bad_config", f"{msg}", node_id=node.id, field=path))
+
+
+def _expression_problems(node, spec, problems: list[Problem]) -> None:
+    for key in spec.bare_expressions:
+        text = node.config.get(key)
+        if isinstance(text, str):
+            err = syntax_error(text)
+            if err:
+                problems.append(Problem("bad_expression", err, node_id=node.id, field=f"config.{key}"))
+    if node.type == "switch":
+        for i, case in enumerate(node.config.get("cases") or []):
+            if isinstance(case, dict) and isinstance(case.get("condition"), str):
+                err = syntax_error(case["condition"])
+                if err:
+                    problems.append(Problem("bad_expression", err, node_id=node.id,
+                                            field=f"config.cases[{i}].condition"))
+    skip = spec.bare_expressions + spec.template_skip
+    for path, expr in template_expressions(node.config, skip):
+        err = syntax_error(expr)
+        if err:
+            problems.append(Problem("bad_expression", f"in {{{{ {expr.strip()} }}}}: {err}", node_id=node.id,
+                                    field=path))
+
+
+def validate_parsed(defn: Definition, registry: Registry, _depth: int = 0) -> list[Problem]:
+    problems: list[Problem] = []
+    for node in defn.nodes.values():
+        spec = registry.get(node.type)
+        if spec is None:
+            if node.type:
+                problems.append(Problem("unknown_type", f"unknown component type '{node.type}' (known: "
+                                        + ", ".join(registry.types()) + ")", node_id=node.id, field="type"))
+            continue
+        _config_problems(node, spec, problems)
+        _expression_problems(node, spec, problems)
+        if node.retry is not None and spec.kind != "activity":
+            problems.append(Problem("retry_not_applicable",
+                                    f"'{node.type}' nodes run inside the workflow and are not retried; "
+                                    "remove 'retry'", node_id=node.id, field="retry"))
+        if node.type in ("map", "subworkflow") and isinstance(node.config.get("definition"), dict):
+            if _depth >= 5:
+                problems.append(Problem("too_deep", "inline definitions nested more than 5 levels",
+                                        node_id=node.id, field="config.definition"))
+            else:
+                for sub in validate_definition(node.config["definition"], registry, _depth + 1):
+                    problems.append(Problem(sub.code, f"in the inline definition: {sub}", node_id=node.id,
+                                            field="config.definition"))
+        ports = spec.output_ports(node.config)
+        for edge in defn.outgoing(node.id):
+            if edge.source_port not in ports:
+                allowed = ", ".join(ports) if ports else "none: this node ends the execution"
+                problems.append(Problem("unknown_port", f"'{node.type}' node '{node.id}' has no port "
+                                        f"'{edge.source_port}' (ports: {allowed})", node_id=node.id,
+                                        edge_index=edge.index, field="source_port"))
+
+    info = analyze(defn)
+    if not info.starts:
+        problems.append(Problem("no_start", "the definition has no 'start' node"))
+    elif len(info.starts) > 1:
+        for sid in info.starts:
+            problems.append(Problem("several_starts", f"there are {len(info.starts)} 'start' nodes "
+                                    f"({', '.join(info.starts)}); exactly one is allowed", node_id=sid))
+    for sid in info.starts:
+        for edge in defn.incoming(sid):
+            problems.append(Problem("edge_into_start", "an edge leads into the start node", node_id=sid,
+                                    edge_index=edge.index, field="target"))
+    if not any(n.type == "end" for n in defn.nodes.values()) and defn.nodes:
+        problems.append(Problem("no_end", "the definition has no 'end' node"))
+    if info.starts:
+        for node in defn.nodes.values():
+            if node.id not in info.reachable:
+                problems.append(Problem("unreachable", "node is not reachable from start", node_id=node.id))
+    for cycle in info.bad_cycles:
+        problems.append(Problem("cycle_without_loop",
+                                "cycle " + " -> ".join(cycle) + " does not pass through a 'loop' node",
+                                node_id=cycle[0]))
+    for jid, why in info.join_errors.items():
+        problems.append(Problem("join_without_parallel", why, node_id=jid))
+    return problems
+
+
+def validate_definition(data: Any, registry: Registry | None = None, _depth: int = 0) -> list[Problem]:
+    """Check a definition as a whole. Returns every problem found (empty list: valid)."""
+    registry = registry or _default_registry()
+    defn, problems = parse_definition(data)
+    if defn is None:
+        return problems
+    return problems + validate_parsed(defn, registry, _depth)
