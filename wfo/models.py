@@ -150,6 +150,8 @@ class Execution(SQLModel, table=True):
     input: Any = Field(default=None, sa_type=JSONB(none_as_null=True), nullable=True)
     output: Any = Field(default=None, sa_type=JSONB(none_as_null=True), nullable=True)
     error: str | None = Field(default=None, sa_type=sa.Text)
+    progress: Any = Field(default=None, sa_type=JSONB(none_as_null=True), nullable=True)
+    """Last known per-node progress (kept when the execution closes so reads don't need a worker)."""
     started_by: str | None = Field(default=None, max_length=320)
     started_at: datetime = _ts()
     completed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))

@@ -109,6 +109,7 @@ def upgrade() -> None:
         sa.Column("input", pg.JSONB(), nullable=True),
         sa.Column("output", pg.JSONB(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("progress", pg.JSONB(), nullable=True),
         sa.Column("started_by", sa.String(320), nullable=True),
         _ts("started_at"),
         _ts("completed_at", nullable=True, default_now=False),

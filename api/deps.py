@@ -1,0 +1,236 @@
+"""FastAPI dependencies shared by every router (stable interface for other modules):
+
+- ``SessionDep``        an ``AsyncSession`` (sqlmodel) for the request; routes commit explicitly.
+- ``SettingsDep``       the app's ``Settings``.
+- ``TemporalDep``       the app's Temporal client (connected lazily, kept on ``app.state``).
+- ``CurrentPrincipal``  the authenticated caller (user via JWT, or API key); 401 if none.
+- ``CurrentUser``       alias of ``CurrentPrincipal`` (``principal.user_id`` is None for role-only API keys).
+- ``require(perm)``     dependency factory: 403 unless the caller's role grants ``perm``; returns the principal.
+- ``check_permission(principal, perm)`` the same check for code paths (GraphQL, bulk items).
+
+Every route is additionally guarded by ``enforce_route_permission`` (installed app-wide by
+``api.main.create_app``) which looks the route up in ``api.permissions.ROUTE_PERMISSIONS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from api import security
+from api.permissions import PUBLIC, permission_for_route, role_has
+from wfo.models import ApiKey, User
+from wfo.settings import Settings
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+_LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_temporal_client(app) -> Client:
+    """The app's Temporal client, connecting on first use (one connection per app)."""
+    client = getattr(app.state, "temporal_client", None)
+    if client is not None:
+        return client
+    lock: asyncio.Lock = app.state.temporal_lock
+    async with lock:
+        if app.state.temporal_client is None:
+            from wfo.temporal import connect
+
+            app.state.temporal_client = await connect(app.state.settings)
+        return app.state.temporal_client
+
+
+async def get_temporal(request: Request) -> Client:
+    try:
+        return await get_temporal_client(request.app)
+    except Exception as exc:  # noqa: BLE001 - server unreachable
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow engine (Temporal) unavailable") from exc
+
+
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" | "api_key"
+    id: uuid.UUID  # user id or API key id
+    tenant_id: uuid.UUID
+    role: str
+    name: str  # email for users, "api-key:<prefix>" for keys (never the key itself)
+    user_id: uuid.UUID | None = None
+
+    @property
+    def tenant(self) -> str:
+        return str(self.tenant_id)
+
+
+def _unauthorized(detail: str = "not authenticated") -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _principal_from_api_key(session: AsyncSession, key: str) -> Principal | None:
+    row = (await session.exec(select(ApiKey).where(ApiKey.hashed_key == security.hash_api_key(key)))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    role = row.role
+    if row.user_id is not None:
+        user = await session.get(User, row.user_id)
+        if user is None or not user.is_active or user.tenant_id != row.tenant_id:
+            return None
+    now = datetime.now(UTC)
+    if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
+        row.last_used_at = now
+        session.add(row)
+        await session.commit()
+    return Principal(
+        kind="api_key", id=row.id, tenant_id=row.tenant_id, role=role, name=f"api-key:{row.prefix}", user_id=row.user_id
+    )
+
+
+async def _principal_from_jwt(session: AsyncSession, settings: Settings, token: str) -> Principal | None:
+    claims = security.decode_access_token(settings, token)
+    if claims is None:
+        return None
+    try:
+        user_id = uuid.UUID(str(claims["sub"]))
+    except (ValueError, KeyError):
+        return None
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active or str(user.tenant_id) != str(claims.get("tid")):
+        return None
+    return Principal(kind="user", id=user.id, tenant_id=user.tenant_id, role=user.role, name=user.email, user_id=user.id)
+
+
+async def authenticate(
+    session: AsyncSession, settings: Settings, *, bearer: str | None, api_key: str | None
+) -> Principal | None:
+    """Resolve credentials to a principal; raises 401 when credentials are present but invalid."""
+    if api_key:
+        principal = await _principal_from_api_key(session, api_key)
+        if principal is None:
+            raise _unauthorized("invalid API key")
+        return principal
+    if bearer:
+        if security.looks_like_api_key(bearer):
+            principal = await _principal_from_api_key(session, bearer)
+        else:
+            principal = await _principal_from_jwt(session, settings, bearer)
+        if principal is None:
+            raise _unauthorized("invalid or expired credentials")
+        return principal
+    return None
+
+
+async def get_optional_principal(
+    request: Request,
+    session: SessionDep,
+    bearer: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Principal | None:
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal = await authenticate(session, request.app.state.settings, bearer=bearer, api_key=api_key)
+    request.state.principal = principal
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
+
+
+async def get_current_principal(principal: OptionalPrincipal) -> Principal:
+    if principal is None:
+        raise _unauthorized()
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
+CurrentUser = CurrentPrincipal
+
+
+def check_permission(principal: Principal | None, permission: str) -> Principal | None:
+    """Raise 401/403 unless ``principal`` holds ``permission`` (PUBLIC needs nothing)."""
+    if permission == PUBLIC:
+        return principal
+    if principal is None:
+        raise _unauthorized()
+    if not role_has(principal.role, permission):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"permission '{permission}' required")
+    return principal
+
+
+def require(permission: str):
+    """Dependency factory: ``Depends(require("workflow.execute"))`` -> the principal, or 401/403."""
+
+    async def _require(principal: OptionalPrincipal) -> Principal:
+        check_permission(principal, permission)
+        assert principal is not None or permission == PUBLIC
+        return principal  # type: ignore[return-value]
+
+    _require.__name__ = f"require_{permission.replace('.', '_')}"
+    return _require
+
+
+def route_template(scope) -> str | None:
+    """The matched route's full path template (``/api/v1/workflows/{workflow_id}``), including
+    prefixes given at ``include_router`` time."""
+    try:  # FastAPI >= 0.16x keeps the effective (prefixed) route context in scope["fastapi"]
+        from fastapi.routing import _get_scope_effective_route_context
+
+        ctx = _get_scope_effective_route_context(scope)
+    except ImportError:  # pragma: no cover - older FastAPI flattens routes
+        ctx = None
+    for obj in (ctx, scope.get("route")):
+        path = getattr(obj, "path_format", None) or getattr(obj, "path", None)
+        if path:
+            return path
+    return None
+
+
+async def enforce_route_permission(request: Request, session: SessionDep) -> None:
+    """App-wide guard: the matched route's permission from the one table, fail closed."""
+    path = route_template(request.scope)
+    permission = permission_for_route(request.method, path) if path else None
+    if permission is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "route has no access rule")
+    if permission == PUBLIC:
+        return
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        # same session as the route (FastAPI caches SessionDep per request); lazy, so no
+        # connection is taken before this point
+        principal = await authenticate(
+            session,
+            request.app.state.settings,
+            bearer=await oauth2_scheme(request),
+            api_key=await api_key_scheme(request),
+        )
+        request.state.principal = principal
+    check_permission(principal, permission)

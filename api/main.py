@@ -1,0 +1,128 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from temporalio.client import Client
+
+from api.deps import enforce_route_permission
+from api.middleware import BodySizeLimitMiddleware
+from api.routes import OPTIONAL_ROUTER_MODULES, ROUTER_MODULES
+from wfo.db import create_engine, create_sessionmaker
+from wfo.settings import Settings, get_settings
+
+log = logging.getLogger("wfo.api")
+
+RECONCILE_INTERVAL_S = 15.0
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _mount(app: FastAPI, module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    if hasattr(module, "mount"):
+        module.mount(app)
+    else:
+        app.include_router(module.router)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    temporal_client: Client | None = None,
+    reconcile_interval: float | None = RECONCILE_INTERVAL_S,
+) -> FastAPI:
+    """Build the API. ``settings`` default to the environment; ``temporal_client`` is created
+    lazily with ``wfo.temporal.connect(settings)`` unless given. ``reconcile_interval`` (seconds,
+    None to disable) refreshes non-terminal executions from Temporal while the app runs."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        task = None
+        if reconcile_interval:
+            from api.services.executions import reconcile_loop
+
+            task = asyncio.create_task(reconcile_loop(app, reconcile_interval), name="wfo-reconcile")
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await close_app(app)
+
+    app = FastAPI(
+        title="wfo",
+        summary="Durable workflow orchestration: metadata API",
+        version="1.0.0",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+        swagger_ui_oauth2_redirect_url="/api/v1/docs/oauth2-redirect",
+        lifespan=lifespan,
+        dependencies=[Depends(enforce_route_permission)],
+    )
+    app.state.settings = settings
+    app.state.engine = create_engine(settings)
+    app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    app.state.temporal_client = temporal_client
+    app.state.owns_temporal_client = temporal_client is None
+    app.state.temporal_lock = asyncio.Lock()
+    app.state.redis = None
+
+    def get_redis():
+        if app.state.redis is None:
+            import redis.asyncio as aioredis
+
+            app.state.redis = aioredis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+        return app.state.redis
+
+    app.state.get_redis = get_redis
+
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # like FastAPI's default, but never echo back huge inputs
+        errors = []
+        for err in exc.errors():
+            err = dict(err)
+            err.pop("input", None)
+            err.pop("ctx", None) if not isinstance(err.get("ctx"), dict) else None
+            if isinstance(err.get("ctx"), dict):
+                err["ctx"] = {k: str(v) for k, v in err["ctx"].items()}
+            errors.append(err)
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    for name in ROUTER_MODULES:
+        _mount(app, name)
+    for name in OPTIONAL_ROUTER_MODULES:
+        if _module_exists(name):
+            _mount(app, name)
+    return app
+
+
+async def close_app(app: FastAPI) -> None:
+    """Release what the app opened (engine pool, Redis, the Temporal client it created)."""
+    with contextlib.suppress(Exception):
+        await app.state.engine.dispose()
+    if app.state.redis is not None:
+        with contextlib.suppress(Exception):
+            await app.state.redis.aclose()
+        app.state.redis = None

@@ -1,0 +1,127 @@
+"""THE access-control table: every route of the app (REST method+path, GraphQL operations by
+field name) maps to exactly one permission, and roles map to sets of permissions.
+
+``api.deps.enforce_route_permission`` is installed as an app-wide dependency and looks the
+matched route up here; a route missing from the table is refused (fail closed), and
+``tests/api/test_rbac_matrix.py`` walks every route of the app with every role and fails if a
+route is missing. Adding a route == adding a line here.
+
+Entries for routers owned by other modules (templates, GraphQL, triggers, tasks...) live here
+too; entries for routes that are not mounted are harmless.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from wfo.models import Role
+
+
+class Permission(StrEnum):
+    READ = "read"
+    WORKFLOW_CREATE = "workflow.create"
+    WORKFLOW_EDIT = "workflow.edit"
+    WORKFLOW_DELETE = "workflow.delete"
+    WORKFLOW_EXECUTE = "workflow.execute"
+    WORKFLOW_SHARE = "workflow.share"
+    TEMPLATE_CREATE = "template.create"
+    ADMIN_SYSTEM = "admin.system"
+
+
+PUBLIC = "public"
+"""No authentication at all (health, login, inbound hooks authenticated by their own secret)."""
+
+P = Permission
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.admin: frozenset(P),
+    Role.developer: frozenset(
+        {P.READ, P.WORKFLOW_CREATE, P.WORKFLOW_EDIT, P.WORKFLOW_EXECUTE, P.WORKFLOW_SHARE, P.TEMPLATE_CREATE}
+    ),
+    Role.operator: frozenset({P.READ, P.WORKFLOW_EXECUTE}),
+    Role.viewer: frozenset({P.READ}),
+}
+
+ROLE_RANK = {Role.viewer: 0, Role.operator: 1, Role.developer: 2, Role.admin: 3}
+
+# (METHOD, path template exactly as declared on the router) -> permission
+ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
+    # health / auth
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/health/detailed"): PUBLIC,
+    ("POST", "/api/v1/auth/token"): PUBLIC,
+    ("GET", "/api/v1/auth/me"): P.READ,
+    # users & API keys (tenant administration)
+    ("GET", "/api/v1/users"): P.ADMIN_SYSTEM,
+    ("POST", "/api/v1/users"): P.ADMIN_SYSTEM,
+    ("GET", "/api/v1/users/{user_id}"): P.ADMIN_SYSTEM,
+    ("PATCH", "/api/v1/users/{user_id}"): P.ADMIN_SYSTEM,
+    ("GET", "/api/v1/api-keys"): P.ADMIN_SYSTEM,
+    ("POST", "/api/v1/api-keys"): P.ADMIN_SYSTEM,
+    ("DELETE", "/api/v1/api-keys/{key_id}"): P.ADMIN_SYSTEM,
+    # workflows
+    ("GET", "/api/v1/workflows"): P.READ,
+    ("POST", "/api/v1/workflows"): P.WORKFLOW_CREATE,
+    ("POST", "/api/v1/workflows/validate"): P.READ,
+    ("GET", "/api/v1/workflows/{workflow_id}"): P.READ,
+    ("PUT", "/api/v1/workflows/{workflow_id}"): P.WORKFLOW_EDIT,
+    ("DELETE", "/api/v1/workflows/{workflow_id}"): P.WORKFLOW_DELETE,
+    ("GET", "/api/v1/workflows/{workflow_id}/versions"): P.READ,
+    ("GET", "/api/v1/workflows/{workflow_id}/versions/{version}"): P.READ,
+    ("POST", "/api/v1/workflows/{workflow_id}/execute"): P.WORKFLOW_EXECUTE,
+    # executions
+    ("GET", "/api/v1/executions"): P.READ,
+    ("GET", "/api/v1/executions/{execution_id}"): P.READ,
+    ("POST", "/api/v1/executions/{execution_id}/cancel"): P.WORKFLOW_EXECUTE,
+    ("GET", "/api/v1/executions/{execution_id}/logs"): P.READ,
+    ("POST", "/api/v1/executions/{execution_id}/retry"): P.WORKFLOW_EXECUTE,
+    # REST v2 bulk (each item is additionally checked against its own operation's permission)
+    ("POST", "/api/v2/workflows/bulk"): P.WORKFLOW_EDIT,
+    ("POST", "/api/v2/workflows/execute-batch"): P.WORKFLOW_EXECUTE,
+    # templates (api/routes/templates.py)
+    ("GET", "/api/v1/templates"): P.READ,
+    ("GET", "/api/v1/templates/{template_id}"): P.READ,
+    ("POST", "/api/v1/templates/{template_id}/create-workflow"): P.WORKFLOW_CREATE,
+    ("POST", "/api/v1/templates"): P.TEMPLATE_CREATE,
+    # GraphQL endpoint: authentication required; each operation is checked via GRAPHQL_PERMISSIONS
+    ("GET", "/api/beta/graphql"): P.READ,
+    ("POST", "/api/beta/graphql"): P.READ,
+}
+
+# GraphQL root fields (Query/Mutation) -> permission, enforced by the GraphQL layer with
+# ``api.deps.check_permission``.
+GRAPHQL_PERMISSIONS: dict[str, str] = {
+    "workflows": P.READ,
+    "workflow": P.READ,
+    "versions": P.READ,
+    "workflowVersions": P.READ,
+    "executions": P.READ,
+    "execution": P.READ,
+    "templates": P.READ,
+    "template": P.READ,
+    "createWorkflow": P.WORKFLOW_CREATE,
+    "updateWorkflow": P.WORKFLOW_EDIT,
+    "deleteWorkflow": P.WORKFLOW_DELETE,
+    "executeWorkflow": P.WORKFLOW_EXECUTE,
+    "cancelExecution": P.WORKFLOW_EXECUTE,
+    "createWorkflowFromTemplate": P.WORKFLOW_CREATE,
+}
+
+
+def permission_for_route(method: str, path: str) -> str | None:
+    return ROUTE_PERMISSIONS.get((method.upper(), path))
+
+
+def permission_for_graphql(field: str) -> str | None:
+    return GRAPHQL_PERMISSIONS.get(field)
+
+
+def role_has(role: str, permission: str) -> bool:
+    if permission == PUBLIC:
+        return True
+    return permission in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def role_at_most(role: str, ceiling: str) -> bool:
+    """True when ``role`` grants no more than ``ceiling`` (used when delegating API keys/users)."""
+    return ROLE_PERMISSIONS.get(role, frozenset()) <= ROLE_PERMISSIONS.get(ceiling, frozenset())

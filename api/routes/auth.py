@@ -1,0 +1,43 @@
+"""Login (OAuth2 password form -> JWT) and the caller's identity."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.security import OAuth2PasswordRequestForm
+from sqlmodel import select
+
+from api import security
+from api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from api.permissions import ROLE_PERMISSIONS
+from api.schemas import Me, Token
+from wfo.models import User
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post("/token", response_model=Token)
+async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep):
+    email = form.username.strip().lower()
+    user = (await session.exec(select(User).where(User.email == email))).first()
+    ok = security.verify_password(form.password, user.hashed_password if user else None)
+    if not ok or user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "incorrect email or password",
+                            headers={"WWW-Authenticate": "Bearer"})
+    if not user.is_active:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "user is disabled")
+    token = security.create_access_token(settings, user_id=user.id, tenant_id=user.tenant_id, role=user.role)
+    return Token(access_token=token, expires_in=int(security.ACCESS_TOKEN_EXPIRE.total_seconds()))
+
+
+@router.get("/me", response_model=Me)
+async def me(principal: CurrentPrincipal):
+    return Me(
+        kind=principal.kind,
+        id=principal.id,
+        tenant_id=principal.tenant_id,
+        role=principal.role,
+        name=principal.name,
+        permissions=sorted(ROLE_PERMISSIONS.get(principal.role, ())),
+    )

@@ -1,0 +1,220 @@
+"""REST v1: start, list, inspect, cancel and retry executions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy import func
+from sqlmodel import col, select
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import CurrentPrincipal, SessionDep, SettingsDep, TemporalDep
+from api.schemas import ExecuteRequest, ExecutionDetail, ExecutionLogs, ExecutionPublic, ExecutionStarted, NodeLog, Page
+from api.services import executions as svc
+from api.services import workflows as wf_svc
+from wfo.models import Execution, ExecutionStatus, utcnow
+
+router = APIRouter(tags=["executions"])
+
+ExecStatus = Literal["running", "completed", "failed", "cancelled", "terminated", "timed_out"]
+
+
+def _public(row: Execution) -> ExecutionPublic:
+    return ExecutionPublic(
+        id=row.id,
+        workflow_id=row.workflow_id,
+        version=row.version,
+        status=row.status,
+        trigger=row.trigger,
+        started_by=row.started_by,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+        duration_ms=svc.duration_ms(row),
+        error=row.error,
+    )
+
+
+def _started(row: Execution, settings) -> ExecutionStarted:
+    return ExecutionStarted(
+        id=row.id,
+        status=row.status,
+        workflow_id=row.workflow_id,
+        version=row.version,
+        temporal_ui_url=svc.temporal_ui_url(settings, row.id),
+    )
+
+
+@router.post(
+    "/api/v1/workflows/{workflow_id}/execute",
+    response_model=ExecutionStarted,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+async def execute_workflow(
+    workflow_id: uuid.UUID,
+    body: ExecuteRequest,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    client: TemporalDep,
+    settings: SettingsDep,
+):
+    """Start an execution of the current (or given) version; answers at once with its id."""
+    wf = await wf_svc.get_workflow(session, principal, workflow_id)
+    row = await svc.start(session, client, settings, principal, wf, input=body.input, version=body.version)
+    return _started(row, settings)
+
+
+@router.get("/api/v1/executions", response_model=Page[ExecutionPublic])
+async def list_executions(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    client: TemporalDep,
+    workflow_id: uuid.UUID | None = None,
+    status_: Annotated[ExecStatus | None, Query(alias="status")] = None,
+    started_after: datetime | None = None,
+    started_before: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+):
+    conds = [Execution.tenant_id == principal.tenant_id]
+    if workflow_id is not None:
+        conds.append(Execution.workflow_id == workflow_id)
+    if status_ is not None:
+        conds.append(Execution.status == status_)
+    if started_after is not None:
+        conds.append(col(Execution.started_at) >= started_after)
+    if started_before is not None:
+        conds.append(col(Execution.started_at) < started_before)
+    total = (await session.exec(select(func.count()).select_from(Execution).where(*conds))).one()
+    rows = list(
+        (
+            await session.exec(
+                select(Execution).where(*conds).order_by(col(Execution.started_at).desc(), Execution.id).limit(limit).offset(offset)
+            )
+        ).all()
+    )
+    # converge the visible page with Temporal (describe only; progress is fetched on GET one)
+    running = [r for r in rows if not svc.is_terminal(r.status)]
+    if running:
+        changed = 0
+        for r in running:
+            changed += await svc.reconcile_row(session, client, r, with_progress=False)
+        if changed:
+            await session.commit()
+    return Page(items=[_public(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+async def _detail(session, client, settings, row: Execution) -> ExecutionDetail:
+    if not svc.is_terminal(row.status):
+        if await svc.reconcile_row(session, client, row):
+            await session.commit()
+    progress = row.progress if svc.is_terminal(row.status) and row.progress else None
+    if progress is None:
+        progress = await svc.query_progress(client, row.id)
+        if progress is not None and svc.is_terminal(row.status):
+            row.progress = progress
+            session.add(row)
+            await session.commit()
+    temporal_status = None
+    try:
+        desc = await client.get_workflow_handle(row.id).describe()
+        temporal_status = desc.status.name if desc.status else None
+    except Exception:  # noqa: BLE001
+        pass
+    return ExecutionDetail(
+        **_public(row).model_dump(),
+        input=row.input,
+        output=row.output,
+        progress=progress,
+        nodes=(progress or {}).get("nodes"),
+        temporal_ui_url=svc.temporal_ui_url(settings, row.id),
+        temporal_status=temporal_status,
+    )
+
+
+@router.get("/api/v1/executions/{execution_id}", response_model=ExecutionDetail)
+async def get_execution(
+    execution_id: str, session: SessionDep, principal: CurrentPrincipal, client: TemporalDep, settings: SettingsDep
+):
+    """The indexed row combined with Temporal's describe and the progress query (per-node status)."""
+    row = await svc.get_execution_row(session, principal, execution_id)
+    return await _detail(session, client, settings, row)
+
+
+@router.post("/api/v1/executions/{execution_id}/cancel", response_model=ExecutionPublic, status_code=status.HTTP_202_ACCEPTED)
+async def cancel_execution(execution_id: str, session: SessionDep, principal: CurrentPrincipal, client: TemporalDep):
+    """Request cancellation (the workflow stops at its next step; status becomes `cancelled`)."""
+    row = await svc.get_execution_row(session, principal, execution_id)
+    if svc.is_terminal(row.status) or await svc.reconcile_row(session, client, row, with_progress=False):
+        await session.commit()
+        if svc.is_terminal(row.status):
+            raise HTTPException(status.HTTP_409_CONFLICT, f"execution already {row.status}")
+    try:
+        await client.get_workflow_handle(row.id).cancel()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(status.HTTP_409_CONFLICT, "execution is not running") from None
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow engine unavailable") from None
+    row.updated_at = utcnow()
+    session.add(row)
+    await session.commit()
+    return _public(row)
+
+
+def _node_logs(progress: dict[str, Any] | None) -> list[NodeLog]:
+    if not progress:
+        return []
+    nodes = progress.get("nodes") or {}
+    events = progress.get("events") or []
+    started: dict[str, Any] = {}
+    failed: dict[str, Any] = {}
+    for ev in events:
+        nid = ev.get("node_id")
+        if ev.get("event") == "started" and nid not in started:
+            started[nid] = ev.get("at")
+        if ev.get("event") == "failed":
+            failed[nid] = ev.get("at")
+    out = []
+    for nid, st in nodes.items():
+        st = st or {}
+        out.append(
+            NodeLog(
+                node_id=nid,
+                status=st.get("status"),
+                attempt=st.get("attempts"),
+                started_at=st.get("started_at") or started.get(nid),
+                completed_at=st.get("completed_at") if st.get("status") == "completed" else None,
+                failed_at=failed.get(nid) if st.get("status") == "failed" else None,
+                duration_ms=st.get("duration_ms"),
+                error=st.get("error"),
+            )
+        )
+    return out
+
+
+@router.get("/api/v1/executions/{execution_id}/logs", response_model=ExecutionLogs)
+async def execution_logs(
+    execution_id: str, session: SessionDep, principal: CurrentPrincipal, client: TemporalDep, settings: SettingsDep
+):
+    """Per node: status, attempt, started/completed/failed time, duration, error; plus the event log."""
+    row = await svc.get_execution_row(session, principal, execution_id)
+    detail = await _detail(session, client, settings, row)
+    progress = detail.progress or {}
+    return ExecutionLogs(
+        execution_id=row.id, status=row.status, nodes=_node_logs(progress), events=list(progress.get("events") or [])
+    )
+
+
+@router.post("/api/v1/executions/{execution_id}/retry", response_model=ExecutionStarted, status_code=status.HTTP_202_ACCEPTED)
+async def retry_execution(
+    execution_id: str, session: SessionDep, principal: CurrentPrincipal, client: TemporalDep, settings: SettingsDep
+):
+    """Start a new execution with the same input and version."""
+    row = await svc.get_execution_row(session, principal, execution_id)
+    if row.workflow_id is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "execution has no stored workflow to retry")
+    wf = await wf_svc.get_workflow(session, principal, row.workflow_id)
+    new = await svc.start(session, client, settings, principal, wf, input=row.input, version=row.version, trigger="retry")
+    return _started(new, settings)

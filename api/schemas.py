@@ -1,0 +1,279 @@
+"""Request/response models (Base/Create/Update/Public families) for the REST API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from wfo.models import ExecutionStatus, Role, WorkflowStatus
+
+T = TypeVar("T")
+
+RoleName = Literal["admin", "developer", "operator", "viewer"]
+EditableStatus = Literal["draft", "active", "inactive"]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class Message(BaseModel):
+    message: str
+
+
+# ---------------------------------------------------------------- auth / users / keys
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class Me(BaseModel):
+    kind: str
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    role: str
+    name: str
+    permissions: list[str]
+
+
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+
+
+class UserBase(BaseModel):
+    email: Email
+    full_name: str | None = Field(default=None, max_length=255)
+    role: RoleName = Role.viewer.value
+    is_active: bool = True
+
+
+class UserCreate(UserBase):
+    password: str = Field(min_length=8, max_length=256)
+
+
+class UserUpdate(BaseModel):
+    full_name: str | None = Field(default=None, max_length=255)
+    role: RoleName | None = None
+    is_active: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=256)
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    email: str
+    full_name: str | None
+    role: str
+    is_active: bool
+    created_at: datetime
+
+
+class ApiKeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+    role: RoleName | None = None
+    """Defaults to the creator's role; can't exceed it."""
+    bind_to_user: bool = False
+    """Bind the key to the creating user (disabled with the user)."""
+
+
+class ApiKeyPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    prefix: str
+    role: str
+    user_id: uuid.UUID | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str
+    """The key itself: shown once, only in this response."""
+
+
+# ---------------------------------------------------------------- workflows
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+def _dedupe(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+class WorkflowBase(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=10_000)
+    category: str | None = Field(default=None, max_length=100)
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str]) -> list[str]:
+        return _dedupe(v)
+
+
+class WorkflowCreate(WorkflowBase):
+    definition: dict[str, Any]
+    status: EditableStatus = WorkflowStatus.draft.value
+
+
+class WorkflowUpdate(BaseModel):
+    """PUT: fields left out keep their value; a ``definition`` creates a new immutable version."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=10_000)
+    category: str | None = Field(default=None, max_length=100)
+    tags: list[Tag] | None = Field(default=None, max_length=50)
+    status: EditableStatus | None = None
+    definition: dict[str, Any] | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else _dedupe(v)
+
+
+class WorkflowPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    description: str | None
+    category: str | None
+    tags: list[str]
+    status: str
+    current_version: int
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+
+
+class WorkflowDetail(WorkflowPublic):
+    definition: dict[str, Any]
+
+
+class WorkflowVersionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    workflow_id: uuid.UUID
+    version: int
+    created_at: datetime
+    created_by: str | None
+
+
+class WorkflowVersionDetail(WorkflowVersionPublic):
+    definition: dict[str, Any]
+
+
+class ValidationProblem(BaseModel):
+    code: str
+    message: str
+    node_id: str | None = None
+    edge_index: int | None = None
+    field: str | None = None
+
+
+class ValidationResult(BaseModel):
+    valid: bool
+    problems: list[ValidationProblem]
+
+
+# ---------------------------------------------------------------- executions
+class ExecuteRequest(BaseModel):
+    input: Any = None
+    version: int | None = Field(default=None, ge=1)
+
+
+class ExecutionStarted(BaseModel):
+    id: str
+    status: str
+    workflow_id: uuid.UUID | None
+    version: int | None
+    temporal_ui_url: str
+
+
+class ExecutionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    workflow_id: uuid.UUID | None
+    version: int | None
+    status: ExecutionStatus | str
+    trigger: str
+    started_by: str | None
+    started_at: datetime
+    completed_at: datetime | None
+    duration_ms: int | None = None
+    error: str | None
+
+
+class ExecutionDetail(ExecutionPublic):
+    input: Any = None
+    output: Any = None
+    progress: dict[str, Any] | None = None
+    nodes: dict[str, Any] | None = None
+    temporal_ui_url: str
+    temporal_status: str | None = None
+
+
+class NodeLog(BaseModel):
+    node_id: str
+    status: str | None = None
+    attempt: int | None = None
+    started_at: Any = None
+    completed_at: Any = None
+    failed_at: Any = None
+    duration_ms: float | None = None
+    error: Any = None
+
+
+class ExecutionLogs(BaseModel):
+    execution_id: str
+    status: str
+    nodes: list[NodeLog]
+    events: list[dict[str, Any]]
+
+
+# ---------------------------------------------------------------- v2 bulk
+class BulkOperation(BaseModel):
+    op: Literal["create", "update", "delete", "activate", "deactivate"]
+    id: uuid.UUID | None = None
+    data: dict[str, Any] | None = None
+    if_match: str | None = None
+
+
+class BulkRequest(BaseModel):
+    operations: list[BulkOperation] = Field(min_length=1, max_length=100)
+
+
+class BulkItemResult(BaseModel):
+    index: int
+    op: str | None = None
+    ok: bool
+    status: int
+    id: str | None = None
+    result: Any = None
+    error: Any = None
+
+
+class BulkResponse(BaseModel):
+    succeeded: int
+    failed: int
+    results: list[BulkItemResult]
+
+
+class BatchExecuteItem(BaseModel):
+    workflow_id: uuid.UUID
+    input: Any = None
+    version: int | None = Field(default=None, ge=1)
+
+
+class BatchExecuteRequest(BaseModel):
+    items: list[BatchExecuteItem] = Field(min_length=1, max_length=100)

@@ -1,0 +1,263 @@
+"""Executions: start through the engine, keep a Postgres index that converges with Temporal.
+
+Temporal is the source of truth. The ``executions`` row is written *before* the workflow is
+started (so a crash after starting can't leave an unindexed execution) and refreshed from
+Temporal's describe by ``reconcile_*``: on read, and periodically by ``reconcile_loop``.
+A row whose workflow never reached Temporal (API crashed between insert and start) is marked
+failed after ``START_GRACE``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import HTTPException, status
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import Principal
+from wfo.models import (
+    TERMINAL_EXECUTION_STATUSES,
+    Execution,
+    ExecutionStatus,
+    Workflow,
+    WorkflowStatus,
+    WorkflowVersion,
+    utcnow,
+)
+from wfo.settings import Settings
+
+log = logging.getLogger("wfo.api.executions")
+
+START_GRACE = timedelta(seconds=60)
+DESCRIBE_TIMEOUT_S = 5.0
+QUERY_TIMEOUT_S = 3.0
+
+_STATUS_MAP = {
+    WorkflowExecutionStatus.RUNNING: ExecutionStatus.running,
+    WorkflowExecutionStatus.COMPLETED: ExecutionStatus.completed,
+    WorkflowExecutionStatus.FAILED: ExecutionStatus.failed,
+    WorkflowExecutionStatus.CANCELED: ExecutionStatus.cancelled,
+    WorkflowExecutionStatus.TERMINATED: ExecutionStatus.terminated,
+    WorkflowExecutionStatus.TIMED_OUT: ExecutionStatus.timed_out,
+    WorkflowExecutionStatus.CONTINUED_AS_NEW: ExecutionStatus.running,
+}
+
+
+def is_terminal(status_: str) -> bool:
+    return status_ in TERMINAL_EXECUTION_STATUSES
+
+
+def temporal_ui_url(settings: Settings, execution_id: str) -> str:
+    from urllib.parse import quote
+
+    return f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{quote(settings.temporal_namespace, safe='')}/workflows/{quote(execution_id, safe='')}"
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        return json.loads(json.dumps(value, default=str))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def not_found() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, "execution not found")
+
+
+async def get_execution_row(session: AsyncSession, principal: Principal, execution_id: str) -> Execution:
+    row = (
+        await session.exec(select(Execution).where(Execution.id == execution_id, Execution.tenant_id == principal.tenant_id))
+    ).first()
+    if row is None:
+        raise not_found()
+    return row
+
+
+# ---------------------------------------------------------------- start
+
+
+async def start(
+    session: AsyncSession,
+    client: Client,
+    settings: Settings,
+    principal: Principal,
+    workflow: Workflow,
+    *,
+    input: Any = None,
+    version: int | None = None,
+    trigger: str = "manual",
+) -> Execution:
+    """Index and start one execution of ``workflow`` (the caller's, already tenant-checked)."""
+    from workflows.client import start_execution
+
+    if workflow.status == WorkflowStatus.archived.value:
+        raise HTTPException(status.HTTP_409_CONFLICT, "workflow is archived")
+    if workflow.status == WorkflowStatus.inactive.value:
+        raise HTTPException(status.HTTP_409_CONFLICT, "workflow is inactive; activate it to execute")
+    version = version or workflow.current_version
+    ver = await session.get(WorkflowVersion, (workflow.id, version))
+    if ver is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"version {version} not found")
+
+    execution_id = f"exec-{uuid.uuid4()}"
+    now = utcnow()
+    row = Execution(
+        id=execution_id,
+        tenant_id=principal.tenant_id,
+        workflow_id=workflow.id,
+        version=version,
+        status=ExecutionStatus.running.value,
+        trigger=trigger,
+        input=_jsonable(input),
+        started_by=principal.name,
+        started_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.commit()
+    try:
+        await start_execution(
+            client,
+            definition=ver.definition,
+            input=input,
+            task_queue=settings.temporal_task_queue,
+            execution_id=execution_id,
+            workflow_id=str(workflow.id),
+            version=version,
+            trigger=trigger,
+            tenant_id=str(principal.tenant_id),
+            started_by=principal.name,
+        )
+    except Exception as exc:  # noqa: BLE001
+        log.warning("starting execution %s failed: %s", execution_id, type(exc).__name__)
+        row.status = ExecutionStatus.failed.value
+        row.error = f"could not start: {type(exc).__name__}"
+        row.completed_at = row.updated_at = utcnow()
+        session.add(row)
+        await session.commit()
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow engine unavailable; execution not started") from exc
+    return row
+
+
+# ---------------------------------------------------------------- progress / reconcile
+
+
+async def query_progress(client: Client, execution_id: str, timeout: float = QUERY_TIMEOUT_S) -> dict[str, Any] | None:
+    from workflows.client import get_progress
+
+    try:
+        return _jsonable(await asyncio.wait_for(get_progress(client.get_workflow_handle(execution_id)), timeout))
+    except Exception as exc:  # noqa: BLE001 - no worker, not found, query failed: progress unknown
+        log.debug("progress query for %s failed: %s", execution_id, type(exc).__name__)
+        return None
+
+
+async def _closed_outcome(client: Client, execution_id: str, st: ExecutionStatus) -> tuple[Any, str | None]:
+    """(output, error) of a closed execution."""
+    handle = client.get_workflow_handle(execution_id)
+    try:
+        result = await asyncio.wait_for(handle.result(follow_runs=True), DESCRIBE_TIMEOUT_S)
+        return _jsonable(result), None
+    except WorkflowFailureError as exc:
+        cause = exc.cause
+        message = str(cause) if cause is not None else str(exc)
+        while cause is not None and getattr(cause, "cause", None) is not None and not message:
+            cause = cause.cause
+            message = str(cause)
+        return None, message or st.value
+    except Exception as exc:  # noqa: BLE001
+        return None, f"{st.value} ({type(exc).__name__})"
+
+
+async def reconcile_row(session: AsyncSession, client: Client, row: Execution, *, with_progress: bool = True) -> bool:
+    """Refresh one non-terminal row from Temporal. Returns True when it changed."""
+    if is_terminal(row.status):
+        return False
+    handle = client.get_workflow_handle(row.id)
+    try:
+        desc = await asyncio.wait_for(handle.describe(), DESCRIBE_TIMEOUT_S)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND and utcnow() - row.started_at > START_GRACE:
+            row.status = ExecutionStatus.failed.value
+            row.error = "execution not found in the workflow engine (never started or expired)"
+            row.completed_at = row.updated_at = utcnow()
+            session.add(row)
+            return True
+        return False
+    except Exception:  # noqa: BLE001 - Temporal unreachable: keep what we have
+        return False
+    st = _STATUS_MAP.get(desc.status, ExecutionStatus.running)
+    if st == ExecutionStatus.running:
+        return False
+    output, error = await _closed_outcome(client, row.id, st)
+    row.status = st.value
+    row.output = output
+    row.error = error
+    row.completed_at = desc.close_time or utcnow()
+    row.updated_at = utcnow()
+    if with_progress:
+        progress = await query_progress(client, row.id)
+        if progress is not None:
+            row.progress = progress
+    session.add(row)
+    return True
+
+
+async def reconcile_rows(session: AsyncSession, client: Client, rows: list[Execution], *, concurrency: int = 8) -> int:
+    sem = asyncio.Semaphore(concurrency)
+    changed = 0
+
+    async def one(r: Execution) -> None:
+        nonlocal changed
+        async with sem:
+            if await reconcile_row(session, client, r):
+                changed += 1
+
+    # describe calls run concurrently; the session is only touched via session.add (sync, no I/O)
+    await asyncio.gather(*(one(r) for r in rows if not is_terminal(r.status)))
+    if changed:
+        await session.commit()
+    return changed
+
+
+async def reconcile_pending(sessionmaker, client: Client, *, batch: int = 200) -> int:
+    """One pass over every tenant's non-terminal rows (oldest refresh first)."""
+    async with sessionmaker() as session:
+        rows = (
+            await session.exec(
+                select(Execution)
+                .where(col(Execution.status) == ExecutionStatus.running.value)
+                .order_by(Execution.updated_at)
+                .limit(batch)
+            )
+        ).all()
+        return await reconcile_rows(session, client, list(rows))
+
+
+async def reconcile_loop(app, interval: float) -> None:
+    from api.deps import get_temporal_client
+
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            client = await get_temporal_client(app)
+            await reconcile_pending(app.state.sessionmaker, client)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            log.warning("execution reconcile pass failed: %s", type(exc).__name__)
+
+
+def duration_ms(row: Execution, now: datetime | None = None) -> int | None:
+    end = row.completed_at or (now or utcnow())
+    if row.started_at is None:
+        return None
+    return max(0, int((end - row.started_at) / timedelta(milliseconds=1)))
