@@ -35,6 +35,11 @@ def verify_password(password: str, hashed: str | None) -> bool:
         return False
 
 
+def _jwt_key(settings: Settings) -> bytes:
+    # domain-separated 256-bit key derived from SECRET_KEY (which also signs approval links)
+    return hashlib.sha256(b"wfo-jwt-v1:" + settings.secret_key.encode()).digest()
+
+
 def create_access_token(
     settings: Settings, *, user_id: uuid.UUID, tenant_id: uuid.UUID, role: str, expires: timedelta | None = None
 ) -> str:
@@ -47,12 +52,12 @@ def create_access_token(
         "iat": now,
         "exp": now + (expires or ACCESS_TOKEN_EXPIRE),
     }
-    return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
+    return jwt.encode(claims, _jwt_key(settings), algorithm=ALGORITHM)
 
 
 def decode_access_token(settings: Settings, token: str) -> dict[str, Any] | None:
     try:
-        claims = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+        claims = jwt.decode(token, _jwt_key(settings), algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
     except jwt.PyJWTError:
         return None
     if claims.get("typ") != "access":

@@ -3,6 +3,7 @@ two tenants with a user of every role."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ VALID_DEFINITION = {
 
 
 @pytest.fixture(scope="session")
-def api_settings(temporal_env, database_url, redis_url) -> Settings:
+def api_settings(temporal_env, database_url) -> Settings:
+    redis_url = os.environ.get("WFO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     return Settings(
         environment="test",
         database_url=database_url,
