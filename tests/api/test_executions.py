@@ -1,0 +1,192 @@
+"""Executions end to end: REST -> engine (real Temporal dev server + worker) -> Postgres index."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import pytest_asyncio
+from sqlmodel import select
+
+from api.services import executions as exec_svc
+from wfo.models import Execution, utcnow
+from worker.main import build_worker
+from workflows.client import start_execution
+
+
+@pytest_asyncio.fixture(scope="module")
+async def worker(temporal_env, api_settings):
+    async with build_worker(temporal_env.client, api_settings):
+        yield
+
+
+def wait_def(duration: str = "PT30S") -> dict:
+    return {
+        "schema_version": 1,
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "pause", "type": "wait", "config": {"duration": duration}},
+            {"id": "end", "type": "end", "config": {"output": "{{ input }}"}},
+        ],
+        "edges": [{"source": "start", "target": "pause"}, {"source": "pause", "target": "end"}],
+    }
+
+
+def failing_def() -> dict:
+    return {
+        "schema_version": 1,
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "check", "type": "decision", "config": {"condition": "input.x > 0"}},
+            {"id": "boom", "type": "terminate", "config": {"message": "bad input {{ input.x }}"}},
+            {"id": "end", "type": "end"},
+        ],
+        "edges": [{"source": "start", "target": "check"}, {"source": "check", "source_port": "true", "target": "boom"},
+                  {"source": "check", "source_port": "false", "target": "end"}],
+    }
+
+
+async def _workflow(http, tenant, definition, **over) -> str:
+    body = {"name": f"wf-{uuid.uuid4().hex[:6]}", "definition": definition, "status": "active", **over}
+    r = await http.post("/api/v1/workflows", headers=tenant.h("developer"), json=body)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+async def _wait_status(http, tenant, exec_id, statuses=("completed", "failed", "cancelled"), timeout=20.0) -> dict:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        r = await http.get(f"/api/v1/executions/{exec_id}", headers=tenant.h("viewer"))
+        assert r.status_code == 200, r.text
+        if r.json()["status"] in statuses:
+            return r.json()
+        assert asyncio.get_running_loop().time() < deadline, r.json()
+        await asyncio.sleep(0.2)
+
+
+async def test_execute_to_completion(http, tenant_a, definition, worker, api_settings):
+    wid = await _workflow(http, tenant_a, definition)
+    r = await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h("operator"), json={"input": {"x": 21}})
+    assert r.status_code == 202, r.text
+    started = r.json()
+    assert started["status"] == "running" and started["workflow_id"] == wid and started["version"] == 1
+    assert started["temporal_ui_url"].startswith(api_settings.temporal_ui_url) and started["id"] in started["temporal_ui_url"]
+
+    detail = await _wait_status(http, tenant_a, started["id"])
+    assert detail["status"] == "completed", detail
+    assert detail["output"] == {"value": 42}
+    assert detail["input"] == {"x": 21}
+    assert detail["completed_at"] and detail["duration_ms"] is not None
+    assert detail["temporal_status"] == "COMPLETED"
+    assert {n: s["status"] for n, s in detail["nodes"].items()} == {"start": "completed", "double": "completed", "end": "completed"}
+
+    logs = await http.get(f"/api/v1/executions/{started['id']}/logs", headers=tenant_a.h("viewer"))
+    assert logs.status_code == 200
+    by_node = {n["node_id"]: n for n in logs.json()["nodes"]}
+    assert by_node["double"]["status"] == "completed" and by_node["double"]["attempt"] >= 1
+    assert by_node["double"]["started_at"] and by_node["double"]["completed_at"]
+    assert any(e["event"] == "completed" for e in logs.json()["events"])
+
+    lst = await http.get("/api/v1/executions", params={"workflow_id": wid}, headers=tenant_a.h("viewer"))
+    assert [e["id"] for e in lst.json()["items"]] == [started["id"]]
+    assert lst.json()["items"][0]["status"] == "completed"
+
+
+async def test_running_execution_keeps_its_version(http, tenant_a, definition, worker):
+    wid = await _workflow(http, tenant_a, wait_def("PT1S"))
+    r = await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h("developer"), json={"input": {"v": 1}})
+    first = r.json()
+    # a new version while the first execution runs
+    p = await http.put(f"/api/v1/workflows/{wid}", headers=tenant_a.h("developer"), json={"definition": definition})
+    assert p.json()["current_version"] == 2
+    r2 = await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h("developer"), json={"input": {"x": 1}})
+    assert r2.json()["version"] == 2
+    r3 = await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h("developer"), json={"input": {"v": 3}, "version": 1})
+    assert r3.json()["version"] == 1
+    d1 = await _wait_status(http, tenant_a, first["id"])
+    assert d1["status"] == "completed" and d1["output"] == {"v": 1} and d1["version"] == 1
+    assert (await _wait_status(http, tenant_a, r2.json()["id"]))["output"] == {"value": 2}
+    assert (await _wait_status(http, tenant_a, r3.json()["id"]))["output"] == {"v": 3}
+    bad = await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h("developer"), json={"version": 7})
+    assert bad.status_code == 404
+
+
+async def test_failed_execution_logs_and_retry(http, tenant_a, worker):
+    wid = await _workflow(http, tenant_a, failing_def())
+    r = await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h("operator"), json={"input": {"x": 7}})
+    d = await _wait_status(http, tenant_a, r.json()["id"])
+    assert d["status"] == "failed" and "bad input 7" in d["error"]
+    logs = (await http.get(f"/api/v1/executions/{d['id']}/logs", headers=tenant_a.h())).json()
+    boom = next(n for n in logs["nodes"] if n["node_id"] == "boom")
+    assert boom["status"] == "failed" and boom["error"]
+    # retry: new execution, same input + version
+    rr = await http.post(f"/api/v1/executions/{d['id']}/retry", headers=tenant_a.h("operator"))
+    assert rr.status_code == 202
+    assert rr.json()["id"] != d["id"] and rr.json()["version"] == d["version"]
+    d2 = await _wait_status(http, tenant_a, rr.json()["id"])
+    assert d2["input"] == {"x": 7} and d2["trigger"] == "retry" and d2["status"] == "failed"
+    failed = await http.get("/api/v1/executions", params={"workflow_id": wid, "status": "failed"}, headers=tenant_a.h())
+    assert failed.json()["total"] == 2
+
+
+async def test_cancel(http, tenant_a, worker):
+    wid = await _workflow(http, tenant_a, wait_def("PT60S"))
+    r = await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h("operator"), json={"input": {}})
+    eid = r.json()["id"]
+    await asyncio.sleep(0.3)
+    running = await http.get(f"/api/v1/executions/{eid}", headers=tenant_a.h())
+    assert running.json()["status"] == "running"
+    assert running.json()["nodes"] is None or running.json()["nodes"]["pause"]["status"] in ("running", "pending")
+    assert (await http.post(f"/api/v1/executions/{eid}/cancel", headers=tenant_a.h("viewer"))).status_code == 403
+    c = await http.post(f"/api/v1/executions/{eid}/cancel", headers=tenant_a.h("operator"))
+    assert c.status_code == 202, c.text
+    d = await _wait_status(http, tenant_a, eid, statuses=("cancelled", "failed", "completed"))
+    assert d["status"] == "cancelled"
+    again = await http.post(f"/api/v1/executions/{eid}/cancel", headers=tenant_a.h("operator"))
+    assert again.status_code == 409
+
+
+async def test_executions_are_tenant_scoped(http, tenant_a, tenant_b, definition, worker):
+    wid = await _workflow(http, tenant_a, definition)
+    eid = (await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h(), json={"input": {"x": 1}})).json()["id"]
+    for method, path in [("GET", f"/api/v1/executions/{eid}"), ("GET", f"/api/v1/executions/{eid}/logs"),
+                         ("POST", f"/api/v1/executions/{eid}/cancel"), ("POST", f"/api/v1/executions/{eid}/retry")]:
+        r = await http.request(method, path, headers=tenant_b.h("admin"))
+        assert r.status_code == 404, (path, r.status_code)
+    r = await http.get("/api/v1/executions", params={"limit": 500}, headers=tenant_b.h())
+    assert eid not in {e["id"] for e in r.json()["items"]}
+    r = await http.get(f"/api/v1/executions/unknown-{uuid.uuid4()}", headers=tenant_a.h())
+    assert r.status_code == 404
+
+
+async def test_inactive_and_archived_workflows_do_not_execute(http, tenant_a, definition):
+    wid = await _workflow(http, tenant_a, definition, status="inactive")
+    r = await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h(), json={})
+    assert r.status_code == 409
+    await http.delete(f"/api/v1/workflows/{wid}", headers=tenant_a.h())
+    r = await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h(), json={})
+    assert r.status_code == 409
+
+
+async def test_index_converges_after_crash(app, temporal_env, tenant_a, definition, worker, api_settings, http):
+    """API crashed after starting (row says running) / before starting (no Temporal execution):
+    a reconcile pass brings Postgres in line with Temporal."""
+    wid = await _workflow(http, tenant_a, definition)
+    done_id, ghost_id = f"exec-{uuid.uuid4()}", f"exec-{uuid.uuid4()}"
+    handle = await start_execution(temporal_env.client, definition=definition, input={"x": 5},
+                                   task_queue=api_settings.temporal_task_queue, execution_id=done_id,
+                                   workflow_id=wid, version=1, tenant_id=str(tenant_a.id))
+    await handle.result()
+    async with app.state.sessionmaker() as session:
+        session.add(Execution(id=done_id, tenant_id=tenant_a.id, workflow_id=uuid.UUID(wid), version=1, input={"x": 5}))
+        session.add(Execution(id=ghost_id, tenant_id=tenant_a.id, workflow_id=uuid.UUID(wid), version=1,
+                              started_at=utcnow() - timedelta(minutes=5)))
+        await session.commit()
+    changed = await exec_svc.reconcile_pending(app.state.sessionmaker, temporal_env.client)
+    assert changed >= 2
+    async with app.state.sessionmaker() as session:
+        rows = {r.id: r for r in (await session.exec(select(Execution).where(Execution.id.in_([done_id, ghost_id])))).all()}
+    assert rows[done_id].status == "completed" and rows[done_id].output == {"value": 10}
+    assert rows[done_id].progress and rows[done_id].completed_at
+    assert rows[ghost_id].status == "failed" and "not found" in rows[ghost_id].error
