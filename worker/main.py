@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 import signal
 from collections.abc import Sequence
@@ -61,7 +60,6 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
         workflow_runner=workflow_runner(),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
-        activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=4),
     )
 
 

@@ -1,0 +1,24 @@
+"""Small builders shared by tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def defn(nodes: list[dict[str, Any]], edges: list[str | tuple]) -> dict[str, Any]:
+    """Build a definition. Edges: "a->b", "a:port->b" or (source, port, target)."""
+    out = []
+    for e in edges:
+        if isinstance(e, tuple):
+            src, port, tgt = e
+        else:
+            left, tgt = e.split("->")
+            src, _, port = left.partition(":")
+            port = port or "out"
+        out.append({"source": src.strip(), "source_port": port.strip(), "target": tgt.strip()})
+    return {"schema_version": 1, "nodes": nodes, "edges": out}
+
+
+def node(id: str, type: str, **config: Any) -> dict[str, Any]:
+    extra = {k: config.pop(k) for k in ("retry", "timeout", "name") if k in config}
+    return {"id": id, "type": type, "config": config, **extra}

@@ -1,0 +1,162 @@
+"""`wfo`: the command line (worker, validate, run, dev, migrate, api)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from wfo.settings import Settings, get_settings
+
+
+def _load_json_file(path: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    except OSError as err:
+        raise SystemExit(f"wfo: cannot read {path}: {err.strerror}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SystemExit(f"wfo: {path} is not valid JSON: line {err.lineno} column {err.colno}: {err.msg}")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from workflows.validation import validate_definition
+
+    problems = validate_definition(_load_json_file(args.file))
+    if args.json:
+        print(json.dumps({"valid": not problems, "problems": [p.to_dict() for p in problems]}, indent=2))
+    elif problems:
+        print(f"{args.file}: {len(problems)} problem(s)", file=sys.stderr)
+        for p in problems:
+            print(f"  - {p}", file=sys.stderr)
+    else:
+        print(f"{args.file}: valid")
+    return 1 if problems else 0
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from temporalio.client import WorkflowFailureError
+
+    from wfo.temporal import connect
+    from worker.main import build_worker
+    from workflows.client import start_execution
+    from workflows.validation import validate_definition
+
+    definition = _load_json_file(args.file)
+    problems = validate_definition(definition)
+    if problems:
+        for p in problems:
+            print(f"  - {p}", file=sys.stderr)
+        return 1
+    try:
+        payload = json.loads(args.input) if args.input else None
+    except json.JSONDecodeError as err:
+        print(f"wfo: --input is not valid JSON: {err.msg} (column {err.colno})", file=sys.stderr)
+        return 2
+    try:
+        client = await connect(settings)
+    except Exception as err:  # connection refused, bad address...
+        print(f"wfo: cannot reach Temporal at {settings.temporal_address}: {err}", file=sys.stderr)
+        return 3
+    task_queue = f"wfo-run-{uuid.uuid4().hex[:8]}"
+    local = settings.model_copy(update={"temporal_task_queue": task_queue})
+    async with build_worker(client, local):
+        handle = await start_execution(client, definition=definition, input=payload, task_queue=task_queue,
+                                       trigger="cli")
+        print(f"execution {handle.id}: {settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}"
+              f"/workflows/{handle.id}", file=sys.stderr)
+        try:
+            result = await handle.result()
+        except WorkflowFailureError as err:
+            cause = err.cause
+            print(json.dumps({"error": getattr(cause, "message", str(cause)),
+                              "details": list(getattr(cause, "details", []) or [])}, default=str), file=sys.stderr)
+            return 1
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(args, get_settings()))
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from worker.main import run_worker
+
+    settings = get_settings()
+    if args.task_queue:
+        settings = settings.model_copy(update={"temporal_task_queue": args.task_queue})
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from wfo.db import run_migrations
+
+    settings = get_settings()
+    asyncio.run(run_migrations(settings.database_url))
+    print("database migrated to head")
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.main import create_app
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=args.host or settings.api_host, port=args.port or settings.api_port)
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from wfo.dev import run_dev
+
+    return asyncio.run(run_dev(Path(args.data_dir), api_port=args.port))
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(prog="wfo", description="Durable workflow orchestration on Temporal")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check a definition file; exits 1 listing every problem")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="print the problems as JSON")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("run", help="run a definition on the configured Temporal server with an in-process worker")
+    p.add_argument("file")
+    p.add_argument("--input", help="execution input as JSON")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("worker", help="run a worker (TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE...)")
+    p.add_argument("--task-queue")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("migrate", help="migrate the metadata database to the latest schema")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("api", help="serve the API")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_api)
+
+    p = sub.add_parser("dev", help="start everything locally: Postgres, Temporal + Web UI, worker, API")
+    p.add_argument("--data-dir", default=".wfo")
+    p.add_argument("--port", type=int, default=5000)
+    p.set_defaults(func=cmd_dev)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
