@@ -1,0 +1,83 @@
+"""``ScheduledTrigger``: the action of a trigger's Temporal Schedule.
+
+Each fire resolves the workflow's *current* active version (a schedule keeps working across
+edits, and skips while the workflow is not active), indexes the execution, and runs the
+interpreter as a child workflow. Waiting for the child keeps the schedule's overlap policy
+meaningful (skip / buffer / cancel_other apply to whole executions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, TypedSearchAttributes
+from temporalio.exceptions import ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.triggers import PreparedRun, PrepareScheduledRun, TriggerActivities
+    from wfo.temporal import SA_TENANT, SA_TRIGGER, SA_VERSION, SA_WORKFLOW_ID
+    from workflows.types import INTERPRETER_WORKFLOW, ExecutionInput
+
+WORKFLOW_NAME = "ScheduledTrigger"
+
+
+@dataclass
+class ScheduledRunInput:
+    trigger_id: str
+
+
+@dataclass
+class ScheduledRunResult:
+    execution_id: str | None
+    status: str
+    """started | completed | failed | skipped"""
+    detail: str | None = None
+
+
+def schedule_id_for(trigger_id: str) -> str:
+    return f"wfo-trigger-{trigger_id}"
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class ScheduledTriggerWorkflow:
+    @workflow.run
+    async def run(self, inp: ScheduledRunInput) -> ScheduledRunResult:
+        info = workflow.info()
+        execution_id = f"{info.workflow_id}-exec"
+        prepared: PreparedRun = await workflow.execute_activity_method(
+            TriggerActivities.prepare_scheduled_run,
+            PrepareScheduledRun(inp.trigger_id, execution_id, workflow.now().isoformat()),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=20),
+        )
+        if prepared.skip_reason:
+            workflow.logger.info("scheduled run skipped: %s", prepared.skip_reason)
+            return ScheduledRunResult(None, "skipped", prepared.skip_reason)
+        try:
+            await workflow.execute_child_workflow(
+                INTERPRETER_WORKFLOW,
+                ExecutionInput(
+                    definition=prepared.definition or {},
+                    input=prepared.input,
+                    workflow_id=prepared.workflow_id,
+                    version=prepared.version,
+                    trigger="schedule",
+                    tenant_id=prepared.tenant_id,
+                    started_by=f"schedule:{inp.trigger_id}",
+                ),
+                id=execution_id,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SA_TRIGGER.value_set("schedule"),
+                        SA_WORKFLOW_ID.value_set(prepared.workflow_id or ""),
+                        SA_VERSION.value_set(int(prepared.version or 0)),
+                        SA_TENANT.value_set(prepared.tenant_id or ""),
+                    ]
+                ),
+                static_summary=f"schedule run of workflow {prepared.workflow_id} v{prepared.version}",
+            )
+        except ChildWorkflowError as err:
+            return ScheduledRunResult(execution_id, "failed", str(err.cause or err))
+        return ScheduledRunResult(execution_id, "completed")
