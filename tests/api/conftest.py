@@ -58,6 +58,15 @@ async def http(app) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+@pytest_asyncio.fixture(scope="session")
+async def worker(temporal_env, api_settings):
+    """The engine's worker on the API's task queue."""
+    from worker.main import build_worker
+
+    async with build_worker(temporal_env.client, api_settings):
+        yield
+
+
 @dataclass
 class TenantCtx:
     id: uuid.UUID

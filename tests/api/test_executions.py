@@ -6,19 +6,12 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-import pytest_asyncio
 from sqlmodel import select
 
 from api.services import executions as exec_svc
+from tests.api._util import wait_status as _wait_status
 from wfo.models import Execution, utcnow
-from worker.main import build_worker
 from workflows.client import start_execution
-
-
-@pytest_asyncio.fixture(scope="module")
-async def worker(temporal_env, api_settings):
-    async with build_worker(temporal_env.client, api_settings):
-        yield
 
 
 def wait_def(duration: str = "PT30S") -> dict:
@@ -52,17 +45,6 @@ async def _workflow(http, tenant, definition, **over) -> str:
     r = await http.post("/api/v1/workflows", headers=tenant.h("developer"), json=body)
     assert r.status_code == 201, r.text
     return r.json()["id"]
-
-
-async def _wait_status(http, tenant, exec_id, statuses=("completed", "failed", "cancelled"), timeout=20.0) -> dict:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        r = await http.get(f"/api/v1/executions/{exec_id}", headers=tenant.h("viewer"))
-        assert r.status_code == 200, r.text
-        if r.json()["status"] in statuses:
-            return r.json()
-        assert asyncio.get_running_loop().time() < deadline, r.json()
-        await asyncio.sleep(0.2)
 
 
 async def test_execute_to_completion(http, tenant_a, definition, worker, api_settings):
