@@ -185,6 +185,11 @@ def _parameter_errors(tpl: Template, values: dict[str, Any]) -> list[dict[str, s
             known = ", ".join(sorted(tpl.parameters.get("properties") or {}))
             for extra in sorted(set(values) - set(tpl.parameters.get("properties") or {})):
                 errors.append({"parameter": extra, "message": f"is not a parameter of this template (known: {known})"})
+        elif err.validator == "pattern":
+            # do not echo the value: a DSN pasted where a secret:// reference belongs holds a password
+            hint = " (a secret://NAME reference)" if str(err.validator_value).startswith("^secret://") else ""
+            errors.append({"parameter": ".".join(map(str, path)) or "(root)",
+                           "message": f"must match the pattern {err.validator_value}{hint}"})
         else:
             errors.append({"parameter": ".".join(map(str, path)) or "(root)", "message": err.message})
     return errors

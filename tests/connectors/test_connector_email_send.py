@@ -10,7 +10,7 @@ import pytest
 from connectors.base import ComponentError, NodeContext
 from connectors.email import EmailSend
 from connectors.registry import default_registry
-from localpeers import SmtpSink, free_port
+from tests.localpeers import SmtpSink, free_port
 from wfo.settings import Settings
 
 

@@ -1,0 +1,90 @@
+"""REST: /api/v1/templates — listing, detail, create-workflow, permissions and tenancy."""
+
+from __future__ import annotations
+
+import pytest
+
+from api import templates as catalog
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_list_and_filter(http, tenant_a):
+    r = await http.get("/api/v1/templates", headers=tenant_a.h("viewer"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["total"] == len(catalog.list_templates()) >= 15
+    assert "finance" in body["categories"]
+    first = body["items"][0]
+    assert set(first) >= {"id", "name", "category", "description", "tags", "parameters"} and "definition" not in first
+    r = await http.get("/api/v1/templates", params={"category": "finance"}, headers=tenant_a.h("viewer"))
+    assert {t["id"] for t in r.json()["items"]} == {"invoice-approval", "expense-approval"}
+
+
+async def test_detail_and_404(http, tenant_a):
+    r = await http.get("/api/v1/templates/order-processing", headers=tenant_a.h("viewer"))
+    assert r.status_code == 200
+    body = r.json()
+    assert body["parameters"]["required"] == ["inventory_url", "payment_url", "shipping_url", "ops_email"]
+    assert body["example_parameters"]["ops_email"] == "ops@example.com"
+    assert "%{inventory_url}/reservations" in str(body["definition"])
+    r = await http.get("/api/v1/templates/no-such-template", headers=tenant_a.h("viewer"))
+    assert r.status_code == 404
+
+
+async def test_requires_authentication(http):
+    assert (await http.get("/api/v1/templates")).status_code == 401
+    assert (await http.post("/api/v1/templates/api-sync/create-workflow", json={"name": "x"})).status_code == 401
+
+
+async def test_create_workflow_from_template(http, tenant_a, tenant_b):
+    tpl = catalog.get_template("lead-routing")
+    r = await http.post("/api/v1/templates/lead-routing/create-workflow", headers=tenant_a.h("developer"),
+                        json={"name": "Inbound leads", "parameters": tpl.example_parameters})
+    assert r.status_code == 201, r.text
+    wf = r.json()
+    assert wf["template_id"] == "lead-routing" and wf["name"] == "Inbound leads"
+    assert wf["category"] == "sales" and "template:lead-routing" in wf["tags"] and wf["status"] == "draft"
+    assert wf["current_version"] == 1
+    assert r.headers["Location"] == f"/api/v1/workflows/{wf['id']}"
+    assert wf["definition"] == catalog.instantiate("lead-routing", tpl.example_parameters)
+
+    # it is an ordinary stored workflow of the caller's tenant
+    r = await http.get(f"/api/v1/workflows/{wf['id']}", headers=tenant_a.h("viewer"))
+    assert r.status_code == 200 and r.json()["definition"] == wf["definition"]
+    assert (await http.get(f"/api/v1/workflows/{wf['id']}", headers=tenant_b.h("admin"))).status_code == 404
+
+
+async def test_create_workflow_overrides(http, tenant_a):
+    r = await http.post("/api/v1/templates/api-sync/create-workflow", headers=tenant_a.h("admin"), json={
+        "name": "CRM to mailing list", "description": "nightly", "category": "marketing", "tags": ["crm"],
+        "status": "active", "parameters": {"source_url": "https://crm.example.com/c", "target_url": "https://m.example.com/s",
+                                           "concurrency": 2}})
+    assert r.status_code == 201, r.text
+    wf = r.json()
+    assert (wf["description"], wf["category"], wf["tags"], wf["status"]) == ("nightly", "marketing", ["crm"], "active")
+    push = next(n for n in wf["definition"]["nodes"] if n["id"] == "push")
+    assert push["config"]["concurrency"] == 2
+
+
+async def test_bad_parameters_listed(http, tenant_a):
+    r = await http.post("/api/v1/templates/order-processing/create-workflow", headers=tenant_a.h("developer"),
+                        json={"name": "x", "parameters": {"inventory_url": "ftp://x", "currency": "usd", "extra": 1}})
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert {e["parameter"] for e in detail["errors"]} == {
+        "inventory_url", "payment_url", "shipping_url", "ops_email", "currency", "extra"}
+    r = await http.post("/api/v1/templates/nope/create-workflow", headers=tenant_a.h("developer"),
+                        json={"name": "x", "parameters": {}})
+    assert r.status_code == 404
+    r = await http.post("/api/v1/templates/api-sync/create-workflow", headers=tenant_a.h("developer"),
+                        json={"parameters": {}})
+    assert r.status_code == 422  # name missing
+
+
+@pytest.mark.parametrize("role,expected", [("viewer", 403), ("operator", 403), ("developer", 201), ("admin", 201)])
+async def test_create_needs_workflow_create(http, tenant_a, role, expected):
+    tpl = catalog.get_template("scheduled-report")
+    r = await http.post("/api/v1/templates/scheduled-report/create-workflow", headers=tenant_a.h(role),
+                        json={"name": f"report by {role}", "parameters": tpl.example_parameters})
+    assert r.status_code == expected, r.text
