@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, TypedSearchAttributes
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
@@ -70,10 +70,10 @@ class ScheduledTriggerWorkflow:
                 id=execution_id,
                 search_attributes=TypedSearchAttributes(
                     [
-                        SA_TRIGGER.value_set("schedule"),
-                        SA_WORKFLOW_ID.value_set(prepared.workflow_id or ""),
-                        SA_VERSION.value_set(int(prepared.version or 0)),
-                        SA_TENANT.value_set(prepared.tenant_id or ""),
+                        SearchAttributePair(SA_TRIGGER, "schedule"),
+                        SearchAttributePair(SA_WORKFLOW_ID, prepared.workflow_id or ""),
+                        SearchAttributePair(SA_VERSION, int(prepared.version or 0)),
+                        SearchAttributePair(SA_TENANT, prepared.tenant_id or ""),
                     ]
                 ),
                 static_summary=f"schedule run of workflow {prepared.workflow_id} v{prepared.version}",

@@ -21,7 +21,7 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleState,
 )
-from temporalio.common import TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from wfo.temporal import SA_TENANT, SA_TRIGGER, SA_WORKFLOW_ID
@@ -59,9 +59,9 @@ def build_schedule(
             task_queue=task_queue,
             typed_search_attributes=TypedSearchAttributes(
                 [
-                    SA_TRIGGER.value_set("schedule"),
-                    SA_WORKFLOW_ID.value_set(workflow_id),
-                    SA_TENANT.value_set(tenant_id),
+                    SearchAttributePair(SA_TRIGGER, "schedule"),
+                    SearchAttributePair(SA_WORKFLOW_ID, workflow_id),
+                    SearchAttributePair(SA_TENANT, tenant_id),
                 ]
             ),
         ),

@@ -7,6 +7,7 @@ row here: Temporal is changed first, then the row; reads reconcile the row from 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -33,6 +34,8 @@ router = APIRouter(prefix="/api/v1/workflows/{workflow_id}/triggers", tags=["tri
 MAX_SYNC_TIMEOUT_SECONDS = 60.0
 DEFAULT_RATE_LIMIT_PER_MINUTE = 600
 RETRY_AFTER_SECONDS = "5"
+UNAVAILABLE_ERRORS = (RPCError, RuntimeError, OSError, asyncio.TimeoutError)
+"""What an unreachable Temporal raises (connect failures are RuntimeError in the SDK)."""
 
 
 class TriggerCreate(BaseModel):
@@ -133,7 +136,7 @@ def _unavailable(exc: BaseException) -> HTTPException:
 async def _temporal(request: Request) -> Client:
     try:
         return await get_temporal_client(request.app)
-    except Exception as exc:  # noqa: BLE001
+    except UNAVAILABLE_ERRORS as exc:
         raise _unavailable(exc) from exc
 
 
@@ -206,7 +209,7 @@ async def create_trigger(
             if exc.status == RPCStatusCode.INVALID_ARGUMENT:
                 raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"schedule refused: {exc.message}") from None
             raise _unavailable(exc) from exc
-        except Exception as exc:  # noqa: BLE001
+        except UNAVAILABLE_ERRORS as exc:
             await session.rollback()
             raise _unavailable(exc) from exc
         try:
@@ -286,7 +289,7 @@ async def delete_trigger(
         client = await _temporal(request)
         try:
             await schedules.delete(client, str(row.id))
-        except Exception as exc:  # noqa: BLE001
+        except UNAVAILABLE_ERRORS as exc:
             raise _unavailable(exc) from exc
     await sql(session, "DELETE FROM triggers WHERE id = :id", {"id": row.id})
     await session.commit()
@@ -300,7 +303,7 @@ async def _set_paused(request, session, principal, workflow_id, trigger_id, paus
     client = await _temporal(request)
     try:
         await schedules.set_paused(client, str(row.id), paused, f"{'paused' if paused else 'resumed'} by {principal.name}")
-    except Exception as exc:  # noqa: BLE001
+    except UNAVAILABLE_ERRORS as exc:
         raise _unavailable(exc) from exc
     row = (
         await sql(
@@ -347,6 +350,6 @@ async def run_trigger_now(
     client = await _temporal(request)
     try:
         await schedules.trigger_now(client, str(row.id), body.overlap if body else None)
-    except Exception as exc:  # noqa: BLE001
+    except UNAVAILABLE_ERRORS as exc:
         raise _unavailable(exc) from exc
     return {"status": "triggered", "schedule_id": row.schedule_id}
