@@ -18,7 +18,7 @@ from workflows.definition import Node
 from workflows.engine import compute_pure
 from workflows.expressions import EvalEnv, ExpressionError, render
 from workflows.types import (
-    EVALUATE_ACTIVITY, LOAD_DEFINITION_ACTIVITY, ComponentRequest, ComponentResult, LoadDefinitionRequest,
+    CHECKPOINT_ACTIVITY, EVALUATE_ACTIVITY, LOAD_DEFINITION_ACTIVITY, ComponentRequest, ComponentResult, LoadDefinitionRequest,
     LoadDefinitionResult,
 )
 
@@ -122,5 +122,9 @@ class ComponentActivities:
             definition = json.loads(definition)
         return LoadDefinitionResult(definition=definition, version=row["version"])
 
+    @activity.defn(name=CHECKPOINT_ACTIVITY)
+    async def checkpoint(self) -> None:
+        """No-op local activity the interpreter awaits between long runs of pure nodes."""
+
     def all(self) -> list[Callable]:
-        return [self._make(c) for c in self.connectors] + [self.evaluate, self.load_definition]
+        return [self._make(c) for c in self.connectors] + [self.evaluate, self.load_definition, self.checkpoint]

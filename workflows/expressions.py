@@ -43,12 +43,24 @@ class BudgetExceeded(ExpressionError):
 
 @dataclass
 class EvalEnv:
-    """Everything non-deterministic an expression may use, supplied by the caller."""
+    """Everything non-deterministic an expression may use, supplied by the caller.
+
+    One env may serve many evaluations (update `now_millis` between them); budgets apply per evaluation.
+    """
 
     now_millis: int = 0
     random: Callable[[], float] = field(default=lambda: 0.5)
     max_steps: int = DEFAULT_MAX_STEPS
     max_depth: int = DEFAULT_MAX_DEPTH
+    _bindings: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    _counters: list[int] = field(default_factory=lambda: [0, 0], init=False, repr=False)
+
+    def bindings(self) -> dict[str, Any]:
+        if self._bindings is None:
+            self._bindings = _bindings(self)
+        self._counters[0] = 0
+        self._counters[1] = 0
+        return self._bindings
 
 
 def _message(err: BaseException) -> str:
@@ -71,6 +83,7 @@ def compile_expression(text: str) -> Jsonata:
         raise ExpressionError("cannot parse expression: nested too deeply", text) from None
     if compiled.errors:
         raise ExpressionError(f"cannot parse expression: {_message(compiled.errors[0])}", text)
+    compiled.set_validate_input(False)  # our contexts are JSON data already; validating them costs O(size)
     return compiled
 
 
@@ -108,20 +121,19 @@ def _bindings(env: EvalEnv) -> dict[str, Any]:
             items[i], items[j] = items[j], items[i]
         return items
 
-    steps = [0]
-    depth = [0]
+    counters = env._counters  # [steps, depth], reset before each evaluation
 
     def on_entry(expr: Any, input: Any, frame: Any) -> None:
-        steps[0] += 1
-        depth[0] += 1
-        if steps[0] > env.max_steps:
+        counters[0] += 1
+        counters[1] += 1
+        if counters[0] > env.max_steps:
             raise BudgetExceeded(f"expression exceeded its budget of {env.max_steps} evaluation steps "
                                  "(runaway loop or recursion?)")
-        if depth[0] > env.max_depth:
+        if counters[1] > env.max_depth:
             raise BudgetExceeded(f"expression nested deeper than {env.max_depth} levels")
 
     def on_exit(expr: Any, input: Any, frame: Any, result: Any) -> None:
-        depth[0] -= 1
+        counters[1] -= 1
 
     return {
         "now": Jsonata.JFunction(_Fn(now), "<s?s?:s>"),
@@ -155,9 +167,9 @@ def to_json_value(value: Any) -> Any:
 def evaluate(text: str, data: Any, env: EvalEnv, variables: Mapping[str, Any] | None = None) -> Any:
     """Evaluate JSONata `text` against `data`. Raises ExpressionError (BudgetExceeded on runaway)."""
     compiled = compile_expression(text)
-    bindings = _bindings(env)
+    bindings = env.bindings()
     if variables:
-        bindings.update(variables)
+        bindings = {**bindings, **variables}
     Jsonata.CURRENT.jsonata = compiled
     try:
         result = compiled.evaluate(data, bindings)

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.expressions import EvalEnv
     from workflows.graph import analyze
     from workflows.types import (
-        INTERPRETER_WORKFLOW, LOAD_DEFINITION_ACTIVITY, PROGRESS_QUERY, ComponentRequest, ComponentResult,
+        CHECKPOINT_ACTIVITY, INTERPRETER_WORKFLOW, LOAD_DEFINITION_ACTIVITY, PROGRESS_QUERY, ComponentRequest, ComponentResult,
         ExecutionInput, LoadDefinitionRequest, LoadDefinitionResult,
     )
 
@@ -75,7 +75,12 @@ class InterpreterWorkflow:
         return self._engine.progress()
 
     def _env(self) -> EvalEnv:
-        return EvalEnv(now_millis=int(workflow.now().timestamp() * 1000), random=workflow.random().random)
+        """The expression environment: workflow time and workflow randomness (one per run, refreshed)."""
+        env = self.__dict__.get("_eval_env")
+        if env is None:
+            env = self._eval_env = EvalEnv(random=workflow.random().random)
+        env.now_millis = int(workflow.now().timestamp() * 1000)
+        return env
 
     @workflow.run
     async def run(self, inp: ExecutionInput) -> Any:
@@ -114,9 +119,11 @@ class InterpreterWorkflow:
                         break
                     if engine.has_pending():
                         if inline >= opts.inline_batch:
-                            # long runs of pure nodes: let the workflow task end so the worker breathes
+                            # a long run of pure nodes: yield through a no-op local activity (no server
+                            # round trip) so no single activation trips the deadlock detector
                             inline = 0
-                            await workflow.sleep(timedelta(milliseconds=1))
+                            await workflow.execute_local_activity(
+                                CHECKPOINT_ACTIVITY, start_to_close_timeout=timedelta(seconds=30))
                         continue
                 if not tasks:
                     if draining:

@@ -9,6 +9,7 @@ INTERPRETER_WORKFLOW = "Interpreter"
 PROGRESS_QUERY = "progress"
 EVALUATE_ACTIVITY = "wfo.evaluate"
 LOAD_DEFINITION_ACTIVITY = "wfo.load_definition"
+CHECKPOINT_ACTIVITY = "wfo.checkpoint"
 
 
 @dataclass
