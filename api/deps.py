@@ -77,6 +77,17 @@ async def get_temporal(request: Request) -> Client:
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 
 
+async def get_optional_temporal(request: Request) -> Client | None:
+    """For reads that can degrade to the Postgres index when Temporal is unreachable."""
+    try:
+        return await get_temporal_client(request.app)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+OptionalTemporalDep = Annotated[Client | None, Depends(get_optional_temporal)]
+
+
 @dataclass(frozen=True)
 class Principal:
     kind: str  # "user" | "api_key"

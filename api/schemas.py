@@ -211,6 +211,8 @@ class ExecutionPublic(BaseModel):
     started_at: datetime
     completed_at: datetime | None
     duration_ms: int | None = None
+    duration: float | None = None
+    """Seconds from start to completion (or to now while running)."""
     error: str | None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -11,7 +12,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import CurrentPrincipal, SessionDep, SettingsDep, TemporalDep
+from api.deps import CurrentPrincipal, OptionalTemporalDep, SessionDep, SettingsDep, TemporalDep
 from api.schemas import ExecuteRequest, ExecutionDetail, ExecutionLogs, ExecutionPublic, ExecutionStarted, NodeLog, Page
 from api.services import executions as svc
 from api.services import workflows as wf_svc
@@ -32,7 +33,8 @@ def _public(row: Execution) -> ExecutionPublic:
         started_by=row.started_by,
         started_at=row.started_at,
         completed_at=row.completed_at,
-        duration_ms=svc.duration_ms(row),
+        duration_ms=(d := svc.duration_ms(row)),
+        duration=None if d is None else d / 1000,
         error=row.error,
     )
 
@@ -70,7 +72,7 @@ async def execute_workflow(
 async def list_executions(
     session: SessionDep,
     principal: CurrentPrincipal,
-    client: TemporalDep,
+    client: OptionalTemporalDep,
     workflow_id: uuid.UUID | None = None,
     status_: Annotated[ExecStatus | None, Query(alias="status")] = None,
     started_after: datetime | None = None,
@@ -96,33 +98,30 @@ async def list_executions(
         ).all()
     )
     # converge the visible page with Temporal (describe only; progress is fetched on GET one)
-    running = [r for r in rows if not svc.is_terminal(r.status)]
-    if running:
-        changed = 0
-        for r in running:
-            changed += await svc.reconcile_row(session, client, r, with_progress=False)
-        if changed:
-            await session.commit()
+    if client is not None and any(not svc.is_terminal(r.status) for r in rows):
+        await svc.reconcile_rows(session, client, rows, with_progress=False)
     return Page(items=[_public(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 async def _detail(session, client, settings, row: Execution) -> ExecutionDetail:
-    if not svc.is_terminal(row.status):
-        if await svc.reconcile_row(session, client, row):
-            await session.commit()
-    progress = row.progress if svc.is_terminal(row.status) and row.progress else None
-    if progress is None:
-        progress = await svc.query_progress(client, row.id)
-        if progress is not None and svc.is_terminal(row.status):
-            row.progress = progress
-            session.add(row)
-            await session.commit()
+    """Row + Temporal describe + progress query; degrades to the row alone if Temporal is down."""
     temporal_status = None
-    try:
-        desc = await client.get_workflow_handle(row.id).describe()
-        temporal_status = desc.status.name if desc.status else None
-    except Exception:  # noqa: BLE001
-        pass
+    progress = row.progress if svc.is_terminal(row.status) and row.progress else None
+    if client is not None:
+        if not svc.is_terminal(row.status):
+            if await svc.reconcile_row(session, client, row):
+                await session.commit()
+        try:
+            desc = await asyncio.wait_for(client.get_workflow_handle(row.id).describe(), svc.DESCRIBE_TIMEOUT_S)
+            temporal_status = desc.status.name if desc.status else None
+        except Exception:  # noqa: BLE001
+            pass
+        if progress is None and temporal_status is not None:
+            progress = await svc.query_progress(client, row.id)
+            if progress is not None and svc.is_terminal(row.status):
+                row.progress = progress
+                session.add(row)
+                await session.commit()
     return ExecutionDetail(
         **_public(row).model_dump(),
         input=row.input,
@@ -136,7 +135,8 @@ async def _detail(session, client, settings, row: Execution) -> ExecutionDetail:
 
 @router.get("/api/v1/executions/{execution_id}", response_model=ExecutionDetail)
 async def get_execution(
-    execution_id: str, session: SessionDep, principal: CurrentPrincipal, client: TemporalDep, settings: SettingsDep
+    execution_id: str, session: SessionDep, principal: CurrentPrincipal, client: OptionalTemporalDep,
+    settings: SettingsDep,
 ):
     """The indexed row combined with Temporal's describe and the progress query (per-node status)."""
     row = await svc.get_execution_row(session, principal, execution_id)
@@ -196,7 +196,8 @@ def _node_logs(progress: dict[str, Any] | None) -> list[NodeLog]:
 
 @router.get("/api/v1/executions/{execution_id}/logs", response_model=ExecutionLogs)
 async def execution_logs(
-    execution_id: str, session: SessionDep, principal: CurrentPrincipal, client: TemporalDep, settings: SettingsDep
+    execution_id: str, session: SessionDep, principal: CurrentPrincipal, client: OptionalTemporalDep,
+    settings: SettingsDep,
 ):
     """Per node: status, attempt, started/completed/failed time, duration, error; plus the event log."""
     row = await svc.get_execution_row(session, principal, execution_id)

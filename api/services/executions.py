@@ -211,14 +211,16 @@ async def reconcile_row(session: AsyncSession, client: Client, row: Execution, *
     return True
 
 
-async def reconcile_rows(session: AsyncSession, client: Client, rows: list[Execution], *, concurrency: int = 8) -> int:
+async def reconcile_rows(
+    session: AsyncSession, client: Client, rows: list[Execution], *, concurrency: int = 8, with_progress: bool = True
+) -> int:
     sem = asyncio.Semaphore(concurrency)
     changed = 0
 
     async def one(r: Execution) -> None:
         nonlocal changed
         async with sem:
-            if await reconcile_row(session, client, r):
+            if await reconcile_row(session, client, r, with_progress=with_progress):
                 changed += 1
 
     # describe calls run concurrently; the session is only touched via session.add (sync, no I/O)

@@ -172,3 +172,48 @@ async def test_index_converges_after_crash(app, temporal_env, tenant_a, definiti
     assert rows[done_id].status == "completed" and rows[done_id].output == {"value": 10}
     assert rows[done_id].progress and rows[done_id].completed_at
     assert rows[ghost_id].status == "failed" and "not found" in rows[ghost_id].error
+
+
+async def test_periodic_reconcile_in_lifespan(api_settings, temporal_env, tenant_a, definition, worker, http):
+    """The app's background loop converges rows nobody reads."""
+    from api.main import create_app
+
+    wid = await _workflow(http, tenant_a, definition)
+    eid = f"exec-{uuid.uuid4()}"
+    handle = await start_execution(temporal_env.client, definition=definition, input={"x": 4},
+                                   task_queue=api_settings.temporal_task_queue, execution_id=eid,
+                                   workflow_id=wid, version=1, tenant_id=str(tenant_a.id))
+    await handle.result()
+    app2 = create_app(api_settings, temporal_client=temporal_env.client, reconcile_interval=0.2)
+    async with app2.router.lifespan_context(app2):
+        async with app2.state.sessionmaker() as session:
+            session.add(Execution(id=eid, tenant_id=tenant_a.id, workflow_id=uuid.UUID(wid), version=1))
+            await session.commit()
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            async with app2.state.sessionmaker() as session:
+                row = await session.get(Execution, eid)
+                if row.status != "running":
+                    break
+    assert row.status == "completed" and row.output == {"value": 8}
+
+
+async def test_reads_degrade_when_temporal_is_down(api_settings, tenant_a, definition, worker, http):
+    """Temporal unreachable: reads answer from the Postgres index, starts answer 503."""
+    import httpx
+
+    from api.main import create_app
+
+    wid = await _workflow(http, tenant_a, definition)
+    eid = (await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h(), json={"input": {"x": 1}})).json()["id"]
+    await _wait_status(http, tenant_a, eid)
+    down = api_settings.model_copy(update={"temporal_address": "127.0.0.1:1"})
+    app2 = create_app(down, reconcile_interval=None)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app2), base_url="http://t") as c:
+        r = await c.get(f"/api/v1/executions/{eid}", headers=tenant_a.h())
+        assert r.status_code == 200 and r.json()["status"] == "completed" and r.json()["nodes"]
+        r = await c.get("/api/v1/executions", params={"workflow_id": wid}, headers=tenant_a.h())
+        assert r.status_code == 200 and r.json()["total"] == 1
+        r = await c.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h(), json={})
+        assert r.status_code == 503
+    await app2.state.engine.dispose()
