@@ -344,6 +344,31 @@ async def test_document_processing(env, client, web, smtp, db):
     assert other == {"status": "unsupported", "document_type": "poem"}
 
 
+def _decoded(obj) -> str:
+    """History JSON with every payload's base64 `data` decoded, as one string."""
+    import base64
+    import json
+
+    out: list[str] = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if k == "data" and isinstance(x, str):
+                    try:
+                        out.append(base64.b64decode(x).decode(errors="replace"))
+                    except ValueError:
+                        out.append(x)
+                else:
+                    walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(obj)
+    return json.dumps(obj) + "\n".join(out)
+
+
 async def test_connection_secret_never_enters_history(env, client, db, database_url):
     tbl = table()
     await db.execute(f"CREATE TABLE {tbl} (a int); INSERT INTO {tbl} VALUES (1)")
@@ -352,6 +377,6 @@ async def test_connection_secret_never_enters_history(env, client, db, database_
         "recipients": ["x@corp.test"]})
     handle = await start_execution(client, definition=definition, input=None, task_queue=env.temporal_task_queue)
     await asyncio.wait_for(handle.result(), timeout=60)
-    history = (await handle.fetch_history()).to_json()
+    history = _decoded((await handle.fetch_history()).to_json_dict())
     assert f"secret://{SECRET}" in history
     assert database_url not in history and database_url.split("@")[-1] not in history
