@@ -152,3 +152,27 @@ async def running_worker(client, settings: Settings):
 async def worker(client, ev_settings):
     async with running_worker(client, ev_settings):
         yield
+
+
+@asynccontextmanager
+async def serve(app):
+    """Run ``app`` on a real HTTP server at 127.0.0.1:<free port> (streaming responses, real sockets)."""
+    import asyncio
+    import socket
+
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
