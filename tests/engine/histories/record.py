@@ -1,0 +1,104 @@
+"""Record interpreter histories for the replay test.
+
+Run `python -m tests.engine.histories.record` after an *intended* change to the interpreter that is
+guarded with `workflow.patched` and add the new files next to the old ones (never overwrite old ones:
+they are what running executions look like).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import threading
+import uuid
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+from temporalio.client import WorkflowFailureError
+from temporalio.testing import WorkflowEnvironment
+
+from tests.engine.conftest import Sink, _Handler
+from tests.engine.test_workflow_constructs import ISSUE_EXAMPLE
+from tests.helpers import defn, node
+from wfo.settings import Settings
+from wfo.temporal import SEARCH_ATTRIBUTES, temporal_cli_path
+from worker.main import build_worker
+from workflows.client import start_execution
+from workflows.types import ExecutionOptions
+
+HERE = Path(__file__).parent
+
+
+def cases(url: str) -> dict[str, tuple[dict, object, dict]]:
+    sub = defn([node("start", "start"), node("end", "end", output="{{ input * 2 }}")], ["start->end"])
+    return {
+        "issue_example": (ISSUE_EXAMPLE, {"items": [{"price": 600, "qty": 2}], "callback_url": url + "/erp"}, {}),
+        "parallel_join_switch_filter": (defn(
+            [node("start", "start"), node("fork", "parallel"),
+             node("a", "http.request", url=url + "/a"), node("b", "transform", expression="input.n + 1"),
+             node("join", "join"),
+             node("sw", "switch", cases=[{"port": "big", "condition": "nodes.join.b > 5"}]),
+             node("f", "filter", items="[1,2,3,4]", condition="item > nodes.join.b - 3"),
+             node("s", "set", values={"r": "{{ nodes.f }}"}),
+             node("end", "end", output="{{ vars }}")],
+            ["start->fork", "fork->a", "fork->b", "a->join", "b->join", "join->sw", "sw:big->f",
+             "sw:default->s", "f->s", "s->end"]), {"n": 5}, {}),
+        "retry_error_port": (defn(
+            [node("start", "start"),
+             node("call", "http.request", url=url + "/flaky?fail=5&tag=rec",
+                  retry={"max_attempts": 2, "initial_interval": "PT0.1S"}),
+             node("fb", "end", output="{{ nodes.call.error.message }}"), node("end", "end")],
+            ["start->call", "call:error->fb", "call->end"]), None, {}),
+        "loop_continue_as_new": (defn(
+            [node("start", "start"), node("init", "set", values={"i": 0}),
+             node("loop", "loop", condition="vars.i < 6", max_iterations=10),
+             node("tick", "util.noop", value="{{ vars.i }}"), node("inc", "set", values={"i": "{{ vars.i + 1 }}"}),
+             node("end", "end", output="{{ vars.i }}")],
+            ["start->init", "init->loop", "loop:body->tick", "tick->inc", "inc->loop", "loop:done->end"]),
+            None, {"options": ExecutionOptions(max_history_events=25)}),
+        "map_children": (defn(
+            [node("start", "start"), node("m", "map", items="input", definition=sub, concurrency=2),
+             node("end", "end", output="{{ nodes.m }}")], ["start->m", "m->end"]), [1, 2, 3], {}),
+        "wait_and_terminate": (defn(
+            [node("start", "start"), node("w", "wait", duration="PT1S"),
+             node("stop", "terminate", message="stopped after {{ nodes.w.waited_until }}")],
+            ["start->w", "w->stop"]), None, {}),
+        "large_payload": (defn(
+            [node("start", "start"), node("fetch", "http.request", url=url + "/big?size=400000"),
+             node("n", "transform", expression="$count(nodes.fetch.body.items)"),
+             node("end", "end", output="{{ nodes.n }}")], ["start->fetch", "fetch->n", "n->end"]), None, {}),
+    }
+
+
+async def main(database_url: str) -> None:
+    sink = Sink()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("H", (_Handler,), {"sink": sink}))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli_path(),
+                                                search_attributes=SEARCH_ATTRIBUTES)
+    settings = Settings(environment="test", database_url=database_url, http_allow_private_networks=True,
+                        temporal_task_queue=f"rec-{uuid.uuid4().hex[:8]}")
+    try:
+        async with build_worker(env.client, settings):
+            for name, (definition, inp, kw) in cases(url).items():
+                h = await start_execution(env.client, definition=definition, input=inp,
+                                          task_queue=settings.temporal_task_queue,
+                                          execution_id=f"replay-{name}", **kw)
+                try:
+                    await h.result()
+                except WorkflowFailureError:
+                    pass
+                # the first run (continue-as-new chains: the first link)
+                first = env.client.get_workflow_handle(h.id, run_id=h.first_execution_run_id)
+                history = await first.fetch_history()
+                (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+                print("recorded", name)
+    finally:
+        await env.shutdown()
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/postgres"))

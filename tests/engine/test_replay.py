@@ -1,0 +1,45 @@
+"""Recorded histories replay against the current interpreter: a non-deterministic change fails here.
+
+Regenerate only for intended, `workflow.patched`-guarded changes (see histories/record.py), keeping the
+old files: they stand for executions still running in production.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from worker.main import workflow_runner
+from workflows.interpreter import InterpreterWorkflow
+from tests.engine.mutated import ReorderedInterpreter
+
+pytestmark = pytest.mark.asyncio
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
+
+
+def test_histories_are_present():
+    names = {p.stem for p in HISTORIES}
+    assert {"issue_example", "parallel_join_switch_filter", "retry_error_port", "loop_continue_as_new",
+            "map_children", "wait_and_terminate", "large_payload"} <= names
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_replay_recorded_history(path: Path):
+    replayer = Replayer(workflows=[InterpreterWorkflow], workflow_runner=workflow_runner())
+    result = await replayer.replay_workflow(load(path), raise_on_replay_failure=True)
+    assert result.replay_failure is None
+
+
+async def test_unguarded_change_is_caught():
+    replayer = Replayer(workflows=[ReorderedInterpreter], workflow_runner=workflow_runner())
+    result = await replayer.replay_workflow(load(HISTORIES[0]), raise_on_replay_failure=False)
+    assert result.replay_failure is not None
+    assert "nondetermin" in str(result.replay_failure).lower()
