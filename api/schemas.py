@@ -220,6 +220,8 @@ class ExecutionDetail(ExecutionPublic):
     input: Any = None
     output: Any = None
     progress: dict[str, Any] | None = None
+    """The engine's progress query: per-node status/attempts/timings, recent events, failure."""
+    progress_percent: float | None = None
     nodes: dict[str, Any] | None = None
     temporal_ui_url: str
     temporal_status: str | None = None

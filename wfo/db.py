@@ -57,8 +57,11 @@ def alembic_config(database_url: str | None = None):
     return cfg
 
 
-async def run_migrations(database_url: str, revision: str = "head") -> None:
-    """``alembic upgrade <revision>`` against ``database_url`` (plain postgresql:// URL)."""
+async def run_migrations(database_url: str, revision: str = "heads") -> None:
+    """``alembic upgrade <revision>`` against ``database_url`` (plain postgresql:// URL).
+
+    Defaults to ``heads`` so that two revisions branching from the same parent (landed in
+    parallel) are both applied instead of failing with "multiple heads"."""
     from alembic import command
 
     cfg = alembic_config(database_url)
@@ -75,15 +78,21 @@ async def run_migrations(database_url: str, revision: str = "head") -> None:
         await engine.dispose()
 
 
-async def current_revision(database_url: str) -> str | None:
+async def current_revisions(database_url: str) -> set[str]:
+    """The revision(s) the database is at (empty when never migrated)."""
     from sqlalchemy import text
 
     engine = create_async_engine(to_sqlalchemy_url(database_url), pool_size=1, max_overflow=0)
     try:
         async with engine.connect() as conn:
             try:
-                return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+                return set((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars())
             except Exception:
-                return None
+                return set()
     finally:
         await engine.dispose()
+
+
+async def current_revision(database_url: str) -> str | None:
+    revs = await current_revisions(database_url)
+    return ",".join(sorted(revs)) if revs else None

@@ -127,6 +127,7 @@ async def _detail(session, client, settings, row: Execution) -> ExecutionDetail:
         input=row.input,
         output=row.output,
         progress=progress,
+        progress_percent=svc.progress_percent(progress, row.status),
         nodes=(progress or {}).get("nodes"),
         temporal_ui_url=svc.temporal_ui_url(settings, row.id),
         temporal_status=temporal_status,

@@ -258,6 +258,17 @@ async def reconcile_loop(app, interval: float) -> None:
             log.warning("execution reconcile pass failed: %s", type(exc).__name__)
 
 
+def progress_percent(progress: dict[str, Any] | None, status_: str | None = None) -> float | None:
+    """Share of the definition's nodes that are settled (completed, failed or skipped), 0..100."""
+    if status_ is not None and is_terminal(status_) and status_ == ExecutionStatus.completed.value:
+        return 100.0
+    nodes = (progress or {}).get("nodes") or {}
+    if not nodes:
+        return None
+    settled = sum(1 for n in nodes.values() if (n or {}).get("status") in ("completed", "failed", "skipped"))
+    return round(100.0 * settled / len(nodes), 1)
+
+
 def duration_ms(row: Execution, now: datetime | None = None) -> int | None:
     end = row.completed_at or (now or utcnow())
     if row.started_at is None:

@@ -60,7 +60,7 @@ async def test_execute_to_completion(http, tenant_a, definition, worker, api_set
     assert detail["output"] == {"value": 42}
     assert detail["input"] == {"x": 21}
     assert detail["completed_at"] and detail["duration_ms"] is not None
-    assert detail["temporal_status"] == "COMPLETED"
+    assert detail["temporal_status"] == "COMPLETED" and detail["progress_percent"] == 100.0
     assert {n: s["status"] for n, s in detail["nodes"].items()} == {"start": "completed", "double": "completed", "end": "completed"}
 
     logs = await http.get(f"/api/v1/executions/{started['id']}/logs", headers=tenant_a.h("viewer"))
