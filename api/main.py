@@ -36,8 +36,10 @@ def _mount(app: FastAPI, module_name: str) -> None:
     module = importlib.import_module(module_name)
     if hasattr(module, "mount"):
         module.mount(app)
-    else:
+    elif hasattr(module, "router"):
         app.include_router(module.router)
+    else:  # a package that is still being written: nothing to mount yet
+        log.warning("%s has neither `router` nor `mount(app)`; not mounted", module_name)
 
 
 def create_app(
