@@ -11,7 +11,6 @@ from worker.main import build_worker
 from workflows.client import start_execution
 from workflows.types import ExecutionOptions
 
-pytestmark = pytest.mark.asyncio
 
 N = 10_000
 

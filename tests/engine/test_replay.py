@@ -16,7 +16,6 @@ from worker.main import workflow_runner
 from workflows.interpreter import InterpreterWorkflow
 from tests.engine.mutated import ReorderedInterpreter
 
-pytestmark = pytest.mark.asyncio
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 

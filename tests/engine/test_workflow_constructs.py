@@ -15,7 +15,6 @@ from worker.main import build_worker
 from workflows.client import get_progress, start_execution
 from workflows.types import ExecutionOptions
 
-pytestmark = pytest.mark.asyncio
 
 
 @pytest_asyncio.fixture
