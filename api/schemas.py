@@ -155,6 +155,8 @@ class WorkflowPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None
+    execution_count: int | None = None
+    success_rate: float | None = None
 
 
 class WorkflowDetail(WorkflowPublic):

@@ -43,11 +43,20 @@ async def list_workflows(
     q: Annotated[str | None, Query(max_length=255, description="name contains")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    include_stats: Annotated[bool, Query(description="add execution_count / success_rate (one extra query)")] = False,
 ):
     rows, total = await svc.list_workflows(
         session, principal, category=category, status_=status_, tag=tag, search=q, limit=limit, offset=offset
     )
-    return Page(items=[WorkflowPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+    items = [WorkflowPublic.model_validate(r) for r in rows]
+    if include_stats and rows:
+        from api.services.executions import execution_stats
+
+        stats = await execution_stats(session, principal.tenant_id, [r.id for r in rows])
+        for item in items:
+            st = stats[item.id]
+            item.execution_count, item.success_rate = st["execution_count"], st["success_rate"]
+    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.post("", response_model=WorkflowDetail, status_code=status.HTTP_201_CREATED, responses=INVALID_DEFINITION)

@@ -274,3 +274,39 @@ def duration_ms(row: Execution, now: datetime | None = None) -> int | None:
     if row.started_at is None:
         return None
     return max(0, int((end - row.started_at) / timedelta(milliseconds=1)))
+
+
+async def execution_stats(
+    session: AsyncSession, tenant_id: uuid.UUID, workflow_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Per workflow, in ONE query: execution count, completed/failed counts and success rate
+    (completed / finished, None when nothing finished). For list views (REST, GraphQL)."""
+    from sqlalchemy import case, func
+
+    if not workflow_ids:
+        return {}
+    finished = col(Execution.status).in_([s.value for s in TERMINAL_EXECUTION_STATUSES])
+    stmt = (
+        select(
+            Execution.workflow_id,
+            func.count(),
+            func.count(case((col(Execution.status) == ExecutionStatus.completed.value, 1))),
+            func.count(case((finished, 1))),
+            func.max(Execution.started_at),
+        )
+        .where(Execution.tenant_id == tenant_id, col(Execution.workflow_id).in_(workflow_ids))
+        .group_by(Execution.workflow_id)
+    )
+    out: dict[uuid.UUID, dict[str, Any]] = {
+        wid: {"execution_count": 0, "completed": 0, "finished": 0, "success_rate": None, "last_started_at": None}
+        for wid in workflow_ids
+    }
+    for wid, total, completed, done, last in (await session.exec(stmt)).all():
+        out[wid] = {
+            "execution_count": total,
+            "completed": completed,
+            "finished": done,
+            "success_rate": (completed / done) if done else None,
+            "last_started_at": last,
+        }
+    return out

@@ -217,3 +217,19 @@ async def test_reads_degrade_when_temporal_is_down(api_settings, tenant_a, defin
         r = await c.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h(), json={})
         assert r.status_code == 503
     await app2.state.engine.dispose()
+
+
+async def test_execution_stats_one_query(app, http, tenant_a, definition, worker):
+    wid = await _workflow(http, tenant_a, failing_def())
+    ok = (await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h(), json={"input": {"x": 0}})).json()["id"]
+    bad = (await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h(), json={"input": {"x": 1}})).json()["id"]
+    for eid in (ok, bad):
+        await _wait_status(http, tenant_a, eid)
+    other = uuid.uuid4()
+    async with app.state.sessionmaker() as session:
+        stats = await exec_svc.execution_stats(session, tenant_a.id, [uuid.UUID(wid), other])
+    assert stats[uuid.UUID(wid)]["execution_count"] == 2 and stats[uuid.UUID(wid)]["success_rate"] == 0.5
+    assert stats[other]["execution_count"] == 0 and stats[other]["success_rate"] is None
+    r = await http.get("/api/v1/workflows", params={"include_stats": True, "limit": 500}, headers=tenant_a.h("viewer"))
+    item = next(w for w in r.json()["items"] if w["id"] == wid)
+    assert item["execution_count"] == 2 and item["success_rate"] == 0.5
