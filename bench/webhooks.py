@@ -1,0 +1,246 @@
+"""Inbound webhooks: accepted webhooks/s and p50/p99 from request to execution started, at N senders.
+
+Starts a local stack: a Temporal dev server (bundled CLI), a fresh database on the local Postgres
+(``WFO_BENCH_PG_ADMIN_URL``, default postgresql://postgres@127.0.0.1:5432/postgres), Redis from
+``WFO_BENCH_REDIS_URL`` (default redis://127.0.0.1:6379/0), the API in its own uvicorn process
+and an engine worker, then ``--concurrency`` senders POST ``--requests`` deliveries, each with its
+own ``Idempotency-Key`` (as providers send them), to one webhook trigger over real HTTP.
+
+* accepted/s: 202 answers per second of wall time (each one is an execution Temporal recorded).
+* request -> execution started: from just before the request is sent to the execution's start
+  time as recorded by Temporal (same machine, same clock), for every accepted delivery.
+* request -> 202: the sender-side latency (the answer is sent only after Temporal has the start).
+
+    .venv/bin/python bench/webhooks.py --concurrency 20 --requests 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+
+DEFINITION = {
+    "schema_version": 1,
+    "nodes": [
+        {"id": "start", "type": "start"},
+        {"id": "end", "type": "end", "config": {"output": "{{ input.body }}"}},
+    ],
+    "edges": [{"source": "start", "target": "end"}],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    k = (len(values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+async def wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as c:
+        while True:
+            try:
+                if (await c.get(url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not come up")
+            await asyncio.sleep(0.2)
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--concurrency", type=int, default=20)
+    ap.add_argument("--requests", type=int, default=1000, help="measured deliveries (after warm-up)")
+    ap.add_argument("--warmup", type=int, default=40)
+    ap.add_argument("--duplicates", type=int, default=0, help="also send each key this many extra times")
+    ap.add_argument("--no-worker", action="store_true", help="don't run a worker (executions stay queued)")
+    ap.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = ap.parse_args()
+
+    from temporalio.testing import WorkflowEnvironment
+
+    from api import security
+    from api.events.idempotency import execution_id_for_delivery
+    from wfo.db import create_engine, create_sessionmaker, run_migrations
+    from wfo.models import Role, Tenant, User
+    from wfo.settings import Settings
+    from wfo.temporal import SEARCH_ATTRIBUTES, temporal_cli_path
+    from workflows.converter import data_converter
+
+    admin_url = os.environ.get("WFO_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    redis_url = os.environ.get("WFO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    db_name = f"wfo_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f'CREATE DATABASE "{db_name}"')
+    await conn.close()
+    db_url = admin_url.rsplit("/", 1)[0] + f"/{db_name}"
+
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli_path(),
+        search_attributes=SEARCH_ATTRIBUTES,
+        data_converter=data_converter,
+        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off"],
+    )
+    client = env.client
+    api_proc = None
+    worker_cm = None
+    try:
+        await run_migrations(db_url)
+        port = free_port()
+        settings = Settings(
+            environment="test",
+            database_url=db_url,
+            redis_url=redis_url,
+            temporal_address=client.service_client.config.target_host,
+            temporal_task_queue=f"bench-{uuid.uuid4().hex[:6]}",
+        )
+        engine = create_engine(settings, pool_size=1, max_overflow=0)
+        async with create_sessionmaker(engine)() as s:
+            tenant = Tenant(name="bench")
+            s.add(tenant)
+            await s.flush()
+            s.add(User(tenant_id=tenant.id, email="bench@bench.test", role=Role.admin.value,
+                       hashed_password=security.hash_password("bench-password")))
+            await s.commit()
+        await engine.dispose()
+
+        child_env = {
+            **os.environ,
+            "ENVIRONMENT": "test",
+            "DATABASE_URL": db_url,
+            "REDIS_URL": redis_url,
+            "TEMPORAL_ADDRESS": settings.temporal_address,
+            "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
+            "PYTHONPATH": str(ROOT),
+        }
+        api_proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "127.0.0.1",
+             "--port", str(port), "--log-level", "warning", "--no-access-log"],
+            env=child_env, cwd=str(ROOT),
+        )
+        base = f"http://127.0.0.1:{port}"
+        await wait_http(base + "/health")
+
+        if not args.no_worker:
+            from worker.main import build_worker
+
+            worker_cm = build_worker(client, settings)
+            await worker_cm.__aenter__()
+
+        limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+            tok = (await http.post("/api/v1/auth/token", data={"username": "bench@bench.test",
+                                                               "password": "bench-password"})).json()["access_token"]
+            headers = {"Authorization": f"Bearer {tok}"}
+            wf = (await http.post("/api/v1/workflows", headers=headers,
+                                  json={"name": "bench", "definition": DEFINITION, "status": "active"})).json()
+            trig = (await http.post(f"/api/v1/workflows/{wf['id']}/triggers", headers=headers,
+                                    json={"kind": "webhook", "rate_limit_per_minute": 0})).json()
+            url = f"/api/v1/hooks/{trig['id']}"
+
+            async def run(total: int, tag: str) -> tuple[list[float], dict[str, float], int, int]:
+                latencies: list[float] = []
+                sent_at: dict[str, float] = {}
+                errors = 0
+                dups = 0
+                jobs = [(f"{tag}-{i}", i) for i in range(total)]
+                jobs += [(f"{tag}-{i}", i) for _ in range(args.duplicates) for i in range(total)]
+                counter = iter(jobs)
+
+                async def sender() -> None:
+                    nonlocal errors, dups
+                    for key, i in counter:
+                        wall = time.time()
+                        t0 = time.perf_counter()
+                        r = await http.post(url, json={"n": i}, headers={"Idempotency-Key": key})
+                        latencies.append((time.perf_counter() - t0) * 1000)
+                        if r.status_code != 202:
+                            errors += 1
+                        elif r.json().get("duplicate"):
+                            dups += 1
+                        else:
+                            sent_at[r.json()["execution_id"]] = wall
+
+                await asyncio.gather(*(sender() for _ in range(args.concurrency)))
+                return latencies, sent_at, errors, dups
+
+            await run(args.warmup, "warm")
+            t0 = time.perf_counter()
+            lat, sent_at, errors, dups = await run(args.requests, "run")
+            wall = time.perf_counter() - t0
+
+        # request -> execution started, from Temporal's recorded start time
+        sem = asyncio.Semaphore(20)
+        started: list[float] = []
+
+        async def started_latency(execution_id: str, t_send: float) -> None:
+            async with sem:
+                desc = await client.get_workflow_handle(execution_id).describe()
+                started.append((desc.start_time.timestamp() - t_send) * 1000)
+
+        await asyncio.gather(*(started_latency(e, t) for e, t in sent_at.items()))
+        expected = {execution_id_for_delivery(trig["id"], f"run-{i}") for i in range(args.requests)}
+        assert set(sent_at) <= expected
+
+        result = {
+            "endpoint": "POST /api/v1/hooks/{trigger_id}",
+            "concurrency": args.concurrency,
+            "requests": len(lat),
+            "accepted": len(lat) - errors,
+            "errors": errors,
+            "duplicates_answered": dups,
+            "accepted_per_s": round((len(lat) - errors) / wall, 1),
+            "to_started_p50_ms": round(pct(started, 50), 1),
+            "to_started_p99_ms": round(pct(started, 99), 1),
+            "to_202_p50_ms": round(pct(lat, 50), 1),
+            "to_202_p99_ms": round(pct(lat, 99), 1),
+            "to_202_mean_ms": round(statistics.fmean(lat), 1),
+            "cpus": os.cpu_count(),
+            "worker": not args.no_worker,
+        }
+        if args.json:
+            print(json.dumps(result))
+        else:
+            for k, v in result.items():
+                print(f"{k:>20}: {v}")
+    finally:
+        if worker_cm is not None:
+            await worker_cm.__aexit__(None, None, None)
+        if api_proc is not None:
+            api_proc.terminate()
+            try:
+                api_proc.wait(10)
+            except subprocess.TimeoutExpired:
+                api_proc.kill()
+        await env.shutdown()
+        conn = await asyncpg.connect(admin_url)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        await conn.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
