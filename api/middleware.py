@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request body size limit (413)."""
+"""Pure ASGI middleware: request body size limit (413); NUL bytes in path/query (400)."""
 
 from __future__ import annotations
 
@@ -33,9 +33,23 @@ class BodySizeLimitMiddleware:
         )
         await send({"type": "http.response.body", "body": body})
 
+    async def _reject_nul(self, send) -> None:
+        body = b'{"detail": "NUL characters are not allowed in the path or query string"}'
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 400,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        qs = scope.get("query_string", b"")
+        if "\x00" in scope.get("path", "") or b"%00" in qs or b"\x00" in qs:
+            return await self._reject_nul(send)
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:

@@ -3,14 +3,55 @@
 from __future__ import annotations
 
 import uuid
+import math
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from wfo.models import ExecutionStatus, Role, WorkflowStatus
 
 T = TypeVar("T")
+
+
+def _finite(value: Any, _depth: int = 0) -> Any:
+    """JSON documents are stored as JSONB: refuse NaN/Infinity (accepted by Python's parser) and
+    absurd nesting with a 422 instead of a database error."""
+    if _depth > 64:
+        raise ValueError("JSON nested deeper than 64 levels")
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        raise ValueError("NaN and Infinity are not valid JSON numbers")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(k, str) and "\x00" in k:
+                raise ValueError("NUL characters are not allowed in JSON keys")
+            _finite(v, _depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _finite(v, _depth + 1)
+    elif isinstance(value, str) and "\x00" in value:
+        raise ValueError("NUL characters (\\u0000) are not allowed in stored JSON strings")
+    return value
+
+
+JsonValue = Annotated[Any, AfterValidator(_finite)]
+"""Any JSON value storable as JSONB (use for free-form request fields)."""
+JsonObject = Annotated[dict[str, Any], AfterValidator(_finite)]
+
+
+class RequestModel(BaseModel):
+    """Base of request bodies: no NUL characters in any string (Postgres can't store them)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, v: Any) -> Any:
+        if isinstance(v, str) and "\x00" in v:
+            raise ValueError("NUL characters are not allowed")
+        if isinstance(v, list):
+            for item in v:
+                if isinstance(item, str) and "\x00" in item:
+                    raise ValueError("NUL characters are not allowed")
+        return v
 
 RoleName = Literal["admin", "developer", "operator", "viewer"]
 EditableStatus = Literal["draft", "active", "inactive"]
@@ -48,7 +89,7 @@ Email = Annotated[
 ]
 
 
-class UserBase(BaseModel):
+class UserBase(RequestModel):
     email: Email
     full_name: str | None = Field(default=None, max_length=255)
     role: RoleName = Role.viewer.value
@@ -59,7 +100,7 @@ class UserCreate(UserBase):
     password: str = Field(min_length=8, max_length=256)
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(RequestModel):
     full_name: str | None = Field(default=None, max_length=255)
     role: RoleName | None = None
     is_active: bool | None = None
@@ -77,7 +118,7 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(RequestModel):
     name: str = Field(min_length=1, max_length=255)
     role: RoleName | None = None
     """Defaults to the creator's role; can't exceed it."""
@@ -109,7 +150,7 @@ Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_
 def _dedupe(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
-class WorkflowBase(BaseModel):
+class WorkflowBase(RequestModel):
     name: str = Field(min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=10_000)
     category: str | None = Field(default=None, max_length=100)
@@ -122,11 +163,11 @@ class WorkflowBase(BaseModel):
 
 
 class WorkflowCreate(WorkflowBase):
-    definition: dict[str, Any]
+    definition: JsonObject
     status: EditableStatus = WorkflowStatus.draft.value
 
 
-class WorkflowUpdate(BaseModel):
+class WorkflowUpdate(RequestModel):
     """PUT: fields left out keep their value; a ``definition`` creates a new immutable version."""
 
     name: str | None = Field(default=None, min_length=1, max_length=255)
@@ -134,7 +175,7 @@ class WorkflowUpdate(BaseModel):
     category: str | None = Field(default=None, max_length=100)
     tags: list[Tag] | None = Field(default=None, max_length=50)
     status: EditableStatus | None = None
-    definition: dict[str, Any] | None = None
+    definition: JsonObject | None = None
 
     @field_validator("tags")
     @classmethod
@@ -189,8 +230,8 @@ class ValidationResult(BaseModel):
 
 
 # ---------------------------------------------------------------- executions
-class ExecuteRequest(BaseModel):
-    input: Any = None
+class ExecuteRequest(RequestModel):
+    input: JsonValue = None
     version: int | None = Field(default=None, ge=1)
 
 
@@ -248,14 +289,14 @@ class ExecutionLogs(BaseModel):
 
 
 # ---------------------------------------------------------------- v2 bulk
-class BulkOperation(BaseModel):
+class BulkOperation(RequestModel):
     op: Literal["create", "update", "delete", "activate", "deactivate"]
     id: uuid.UUID | None = None
-    data: dict[str, Any] | None = None
+    data: JsonObject | None = None
     if_match: str | None = None
 
 
-class BulkRequest(BaseModel):
+class BulkRequest(RequestModel):
     operations: list[BulkOperation] = Field(min_length=1, max_length=100)
 
 
@@ -275,11 +316,11 @@ class BulkResponse(BaseModel):
     results: list[BulkItemResult]
 
 
-class BatchExecuteItem(BaseModel):
+class BatchExecuteItem(RequestModel):
     workflow_id: uuid.UUID
-    input: Any = None
+    input: JsonValue = None
     version: int | None = Field(default=None, ge=1)
 
 
-class BatchExecuteRequest(BaseModel):
+class BatchExecuteRequest(RequestModel):
     items: list[BatchExecuteItem] = Field(min_length=1, max_length=100)

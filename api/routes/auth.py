@@ -20,7 +20,9 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 @router.post("/token", response_model=Token)
 async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep):
     email = form.username.strip().lower()
-    user = (await session.exec(select(User).where(User.email == email))).first()
+    user = None
+    if "\x00" not in email and len(email) <= 320:
+        user = (await session.exec(select(User).where(User.email == email))).first()
     ok = security.verify_password(form.password, user.hashed_password if user else None)
     if not ok or user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "incorrect email or password",

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from api.deps import CurrentPrincipal, SessionDep
 from api.schemas import (
+    JsonValue,
     Page,
     ValidationResult,
     WorkflowCreate,
@@ -68,7 +69,7 @@ async def create_workflow(body: WorkflowCreate, session: SessionDep, principal: 
 
 
 @router.post("/validate", response_model=ValidationResult)
-async def validate_workflow(definition: Annotated[Any, Body(embed=True)]):
+async def validate_workflow(definition: Annotated[JsonValue, Body(embed=True)]):
     """Check a definition without saving it."""
     problems = svc.validate(definition)
     return ValidationResult(valid=not problems, problems=problems)
