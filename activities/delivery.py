@@ -153,3 +153,37 @@ class DeliveryActivities:
             outcome.attempts = row.attempts
             outcome.response_status = row.response_status
         return outcome
+
+
+@dataclass
+class EmitEventRequest:
+    event_type: str
+    tenant_id: str
+    data: dict
+    event_id: str
+    """Stable per event (e.g. ``"execution.completed:<execution id>"``): a retried emit delivers once."""
+
+
+class EventActivities:
+    """``wfo.events.emit``: lets workflows (the interpreter, approvals) publish outbound events.
+
+    From a workflow: ``await workflow.execute_local_activity("wfo.events.emit", EmitEventRequest(...),
+    start_to_close_timeout=timedelta(seconds=30))``. Deliveries are started on this worker's task queue.
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker) -> None:
+        self.sessionmaker = sessionmaker
+
+    @activity.defn(name="wfo.events.emit")
+    async def emit(self, req: EmitEventRequest) -> list[str]:
+        from api.events.emit import emit_event
+
+        return await emit_event(
+            req.event_type,
+            req.data,
+            tenant_id=req.tenant_id,
+            client=activity.client(),
+            sessionmaker=self.sessionmaker,
+            task_queue=activity.info().task_queue,
+            event_id=req.event_id,
+        )

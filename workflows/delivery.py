@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         NON_RETRYABLE_ERRORS,
         DeliveryActivities,
         DeliveryOutcome,
+        EventActivities,
         DeliverRequest,
     )
 
@@ -117,8 +118,9 @@ def register(services) -> tuple[list[type], list]:
     sessionmaker = create_sessionmaker(create_engine(settings, pool_size=2, max_overflow=8))
     http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
     deliveries = DeliveryActivities(settings, sessionmaker, http)
+    events = EventActivities(sessionmaker)
     workflows: list[type] = [DeliveryWorkflow]
-    activities: list = [deliveries.deliver, deliveries.record_outcome]
+    activities: list = [deliveries.deliver, deliveries.record_outcome, events.emit]
     try:
         from activities.triggers import TriggerActivities
         from workflows.trigger_schedule import ScheduledTriggerWorkflow

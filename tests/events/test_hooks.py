@@ -186,3 +186,19 @@ async def test_sync_mode_returns_output_or_202_after_limit(api, worker, client):
     r = await api.http.post(f"/api/v1/hooks/{trig['id']}", json={"v": 1})
     assert r.status_code == 202 and r.json()["status"] == "running"
     assert await client.get_workflow_handle(r.json()["execution_id"]).result() == {"v": 1}
+
+
+async def test_accepted_webhooks_are_not_lost_without_a_worker(api, client, ev_settings):
+    """202 means Temporal has the execution: deliveries accepted while no worker runs complete later."""
+    from tests.events.conftest import running_worker
+
+    wf = await api.workflow()
+    trig = await api.trigger(wf)
+    accepted = []
+    for i in range(5):
+        r = await api.http.post(f"/api/v1/hooks/{trig['id']}", json={"i": i}, headers={"Idempotency-Key": f"nl-{i}"})
+        assert r.status_code == 202
+        accepted.append(r.json()["execution_id"])
+    async with running_worker(client, ev_settings):
+        outs = await asyncio.gather(*(client.get_workflow_handle(e).result() for e in accepted))
+    assert [o["body"]["i"] for o in outs] == list(range(5))
