@@ -101,6 +101,8 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     # GraphQL endpoint: authentication required; each operation is checked via GRAPHQL_PERMISSIONS
     ("GET", "/api/beta/graphql"): P.READ,
     ("POST", "/api/beta/graphql"): P.READ,
+    # the GraphiQL page itself (static HTML; its queries go to the routes above with a token)
+    ("GET", "/api/beta/graphql/explorer"): PUBLIC,
 }
 
 # GraphQL root fields (Query/Mutation) -> permission, enforced by the GraphQL layer with

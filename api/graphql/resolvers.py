@@ -1,0 +1,388 @@
+"""Resolvers. Root fields reuse the REST services (same validation, tenancy and errors); nested fields load
+through the request's batch loaders."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from ariadne import MutationType, ObjectType, QueryType, ScalarType
+from fastapi import HTTPException
+from graphql import GraphQLError, GraphQLResolveInfo
+from sqlmodel import col, select
+
+from api import templates as catalog
+from api.schemas import WorkflowCreate
+from api.services import executions as exec_svc
+from api.services import workflows as wf_svc
+from wfo.models import Execution, Workflow, WorkflowStatus
+
+query = QueryType()
+mutation = MutationType()
+workflow_type = ObjectType("Workflow")
+version_type = ObjectType("WorkflowVersion")
+execution_type = ObjectType("Execution")
+template_type = ObjectType("Template")
+json_scalar = ScalarType("JSON")
+datetime_scalar = ScalarType("DateTime")
+
+MAX_LIMIT = 500
+
+
+@json_scalar.serializer
+def _json_out(value: Any) -> Any:
+    return value
+
+
+@json_scalar.value_parser
+def _json_in(value: Any) -> Any:
+    return value
+
+
+@datetime_scalar.serializer
+def _dt_out(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _limit(value: int | None, default: int) -> int:
+    if value is None:
+        return default
+    if not 1 <= value <= MAX_LIMIT:
+        raise GraphQLError(f"limit must be between 1 and {MAX_LIMIT}", extensions={"code": "BAD_USER_INPUT"})
+    return value
+
+
+def _offset(value: int | None) -> int:
+    if value is None:
+        return 0
+    if not 0 <= value <= 1_000_000:
+        raise GraphQLError("offset must be between 0 and 1000000", extensions={"code": "BAD_USER_INPUT"})
+    return value
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _messages(exc: HTTPException) -> list[str]:
+    detail = exc.detail
+    if isinstance(detail, dict):
+        problems = detail.get("problems") or detail.get("errors")
+        if problems:
+            out = []
+            for p in problems:
+                if "parameter" in p:
+                    out.append(f"parameter {p['parameter']}: {p['message']}")
+                else:
+                    where = [f"node '{p['node_id']}'" if p.get("node_id") else "",
+                             f"edge #{p['edge_index']}" if p.get("edge_index") is not None else "",
+                             p.get("field") or ""]
+                    prefix = ", ".join(w for w in where if w)
+                    out.append(f"{prefix}: {p['message']}" if prefix else p["message"])
+            return out
+        return [str(detail.get("message") or detail)]
+    return [str(detail)]
+
+
+def _json_arg(text: str | None, name: str) -> tuple[Any, str | None]:
+    if text is None or text == "":
+        return None, None
+    try:
+        return json.loads(text), None
+    except ValueError as err:
+        return None, f"{name} is not valid JSON: {err}"
+
+
+# ----------------------------------------------------------------------------------------------- queries
+
+@query.field("workflows")
+async def resolve_workflows(_, info: GraphQLResolveInfo, limit=None, offset=None, category=None, status=None, tag=None):
+    ctx = info.context
+    if status is not None and status not in {s.value for s in WorkflowStatus}:
+        raise GraphQLError(f"unknown status {status!r}", extensions={"code": "BAD_USER_INPUT"})
+    async with ctx.lock:
+        rows, _ = await wf_svc.list_workflows(ctx.session, ctx.principal, category=category, status_=status, tag=tag,
+                                              limit=_limit(limit, 50), offset=_offset(offset))
+    return rows
+
+
+@query.field("workflow")
+async def resolve_workflow(_, info: GraphQLResolveInfo, id: str):
+    wf_id = _uuid(id)
+    return await info.context.loaders.workflow.load(wf_id) if wf_id else None
+
+
+@query.field("versions")
+async def resolve_versions(_, info: GraphQLResolveInfo, workflowId: str, limit=None):
+    wf_id = _uuid(workflowId)
+    if wf_id is None or await info.context.loaders.workflow.load(wf_id) is None:
+        return []
+    return await info.context.loaders.versions.load((wf_id, _limit(limit, 20)))
+
+
+@query.field("executions")
+async def resolve_executions(_, info: GraphQLResolveInfo, workflowId=None, status=None, limit=None, offset=None):
+    ctx = info.context
+    conds = [Execution.tenant_id == ctx.principal.tenant_id]
+    if workflowId is not None:
+        wf_id = _uuid(workflowId)
+        if wf_id is None:
+            return []
+        conds.append(Execution.workflow_id == wf_id)
+    if status is not None:
+        conds.append(Execution.status == status)
+    stmt = (select(Execution).where(*conds).order_by(col(Execution.started_at).desc(), Execution.id)
+            .limit(_limit(limit, 50)).offset(_offset(offset)))
+    async with ctx.lock:
+        return list((await ctx.session.exec(stmt)).all())
+
+
+@query.field("execution")
+async def resolve_execution(_, info: GraphQLResolveInfo, id: str):
+    from api.routes.executions import _detail  # the REST detail: Temporal describe + progress query
+
+    ctx = info.context
+    async with ctx.lock:
+        try:
+            row = await exec_svc.get_execution_row(ctx.session, ctx.principal, id)
+        except HTTPException:
+            return None
+        detail = await _detail(ctx.session, await ctx.temporal(optional=True), ctx.settings, row)
+    out = detail.model_dump()
+    out["_progress"] = detail.progress
+    out["_definition_nodes"] = None
+    return out
+
+
+@query.field("templates")
+def resolve_templates(_, info: GraphQLResolveInfo, category=None):
+    return catalog.list_templates(category)
+
+
+@query.field("template")
+def resolve_template(_, info: GraphQLResolveInfo, id: str):
+    try:
+        return catalog.get_template(id)
+    except catalog.TemplateNotFound:
+        return None
+
+
+# --------------------------------------------------------------------------------------------- mutations
+
+@mutation.field("createWorkflow")
+async def resolve_create_workflow(_, info: GraphQLResolveInfo, name: str, workflowDefinition: str,
+                                  description=None, category=None, tags=None):
+    ctx = info.context
+    definition, err = _json_arg(workflowDefinition, "workflowDefinition")
+    if err:
+        return {"workflow": None, "success": False, "errors": [err]}
+    if not isinstance(definition, dict):
+        return {"workflow": None, "success": False, "errors": ["workflowDefinition must be a JSON object"]}
+    try:
+        data = WorkflowCreate(name=name, definition=definition, description=description, category=category,
+                              tags=tags or [])
+    except ValueError as exc:  # pydantic ValidationError
+        return {"workflow": None, "success": False, "errors": [_pydantic_message(exc)]}
+    try:
+        async with ctx.lock:
+            wf, _ = await wf_svc.create_workflow(ctx.session, ctx.principal, data)
+    except HTTPException as exc:
+        return {"workflow": None, "success": False, "errors": _messages(exc)}
+    return {"workflow": wf, "success": True, "errors": []}
+
+
+@mutation.field("executeWorkflow")
+async def resolve_execute_workflow(_, info: GraphQLResolveInfo, workflowId: str, parameters=None, version=None):
+    ctx = info.context
+    payload, err = _json_arg(parameters, "parameters")
+    if err:
+        return {"execution": None, "success": False, "errors": [err]}
+    if version is not None and not 1 <= version <= 2**31 - 1:
+        return {"execution": None, "success": False, "errors": ["version must be a positive integer"]}
+    try:
+        async with ctx.lock:
+            wf = await wf_svc.get_workflow(ctx.session, ctx.principal, workflowId)
+        client = await ctx.temporal()
+        async with ctx.lock:
+            row = await exec_svc.start(ctx.session, client, ctx.settings, ctx.principal, wf, input=payload,
+                                       version=version)
+    except HTTPException as exc:
+        return {"execution": None, "success": False, "errors": _messages(exc)}
+    return {"execution": row, "success": True, "errors": []}
+
+
+@mutation.field("createWorkflowFromTemplate")
+async def resolve_create_from_template(_, info: GraphQLResolveInfo, templateId: str, name: str, parameters=None):
+    from api.routes.templates import CreateFromTemplate, create_workflow_from_template
+
+    ctx = info.context
+    params, err = _json_arg(parameters, "parameters")
+    if err:
+        return {"workflow": None, "success": False, "errors": [err]}
+    if params is not None and not isinstance(params, dict):
+        return {"workflow": None, "success": False, "errors": ["parameters must be a JSON object"]}
+    try:
+        body = CreateFromTemplate(name=name, parameters=params or {})
+    except ValueError as exc:
+        return {"workflow": None, "success": False, "errors": [_pydantic_message(exc)]}
+    try:
+        async with ctx.lock:
+            wf, _ = await create_workflow_from_template(ctx.session, ctx.principal, templateId, body)
+    except HTTPException as exc:
+        return {"workflow": None, "success": False, "errors": _messages(exc)}
+    return {"workflow": wf, "success": True, "errors": []}
+
+
+def _pydantic_message(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors())
+    return str(exc)
+
+
+# ------------------------------------------------------------------------------------------ object types
+
+def _get(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+
+
+@workflow_type.field("id")
+def resolve_wf_id(obj: Workflow, _):
+    return str(obj.id)
+
+
+@workflow_type.field("currentVersion")
+def resolve_wf_version(obj: Workflow, _):
+    return obj.current_version
+
+
+@workflow_type.field("createdBy")
+def resolve_wf_created_by(obj: Workflow, _):
+    return obj.created_by
+
+
+@workflow_type.field("createdAt")
+def resolve_wf_created(obj: Workflow, _):
+    return obj.created_at
+
+
+@workflow_type.field("updatedAt")
+def resolve_wf_updated(obj: Workflow, _):
+    return obj.updated_at
+
+
+@workflow_type.field("executionCount")
+async def resolve_execution_count(obj: Workflow, info: GraphQLResolveInfo):
+    return (await info.context.loaders.stats.load(obj.id))[0]
+
+
+@workflow_type.field("successRate")
+async def resolve_success_rate(obj: Workflow, info: GraphQLResolveInfo):
+    return (await info.context.loaders.stats.load(obj.id))[1]
+
+
+@workflow_type.field("definition")
+def resolve_wf_definition(obj: Workflow, info: GraphQLResolveInfo):
+    return info.context.loaders.current_definition.load((obj.id, obj.current_version))
+
+
+@workflow_type.field("versions")
+def resolve_wf_versions(obj: Workflow, info: GraphQLResolveInfo, limit=None):
+    return info.context.loaders.versions.load((obj.id, _limit(limit, 20)))
+
+
+@workflow_type.field("executions")
+def resolve_wf_executions(obj: Workflow, info: GraphQLResolveInfo, limit=None):
+    return info.context.loaders.executions.load((obj.id, _limit(limit, 20)))
+
+
+@version_type.field("workflowId")
+def resolve_ver_wf(obj, _):
+    return str(obj.workflow_id)
+
+
+@version_type.field("createdAt")
+def resolve_ver_created(obj, _):
+    return obj.created_at
+
+
+@version_type.field("createdBy")
+def resolve_ver_created_by(obj, _):
+    return obj.created_by
+
+
+@execution_type.field("workflowId")
+def resolve_ex_wf_id(obj, _):
+    v = _get(obj, "workflow_id")
+    return str(v) if v is not None else None
+
+
+@execution_type.field("startedBy")
+def resolve_ex_started_by(obj, _):
+    return _get(obj, "started_by")
+
+
+@execution_type.field("startedAt")
+def resolve_ex_started(obj, _):
+    return _get(obj, "started_at")
+
+
+@execution_type.field("completedAt")
+def resolve_ex_completed(obj, _):
+    return _get(obj, "completed_at")
+
+
+@execution_type.field("duration")
+def resolve_ex_duration(obj, _):
+    if isinstance(obj, dict):
+        return obj.get("duration")
+    ms = exec_svc.duration_ms(obj)
+    return None if ms is None else ms / 1000
+
+
+@execution_type.field("progress")
+def resolve_ex_progress(obj, _):
+    status = _get(obj, "status")
+    if status and exec_svc.is_terminal(str(status)):
+        return 100.0
+    progress = obj.get("_progress") if isinstance(obj, dict) else getattr(obj, "progress", None)
+    nodes = (progress or {}).get("nodes") or {}
+    if not nodes:
+        return 0.0 if status == "running" else None
+    done = sum(1 for st in nodes.values() if (st or {}).get("status") in ("completed", "failed", "skipped"))
+    return round(100.0 * done / len(nodes), 1)
+
+
+@execution_type.field("nodes")
+def resolve_ex_nodes(obj, _):
+    return obj.get("nodes") if isinstance(obj, dict) else None
+
+
+@execution_type.field("workflow")
+def resolve_ex_workflow(obj, info: GraphQLResolveInfo):
+    wf_id = _get(obj, "workflow_id")
+    if wf_id is None:
+        return None
+    return info.context.loaders.workflow.load(wf_id if isinstance(wf_id, uuid.UUID) else uuid.UUID(str(wf_id)))
+
+
+@template_type.field("tags")
+def resolve_tpl_tags(obj, _):
+    return list(obj.tags)
+
+
+@template_type.field("exampleParameters")
+def resolve_tpl_examples(obj, _):
+    return obj.example_parameters
+
+
+OBJECTS = [query, mutation, workflow_type, version_type, execution_type, template_type, json_scalar, datetime_scalar]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
