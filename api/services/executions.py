@@ -23,6 +23,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import Principal
+from api.schemas import _finite
 from wfo.models import (
     TERMINAL_EXECUTION_STATUSES,
     Execution,
@@ -102,6 +103,10 @@ async def start(
         raise HTTPException(status.HTTP_409_CONFLICT, "workflow is archived")
     if workflow.status == WorkflowStatus.inactive.value:
         raise HTTPException(status.HTTP_409_CONFLICT, "workflow is inactive; activate it to execute")
+    try:
+        _finite(input)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"input: {exc}") from None
     version = version or workflow.current_version
     ver = await session.get(WorkflowVersion, (workflow.id, version))
     if ver is None:
