@@ -88,3 +88,31 @@ async def test_create_needs_workflow_create(http, tenant_a, role, expected):
     r = await http.post("/api/v1/templates/scheduled-report/create-workflow", headers=tenant_a.h(role),
                         json={"name": f"report by {role}", "parameters": tpl.example_parameters})
     assert r.status_code == expected, r.text
+
+
+async def test_template_to_execution_through_the_api(http, tenant_a, worker):
+    """Create a workflow from a template over REST, execute it over REST, read its output back."""
+    import asyncio
+
+    from tests.localpeers import HttpSink
+
+    with HttpSink() as web:
+        web.routes[("GET", "/src")] = (200, {"records": [{"key": 7, "title": "a"}, {"key": 8, "title": "b"}]})
+        r = await http.post("/api/v1/templates/api-sync/create-workflow", headers=tenant_a.h("developer"), json={
+            "name": "sync via api", "parameters": {
+                "source_url": f"{web.url}/src", "items_field": "records", "target_url": f"{web.url}/dst",
+                "item_mapping": "{ 'id': $string(key), 'title': $uppercase(title) }"}})
+        assert r.status_code == 201, r.text
+        wf_id = r.json()["id"]
+        r = await http.post(f"/api/v1/workflows/{wf_id}/execute", json={"input": None}, headers=tenant_a.h("operator"))
+        assert r.status_code == 202, r.text
+        exec_id = r.json()["id"]
+        for _ in range(150):
+            r = await http.get(f"/api/v1/executions/{exec_id}", headers=tenant_a.h("viewer"))
+            if r.json()["status"] != "running":
+                break
+            await asyncio.sleep(0.2)
+        body = r.json()
+        assert body["status"] == "completed", body
+        assert body["output"] == {"fetched": 2, "synced": 2, "failed": []}
+        assert sorted(req.body["title"] for req in web.requests if req.method == "PUT") == ["A", "B"]
