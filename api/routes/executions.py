@@ -16,7 +16,7 @@ from api.deps import CurrentPrincipal, OptionalTemporalDep, SessionDep, Settings
 from api.schemas import ExecuteRequest, ExecutionDetail, ExecutionLogs, ExecutionPublic, ExecutionStarted, NodeLog, Page
 from api.services import executions as svc
 from api.services import workflows as wf_svc
-from wfo.models import Execution, ExecutionStatus, utcnow
+from wfo.models import Execution, utcnow
 
 router = APIRouter(tags=["executions"])
 

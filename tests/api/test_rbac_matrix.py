@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import iter_route_contexts
 
 from api.permissions import GRAPHQL_PERMISSIONS, PUBLIC, ROLE_PERMISSIONS, ROUTE_PERMISSIONS, Permission, role_has
 from wfo.models import Role
