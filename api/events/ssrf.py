@@ -85,6 +85,8 @@ def _split(url: str) -> tuple[str, str, int]:
     host = parts.hostname
     if not host:
         raise UnsafeURLError("URL has no host")
+    if any(c in url for c in "\x00\r\n\t ") or any(ord(c) < 0x20 for c in url):
+        raise UnsafeURLError("URL contains control characters or spaces")
     if parts.username or parts.password:
         raise UnsafeURLError("credentials in the URL are not allowed")
     return scheme, host, port or (443 if scheme == "https" else 80)
@@ -101,7 +103,7 @@ async def _resolve(host: str, port: int) -> list[str]:
         infos = await asyncio.wait_for(
             loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout=10
         )
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (OSError, UnicodeError, ValueError, asyncio.TimeoutError) as exc:
         raise UnresolvableHostError(f"cannot resolve host {host!r}") from exc
     seen: list[str] = []
     for info in infos:

@@ -30,6 +30,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.deps import SessionDep, get_temporal_client
 from api.events import idempotency, ratelimit
 from api.events.db import sql
+from api.events.jsonsafe import UnstorableJSON, loads_strict, scrub_nul
 from api.events.redis_client import SafeRedis, get_safe_redis
 from api.events.secretbox import unseal
 from api.events.signing import INBOUND_SIGNATURE_HEADER, verify_body_signature
@@ -91,10 +92,10 @@ async def parse_body(request: Request, raw: bytes) -> tuple[Any, str]:
     if not raw:
         return None, "empty"
     if ctype == "application/json" or ctype.endswith("+json"):
-        import json
-
         try:
-            return json.loads(raw), "json"
+            return loads_strict(raw), "json"
+        except UnstorableJSON as exc:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"body refused: {exc}") from None
         except ValueError:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is not valid JSON") from None
     if ctype == "application/x-www-form-urlencoded":
@@ -237,7 +238,7 @@ async def receive_hook(trigger_id: str, request: Request, session: SessionDep):
         workflow_id=trigger.workflow_id,
         version=trigger.current_version,
         trigger="webhook",
-        input=run_input,
+        input=scrub_nul(run_input),  # the index copy; the execution gets the body as sent
         started_by=f"webhook:{trigger.id}",
     )
     await session.commit()

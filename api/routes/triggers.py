@@ -24,6 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import CurrentPrincipal, SessionDep, SettingsDep, get_temporal_client
 from api.events import schedules
 from api.events.db import sql
+from api.events.jsonsafe import StorableJSON, Text
 from api.events.secretbox import seal
 from api.services import workflows as wf_svc
 
@@ -40,9 +41,9 @@ UNAVAILABLE_ERRORS = (RPCError, RuntimeError, OSError, asyncio.TimeoutError)
 
 class TriggerCreate(BaseModel):
     kind: Literal["webhook", "schedule"]
-    name: str | None = Field(default=None, max_length=255)
+    name: Text | None = Field(default=None, max_length=255)
     # webhook
-    secret: str | None = Field(
+    secret: Text | None = Field(
         default=None, min_length=8, max_length=256,
         description="Turns on HMAC-SHA256 verification of the raw body (X-Signature-256: sha256=<hex>)",
     )
@@ -51,14 +52,14 @@ class TriggerCreate(BaseModel):
     rate_limit_per_minute: int = Field(default=DEFAULT_RATE_LIMIT_PER_MINUTE, ge=0, le=1_000_000)
     max_body_bytes: int | None = Field(default=None, ge=1)
     # schedule
-    cron: str | None = Field(default=None, max_length=255)
-    timezone: str = Field(default="UTC", max_length=64)
+    cron: Text | None = Field(default=None, max_length=255)
+    timezone: Text = Field(default="UTC", max_length=64)
     interval_seconds: int | None = Field(default=None, ge=1, le=366 * 86400)
     jitter_seconds: int = Field(default=0, ge=0, le=86400)
     overlap: Literal["skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other", "allow_all"] = "skip"
     catchup_window_seconds: int = Field(default=60, ge=10, le=366 * 86400)
     paused: bool = False
-    input: Any = None
+    input: StorableJSON = None
     """Static input of every scheduled run (``input.data`` in the execution)."""
 
     @model_validator(mode="after")

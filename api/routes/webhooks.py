@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from api.deps import CurrentPrincipal, SessionDep, SettingsDep
 from api.events.db import sql
+from api.events.jsonsafe import Text
 from api.events.secretbox import new_secret, seal
 from api.events.ssrf import UnsafeURLError, check_outbound_url
 from api.schemas import Page
@@ -27,10 +28,10 @@ EventName = Literal[EVENT_TYPES + ("*",)]  # type: ignore[valid-type]
 
 
 class WebhookCreate(BaseModel):
-    endpoint_url: str = Field(max_length=2048)
+    endpoint_url: Text = Field(max_length=2048)
     events: list[EventName] = Field(min_length=1, max_length=len(EVENT_TYPES) + 1)  # type: ignore[valid-type]
-    secret: str | None = Field(default=None, min_length=16, max_length=256)
-    description: str | None = Field(default=None, max_length=1000)
+    secret: Text | None = Field(default=None, min_length=16, max_length=256)
+    description: Text | None = Field(default=None, max_length=1000)
 
     @field_validator("events")
     @classmethod

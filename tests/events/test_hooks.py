@@ -69,6 +69,21 @@ async def test_form_and_raw_bodies(api, worker, client):
     assert (out["body"], out["body_kind"]) == ("plain text", "text")
     r = await api.http.post(f"/api/v1/hooks/{trig['id']}", content=b"{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 400
+    for bad in (b'{"x": NaN}', b'[Infinity]', b"[" * 100 + b"]" * 100, b"[" * 100000 + b"]" * 100000):
+        r = await api.http.post(f"/api/v1/hooks/{trig['id']}", content=bad, headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and r.json()["detail"], bad[:20]
+    # NUL characters are valid JSON: the execution gets them as sent (the Postgres index a scrubbed copy)
+    r = await api.http.post(f"/api/v1/hooks/{trig['id']}", content=b'{"k\\u0000": "a\\u0000b"}',
+                            headers={"Content-Type": "application/json"})
+    assert r.status_code == 202, r.text
+    out = await client.get_workflow_handle(r.json()["execution_id"]).result()
+    assert out["body"] == {"k\x00": "a\x00b"}
+    r = await api.http.post(f"/api/v1/hooks/{trig['id']}", content=b"a=%00&b=\x00raw", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 202, r.text
+    r = await api.http.post(f"/api/v1/hooks/{trig['id']}", content=b"\x00\xff\xfe", headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 202, r.text
+    out = await client.get_workflow_handle(r.json()["execution_id"]).result()
+    assert out["body_kind"] == "base64"
 
 
 async def test_bad_or_missing_signature_starts_nothing(api, worker, client, sessionmaker):

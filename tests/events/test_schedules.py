@@ -124,6 +124,9 @@ async def test_trigger_validation(api):
         {"kind": "webhook", "response_mode": "sometimes"},
         {"kind": "webhook", "max_body_bytes": 10**9},
         {"kind": "email"},
+        {"kind": "webhook", "name": "nul\x00"},
+        {"kind": "schedule", "interval_seconds": 60, "input": {"k": "\x00"}},
+        {"kind": "schedule", "cron": "0 9 * * *", "timezone": "../../etc/passwd"},
     ):
         r = await api.http.post(url, headers=api.h, json=body)
         assert r.status_code == 422, (body, r.status_code, r.text)

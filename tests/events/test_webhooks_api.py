@@ -68,6 +68,11 @@ async def test_subscription_validation_and_ssrf(api):
         {"endpoint_url": "http://127.0.0.1:9/x", "events": ["no.such.event"]},
         {"endpoint_url": "http://127.0.0.1:9/x", "events": []},
         {"endpoint_url": "http://127.0.0.1:9/x", "events": ["workflow.created"], "secret": "short"},
+        {"endpoint_url": "http://a..b/x", "events": ["workflow.created"]},  # IDNA error
+        {"endpoint_url": "http://no-such-host.invalid/x", "events": ["workflow.created"]},
+        {"endpoint_url": "http://127.0.0.1:9/\x00", "events": ["workflow.created"]},
+        {"endpoint_url": "http://127.0.0.1:99999/", "events": ["workflow.created"]},
+        {"endpoint_url": "http://127.0.0.1:9/", "events": ["*"], "description": "nul\x00"},
     ]
     for body in bad:
         r = await api.http.post("/api/v1/webhooks", headers=api.h, json=body)
