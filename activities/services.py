@@ -52,6 +52,15 @@ class Services:
                     self._pool = await asyncpg.create_pool(self.settings.database_url, min_size=0, max_size=10)
         return self._pool
 
+    def sessionmaker(self):
+        """An SQLAlchemy async session factory on the metadata database, created on first use."""
+        if getattr(self, "_sessionmaker", None) is None:
+            from wfo.db import create_engine, create_sessionmaker
+
+            self._engine = create_engine(self.settings)
+            self._sessionmaker = create_sessionmaker(self._engine)
+        return self._sessionmaker
+
     def resolve_secrets(self, value: Any) -> tuple[Any, list[str]]:
         """Replace `secret://NAME` strings; also returns the secret values (to redact from errors)."""
         found: list[str] = []
@@ -73,5 +82,7 @@ class Services:
 
     async def close(self) -> None:
         await self.http.aclose()
+        if getattr(self, "_engine", None) is not None:
+            await self._engine.dispose()
         if self._pool is not None:
             await self._pool.close()

@@ -14,6 +14,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.components import ComponentActivities
 from activities.services import Services
+from activities.tasks import TaskActivities
 from connectors.registry import connectors
 from wfo.settings import Settings
 from wfo.temporal import connect
@@ -51,12 +52,13 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
     """A worker for `settings.temporal_task_queue`. Use as `async with build_worker(...):`."""
     services = services or Services(settings)
     comp = ComponentActivities(services, connectors())
+    tasks = TaskActivities(services)
     extra_wf, extra_act = extra_workflows_and_activities(services)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=[InterpreterWorkflow, *extra_wf, *workflows],
-        activities=[*comp.all(), *extra_act, *activities],
+        activities=[*comp.all(), *tasks.all(), *extra_act, *activities],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

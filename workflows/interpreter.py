@@ -18,7 +18,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.expressions import EvalEnv
     from workflows.graph import analyze
+    from workflows.approvals import ApprovalTask
     from workflows.types import (
+        APPROVALS_QUERY, DECIDE_UPDATE, TASK_CLOSE_ACTIVITY, TASK_OPEN_ACTIVITY, TASK_UPDATE_ACTIVITY, Decision,
         CHECKPOINT_ACTIVITY, INTERPRETER_WORKFLOW, LOAD_DEFINITION_ACTIVITY, PROGRESS_QUERY, ComponentRequest, ComponentResult,
         ExecutionInput, LoadDefinitionRequest, LoadDefinitionResult,
     )
@@ -67,6 +69,25 @@ class InterpreterWorkflow:
     def __init__(self, inp: ExecutionInput) -> None:
         self._inp = inp
         self._engine: Engine | None = None
+        self._approvals: dict[str, ApprovalTask] = {}
+
+    @workflow.query(name=APPROVALS_QUERY)
+    def approvals(self) -> list[dict[str, Any]]:
+        """Approval tasks of this run, open and closed (the inbox reconciles against this)."""
+        return [t.public() for t in self._approvals.values()]
+
+    @workflow.update(name=DECIDE_UPDATE)
+    def decide(self, decision: Decision) -> dict[str, Any]:
+        task = self._approvals[decision.task_id]
+        return task.apply(decision, workflow.now())
+
+    @decide.validator
+    def _validate_decide(self, decision: Decision) -> None:
+        task = self._approvals.get(decision.task_id)
+        if task is None:
+            raise ApplicationError(f"task {decision.task_id} is not open in this execution", type="TaskNotFound",
+                                   non_retryable=True)
+        task.check(decision)
 
     @workflow.query(name=PROGRESS_QUERY)
     def progress(self) -> dict[str, Any]:
@@ -167,7 +188,7 @@ class InterpreterWorkflow:
             if isinstance(step, RunChildren):
                 return await self._run_children(step, inp)
             if isinstance(step, AwaitApproval):
-                return Outcome.failed("approval nodes are not supported by this worker yet", type="Unsupported")
+                return await self._await_approval(step, act, inp)
             raise ApplicationError(f"unknown step {step!r}", non_retryable=True)
         except (ActivityError, ChildWorkflowError) as err:
             return _failure_outcome(err)
@@ -226,3 +247,40 @@ class InterpreterWorkflow:
             await workflow.wait(children)
             raise
         return Outcome(output=results if step.kind == "map" else results[0])
+
+    async def _task_activity(self, name: str, task: "ApprovalTask", inp: ExecutionInput) -> None:
+        await workflow.execute_activity(
+            name, task.record(workflow.info().workflow_id, inp.workflow_id, inp.tenant_id),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
+            activity_id=f"{task.node_id}#{name}#{task.task_id.rsplit(':', 1)[-1]}",
+            summary=f"{name.split('_')[-1]} approval task '{task.title}'",
+        )
+
+    async def _await_approval(self, step: AwaitApproval, act: dict[str, Any], inp: ExecutionInput) -> Outcome:
+        """Wait, durably and without polling, for people to decide; escalate or time out when due."""
+        task = ApprovalTask.from_config(step.task_id, act["node"], step.config, inp.started_by, workflow.now())
+        await self._task_activity(TASK_OPEN_ACTIVITY, task, inp)
+        self._approvals[task.task_id] = task  # decidable once it is in the inbox
+        try:
+            try:
+                await workflow.wait_condition(lambda: task.closed, timeout=task.due)
+            except asyncio.TimeoutError:
+                if task.on_timeout == "escalate":
+                    task.escalate(workflow.now())
+                    await self._task_activity(TASK_UPDATE_ACTIVITY, task, inp)
+                    try:
+                        await workflow.wait_condition(lambda: task.closed, timeout=task.due)
+                    except asyncio.TimeoutError:
+                        task.time_out(workflow.now(), reject=False)
+                else:
+                    task.time_out(workflow.now(), reject=task.on_timeout == "reject")
+        except asyncio.CancelledError:
+            task.cancel(workflow.now())
+            await asyncio.shield(asyncio.ensure_future(self._task_activity(TASK_CLOSE_ACTIVITY, task, inp)))
+            raise
+        await self._task_activity(TASK_CLOSE_ACTIVITY, task, inp)
+        port = task.port
+        if port == "timeout" and not self._engine.defn.outgoing(act["node"], "timeout"):
+            port = "rejected"  # no timeout edge: a timed-out approval counts as rejected
+        return Outcome(output=task.output(), port=port)

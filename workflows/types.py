@@ -77,3 +77,51 @@ class LoadDefinitionRequest:
 class LoadDefinitionResult:
     definition: dict[str, Any]
     version: int
+
+
+DECIDE_UPDATE = "approval.decide"
+APPROVALS_QUERY = "approvals"
+TASK_OPEN_ACTIVITY = "wfo.task_open"
+TASK_UPDATE_ACTIVITY = "wfo.task_update"
+TASK_CLOSE_ACTIVITY = "wfo.task_close"
+
+
+@dataclass
+class Decision:
+    """A person's decision on an approval task, sent as the `approval.decide` update."""
+
+    task_id: str
+    decision: str
+    """`approved` or `rejected`."""
+    user_id: str | None = None
+    user_email: str | None = None
+    roles: list[str] = field(default_factory=list)
+    comment: str | None = None
+    data: dict[str, Any] | None = None
+    idempotency_key: str | None = None
+    """Repeating a request with the same key returns the first result instead of voting twice."""
+    via: str = "api"
+
+
+@dataclass
+class TaskRecord:
+    """An approval task as the worker writes it to Postgres (the inbox); Temporal stays the truth."""
+
+    task_id: str
+    execution_id: str
+    node_id: str
+    title: str
+    status: str = "pending"
+    description: str | None = None
+    workflow_id: str | None = None
+    tenant_id: str | None = None
+    assignee_users: list[str] = field(default_factory=list)
+    assignee_roles: list[str] = field(default_factory=list)
+    required_approvals: int = 1
+    form: dict[str, Any] | None = None
+    due_at: str | None = None
+    escalated: bool = False
+    started_by: str | None = None
+    decision: str | None = None
+    votes: list[dict[str, Any]] = field(default_factory=list)
+    completed_at: str | None = None
