@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ariadne import MutationType, ObjectType, QueryType, ScalarType
@@ -155,7 +155,6 @@ async def resolve_execution(_, info: GraphQLResolveInfo, id: str):
         detail = await _detail(ctx.session, await ctx.temporal(optional=True), ctx.settings, row)
     out = detail.model_dump()
     out["_progress"] = detail.progress
-    out["_definition_nodes"] = None
     return out
 
 
@@ -340,7 +339,9 @@ def resolve_ex_completed(obj, _):
 @execution_type.field("duration")
 def resolve_ex_duration(obj, _):
     if isinstance(obj, dict):
-        return obj.get("duration")
+        if obj.get("duration") is not None:
+            return obj["duration"]
+        return None if obj.get("duration_ms") is None else obj["duration_ms"] / 1000
     ms = exec_svc.duration_ms(obj)
     return None if ms is None else ms / 1000
 
@@ -383,6 +384,3 @@ def resolve_tpl_examples(obj, _):
 
 OBJECTS = [query, mutation, workflow_type, version_type, execution_type, template_type, json_scalar, datetime_scalar]
 
-
-def now() -> datetime:
-    return datetime.now(UTC)
