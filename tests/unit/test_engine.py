@@ -625,3 +625,16 @@ def test_transform_returning_a_function_keeps_state_json():
               node("end", "end", output="{{ nodes.t }}")], ["start->t", "t->end"])
     e = run(d)
     assert json.loads(json.dumps(e.state))["result"] is None
+
+
+@pytest.mark.xfail(strict=True, raises=IndexError,
+                   reason="bug: a pure node whose expression crashes the jsonata parser (e.g. 'input.a /') makes "
+                          "Engine.plan raise IndexError (compile_expression lets it through) instead of returning "
+                          "a failed ExpressionError outcome; in the workflow that is a task failure, retried forever")
+def test_parser_crash_fails_the_node_not_the_engine():
+    d = defn([node("start", "start"), node("t", "transform", expression="input.a /"),
+              node("end", "end", output="handled"), node("ok", "end")],
+             ["start->t", "t:error->end", "t->ok"])
+    e = run(d, {"a": 1})
+    assert e.state["result"] == "handled"
+    assert e.context["nodes"]["t"]["error"]["type"] == "ExpressionError"

@@ -6,6 +6,8 @@ import json
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workflows.expressions import (
     BudgetExceeded, EvalEnv, ExpressionError, compile_expression, evaluate, evaluate_condition, render,
@@ -201,6 +203,32 @@ def test_empty_expression_is_an_error(text):
     assert syntax_error(text) == "empty expression"
     with pytest.raises(ExpressionError):
         compile_expression(text)
+
+
+_PARSER_CRASHES = ["!", "/", "a /", "input.a !", '"\\']
+
+
+@pytest.mark.xfail(strict=True, raises=(IndexError, KeyError),
+                   reason="bug: compile_expression (workflows/expressions.py:78-83) only catches JException and "
+                          "RecursionError, but the jsonata parser raises IndexError (text ending in '/' or in an "
+                          "unterminated escape) and KeyError (unknown symbol '!'); syntax_error/evaluate raise "
+                          "them instead of ExpressionError")
+@pytest.mark.parametrize("text", _PARSER_CRASHES)
+def test_parser_crashes_become_expression_errors(text):
+    assert syntax_error(text) is not None
+    with pytest.raises(ExpressionError):
+        evaluate(text, DATA, EvalEnv())
+
+
+_EXPR_ALPHABET = "ab$.()[]{}:,'\"0123 +-*/?=<>&|~^%@#!`\\\n"
+
+
+@pytest.mark.xfail(strict=True, raises=(IndexError, KeyError), reason="same bug as above, found by this property")
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@given(st.text(alphabet=_EXPR_ALPHABET, max_size=20))
+def test_syntax_error_never_raises(text):
+    err = syntax_error(text)
+    assert err is None or isinstance(err, str)
 
 
 def test_valid_expression_has_no_syntax_error():
