@@ -72,6 +72,8 @@ async def main() -> None:
     ap.add_argument("--requests", type=int, default=600, help="measured requests (after warm-up)")
     ap.add_argument("--warmup", type=int, default=40)
     ap.add_argument("--no-worker", action="store_true", help="don't run a worker (executions stay queued)")
+    ap.add_argument("--inline-worker", action="store_true",
+                    help="run the worker in this process (shares the load generator's event loop)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args()
 
@@ -98,6 +100,7 @@ async def main() -> None:
         dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off"],
     )
     api_proc = None
+    worker_proc = None
     worker_cm = None
     try:
         await run_migrations(db_url)
@@ -125,6 +128,7 @@ async def main() -> None:
             "DATABASE_URL": db_url,
             "TEMPORAL_ADDRESS": settings.temporal_address,
             "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
+            "HTTP_ALLOW_PRIVATE_NETWORKS": "true",
             "PYTHONPATH": str(ROOT),
         }
         api_proc = subprocess.Popen(
@@ -135,11 +139,13 @@ async def main() -> None:
         base = f"http://127.0.0.1:{port}"
         await wait_http(base + "/health")
 
-        if not args.no_worker:
+        if args.inline_worker:
             from worker.main import build_worker
 
             worker_cm = build_worker(env.client, settings)
             await worker_cm.__aenter__()
+        elif not args.no_worker:
+            worker_proc = subprocess.Popen([sys.executable, "-m", "wfo.cli", "worker"], env=child_env, cwd=str(ROOT))
 
         limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
@@ -184,7 +190,7 @@ async def main() -> None:
             "max_ms": round(max(lat), 1),
             "throughput_rps": round(len(lat) / wall, 1),
             "cpus": os.cpu_count(),
-            "worker": not args.no_worker,
+            "worker": "none" if args.no_worker else ("inline" if args.inline_worker else "process"),
         }
         if args.json:
             print(json.dumps(result))
@@ -194,12 +200,13 @@ async def main() -> None:
     finally:
         if worker_cm is not None:
             await worker_cm.__aexit__(None, None, None)
-        if api_proc is not None:
-            api_proc.terminate()
-            try:
-                api_proc.wait(10)
-            except subprocess.TimeoutExpired:
-                api_proc.kill()
+        for proc in (api_proc, worker_proc):
+            if proc is not None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
         await env.shutdown()
         conn = await asyncpg.connect(admin_url)
         await conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')

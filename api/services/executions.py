@@ -235,7 +235,7 @@ async def reconcile_rows(
     return changed
 
 
-async def reconcile_pending(sessionmaker, client: Client, *, batch: int = 200) -> int:
+async def reconcile_pending(sessionmaker, client: Client, *, batch: int = 200, with_progress: bool = False) -> int:
     """One pass over every tenant's non-terminal rows (oldest refresh first)."""
     async with sessionmaker() as session:
         rows = (
@@ -246,7 +246,9 @@ async def reconcile_pending(sessionmaker, client: Client, *, batch: int = 200) -
                 .limit(batch)
             )
         ).all()
-        return await reconcile_rows(session, client, list(rows))
+        # describe + result only: the progress query replays the history on a worker, so it is
+        # fetched (once, then kept) when someone reads the execution
+        return await reconcile_rows(session, client, list(rows), with_progress=with_progress)
 
 
 async def reconcile_loop(app, interval: float) -> None:

@@ -170,8 +170,13 @@ async def test_index_converges_after_crash(app, temporal_env, tenant_a, definiti
     async with app.state.sessionmaker() as session:
         rows = {r.id: r for r in (await session.exec(select(Execution).where(Execution.id.in_([done_id, ghost_id])))).all()}
     assert rows[done_id].status == "completed" and rows[done_id].output == {"value": 10}
-    assert rows[done_id].progress and rows[done_id].completed_at
+    assert rows[done_id].completed_at
     assert rows[ghost_id].status == "failed" and "not found" in rows[ghost_id].error
+    # per-node progress is fetched on first read and kept
+    d = await http.get(f"/api/v1/executions/{done_id}", headers=tenant_a.h())
+    assert d.json()["nodes"]["double"]["status"] == "completed"
+    async with app.state.sessionmaker() as session:
+        assert (await session.get(Execution, done_id)).progress["nodes"]
 
 
 async def test_periodic_reconcile_in_lifespan(api_settings, temporal_env, tenant_a, definition, worker, http):
