@@ -40,8 +40,10 @@ class ComponentSpec:
     def output_ports(self, config: Mapping[str, Any]) -> tuple[str, ...]:
         ports = self.ports
         if self.type == "switch":
-            cases = config.get("cases") or []
-            ports = tuple(c.get("port") for c in cases if isinstance(c, Mapping) and c.get("port")) + ("default",)
+            cases = config.get("cases")
+            cases = cases if isinstance(cases, list) else []
+            ports = tuple(c["port"] for c in cases
+                          if isinstance(c, Mapping) and isinstance(c.get("port"), str) and c["port"]) + ("default",)
         if self.can_fail:
             ports = ports + (ERROR_PORT,)
         return ports

@@ -537,8 +537,11 @@ class Engine:
 
     def _live_frames(self) -> set[tuple[str, str]]:
         live: set[tuple[str, str]] = set()
-        for act in list(self.state["pending"]) + list(self.state["running"].values()):
-            for gid, branch in act["stack"]:
+        stacks = [act["stack"] for act in list(self.state["pending"]) + list(self.state["running"].values())]
+        # tokens parked at an inner join that has not fired yet are still alive in the outer branches
+        stacks += [group["below"] for group in self.state["groups"].values()]
+        for stack in stacks:
+            for gid, branch in stack:
                 live.add((gid, branch))
         return live
 
@@ -553,12 +556,13 @@ class Engine:
                     continue
                 del self.state["groups"][gid]
                 changed = True
-                if not group["arrived"]:
-                    continue  # no branch reached the join: the flow ends here
-                join = group.get("join")
-                results = {b: group["results"].get(b) for b in group["branches"]}
-                self.state["pending"].append({"seq": self._next_seq(), "node": join, "stack": group["below"],
-                                              "via": None, "preset": results})
+                if group["arrived"]:
+                    join = group.get("join")
+                    results = {b: group["results"].get(b) for b in group["branches"]}
+                    self.state["pending"].append({"seq": self._next_seq(), "node": join, "stack": group["below"],
+                                                  "via": None, "preset": results})
+                # a fired (or dead) group changes which outer branches are live: look again from scratch
+                break
 
     def token_died(self) -> None:
         self._check_groups()

@@ -81,6 +81,9 @@ def compile_expression(text: str) -> Jsonata:
         raise ExpressionError(f"cannot parse expression: {_message(err)}", text) from None
     except RecursionError:
         raise ExpressionError("cannot parse expression: nested too deeply", text) from None
+    except Exception as err:  # the parser's own crashes on odd input (IndexError, KeyError...)
+        raise ExpressionError(f"cannot parse expression: {type(err).__name__} near the end of the input",
+                              text) from None
     if compiled.errors:
         raise ExpressionError(f"cannot parse expression: {_message(compiled.errors[0])}", text)
     compiled.set_validate_input(False)  # our contexts are JSON data already; validating them costs O(size)
@@ -159,9 +162,7 @@ def to_json_value(value: Any) -> Any:
         return {str(k): to_json_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_json_value(v) for v in value]
-    if callable(value) or hasattr(value, "call"):
-        return None  # a function value has no JSON form
-    return value
+    return None  # functions, lambdas and other evaluator objects have no JSON form
 
 
 def evaluate(text: str, data: Any, env: EvalEnv, variables: Mapping[str, Any] | None = None) -> Any:
@@ -222,6 +223,10 @@ def template_expressions(value: Any, skip: tuple[str, ...] = ()) -> list[tuple[s
 
     def walk(v: Any, path: str) -> None:
         if isinstance(v, str):
+            exact = _EXACT_RE.match(v)
+            if exact and "{{" not in exact.group(1):  # same reading as render(): one whole expression
+                found.append((path, exact.group(1)))
+                return
             for m in _TEMPLATE_RE.finditer(v):
                 found.append((path, m.group(1)))
         elif isinstance(v, dict):

@@ -46,8 +46,8 @@ def _expression_problems(node, spec, problems: list[Problem]) -> None:
             err = syntax_error(text)
             if err:
                 problems.append(Problem("bad_expression", err, node_id=node.id, field=f"config.{key}"))
-    if node.type == "switch":
-        for i, case in enumerate(node.config.get("cases") or []):
+    if node.type == "switch" and isinstance(node.config.get("cases"), list):
+        for i, case in enumerate(node.config["cases"]):
             if isinstance(case, dict) and isinstance(case.get("condition"), str):
                 err = syntax_error(case["condition"])
                 if err:

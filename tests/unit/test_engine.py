@@ -286,10 +286,6 @@ def test_nested_parallels_inner_join_first():
     assert e.state["result"] == {"p2": {"c": "C", "dd": "D"}, "b": "B"}
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: Engine._check_groups computes live frames once per pass, so "
-                   "when an inner join fires (its pending activation carries the outer frame) the outer group, "
-                   "whose other branches have all arrived, is judged finished in the same pass and fires with "
-                   "null for that branch; the inner join's token then fails with JoinWithoutParallel")
 def test_nested_parallels_inner_join_last():
     # an inner branch is the slow one: the inner join fires last, while the outer branch `b` already arrived
     e = run(_nested_defn(slow="dd"), handler=_value)
@@ -617,9 +613,6 @@ def test_expression_env_time_is_the_callers():
     assert e.state["result"] == {"now": "2024-05-06T07:08:09.000Z", "ms": ms}
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="bug: a transform whose expression returns a JSONata lambda stores a jsonata Symbol in "
-                          "the context (to_json_value does not drop lambdas), so the state is no longer JSON")
 def test_transform_returning_a_function_keeps_state_json():
     d = defn([node("start", "start"), node("t", "transform", expression="function($x){ $x }"),
               node("end", "end", output="{{ nodes.t }}")], ["start->t", "t->end"])
@@ -627,10 +620,6 @@ def test_transform_returning_a_function_keeps_state_json():
     assert json.loads(json.dumps(e.state))["result"] is None
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError,
-                   reason="bug: a pure node whose expression crashes the jsonata parser (e.g. 'input.a /') makes "
-                          "Engine.plan raise IndexError (compile_expression lets it through) instead of returning "
-                          "a failed ExpressionError outcome; in the workflow that is a task failure, retried forever")
 def test_parser_crash_fails_the_node_not_the_engine():
     d = defn([node("start", "start"), node("t", "transform", expression="input.a /"),
               node("end", "end", output="handled"), node("ok", "end")],

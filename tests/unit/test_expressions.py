@@ -95,9 +95,6 @@ def test_evaluate_returns_plain_json_types(env):
     assert evaluate("{'f': $uppercase, 'n': 1}", DATA, env) == {"f": None, "n": 1}
 
 
-@pytest.mark.xfail(strict=True, reason="bug: to_json_value (workflows/expressions.py:162) only drops callables and "
-                   "objects with .call; a JSONata lambda is a jsonata Parser.Symbol (neither), so it is returned "
-                   "as is and is not JSON serialisable")
 @pytest.mark.parametrize("expr", ["function($x){ $x }", "{'f': function($x){ $x }}", "[1, function(){ 2 }]"])
 def test_lambda_values_become_json(env, expr):
     json.dumps(evaluate(expr, DATA, env))  # must not raise
@@ -208,11 +205,6 @@ def test_empty_expression_is_an_error(text):
 _PARSER_CRASHES = ["!", "/", "a /", "input.a !", '"\\']
 
 
-@pytest.mark.xfail(strict=True, raises=(IndexError, KeyError),
-                   reason="bug: compile_expression (workflows/expressions.py:78-83) only catches JException and "
-                          "RecursionError, but the jsonata parser raises IndexError (text ending in '/' or in an "
-                          "unterminated escape) and KeyError (unknown symbol '!'); syntax_error/evaluate raise "
-                          "them instead of ExpressionError")
 @pytest.mark.parametrize("text", _PARSER_CRASHES)
 def test_parser_crashes_become_expression_errors(text):
     assert syntax_error(text) is not None
@@ -223,7 +215,6 @@ def test_parser_crashes_become_expression_errors(text):
 _EXPR_ALPHABET = "ab$.()[]{}:,'\"0123 +-*/?=<>&|~^%@#!`\\\n"
 
 
-@pytest.mark.xfail(strict=True, raises=(IndexError, KeyError), reason="same bug as above, found by this property")
 @settings(max_examples=300, deadline=None, database=None, derandomize=True)
 @given(st.text(alphabet=_EXPR_ALPHABET, max_size=20))
 def test_syntax_error_never_raises(text):
