@@ -117,3 +117,50 @@ def test_every_graphql_root_field_is_in_the_table():
         ]
     missing = [f for f in fields if f not in GRAPHQL_PERMISSIONS]
     assert fields and missing == [], f"GraphQL root fields without an access rule in api/permissions.py: {missing}"
+
+
+async def test_unlisted_route_is_refused_fail_closed(api_settings, temporal_env, tenant_a):
+    """A route someone adds without a line in the table is refused for everyone, admin included."""
+    import httpx
+
+    from api.main import create_app
+
+    app2 = create_app(api_settings, temporal_client=temporal_env.client, reconcile_interval=None)
+
+    @app2.get("/api/v1/not-in-the-table")
+    async def _unlisted():
+        return {"leak": True}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app2), base_url="http://t") as c:
+        r = await c.get("/api/v1/not-in-the-table", headers=tenant_a.h("admin"))
+        assert r.status_code == 403 and "no access rule" in r.json()["detail"]
+        r = await c.get("/api/v1/not-in-the-table")
+        assert r.status_code == 403
+    await app2.state.engine.dispose()
+
+
+async def test_require_dependency(api_settings, tenant_a):
+    """`require(permission)` for routers that want an explicit per-route check."""
+    import httpx
+    from fastapi import Depends, FastAPI
+
+    from api.deps import require
+    from wfo.db import create_engine, create_sessionmaker
+
+    mini = FastAPI()
+    mini.state.settings = api_settings
+    engine = create_engine(api_settings, pool_size=1, max_overflow=0)
+    mini.state.sessionmaker = create_sessionmaker(engine)
+
+    @mini.post("/x")
+    async def x(p=Depends(require("workflow.execute"))):  # noqa: B008
+        return {"role": p.role, "tenant": p.tenant}
+
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=mini), base_url="http://t") as c:
+            assert (await c.post("/x")).status_code == 401
+            assert (await c.post("/x", headers=tenant_a.h("viewer"))).status_code == 403
+            r = await c.post("/x", headers=tenant_a.h("operator"))
+            assert r.status_code == 200 and r.json() == {"role": "operator", "tenant": str(tenant_a.id)}
+    finally:
+        await engine.dispose()
