@@ -75,11 +75,21 @@ async def validate_workflow(definition: Annotated[JsonValue, Body(embed=True)]):
     return ValidationResult(valid=not problems, problems=problems)
 
 
-@router.get("/{workflow_id}", response_model=WorkflowDetail)
-async def get_workflow(workflow_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, response: Response):
+@router.get("/{workflow_id}", response_model=WorkflowDetail, responses={304: {"description": "If-None-Match matched"}})
+async def get_workflow(
+    workflow_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_none_match: Annotated[str | None, Header(max_length=1024)] = None,
+):
+    """The workflow with its current definition. The `ETag` goes back as `If-Match` on PUT."""
     wf = await svc.get_workflow(session, principal, workflow_id)
+    tag = svc.etag(wf)
+    if if_none_match is not None and svc.etag_matches(if_none_match, wf):
+        return Response(status_code=304, headers={"ETag": tag})
     ver = await svc.get_version(session, wf)
-    response.headers["ETag"] = svc.etag(wf)
+    response.headers["ETag"] = tag
     return _detail(wf, ver)
 
 

@@ -23,6 +23,8 @@ async def test_create_get_update_versions(http, tenant_a, definition):
     g = await http.get(f"/api/v1/workflows/{wf['id']}", headers=tenant_a.h("viewer"))
     assert g.status_code == 200 and g.json()["definition"] == definition
     etag1 = g.headers["etag"]
+    nm = await http.get(f"/api/v1/workflows/{wf['id']}", headers={**tenant_a.h("viewer"), "If-None-Match": etag1})
+    assert nm.status_code == 304 and nm.headers["etag"] == etag1
 
     # metadata-only PUT: same version, new ETag
     p = await http.put(f"/api/v1/workflows/{wf['id']}", headers={**tenant_a.h("developer"), "If-Match": etag1},
