@@ -31,6 +31,8 @@ class DeliverRequest:
     event_type: str
     body: str
     timeout_seconds: float = 30.0
+    tenant_id: str | None = None
+    event_id: str | None = None
 
 
 @dataclass
@@ -57,9 +59,19 @@ class DeliveryActivities:
         self.http = http or httpx.AsyncClient(follow_redirects=False, trust_env=False)
 
     async def _record_attempt(
-        self, delivery_id: str, attempt: int, status_code: int | None, error: str | None, succeeded: bool
+        self, req: DeliverRequest, attempt: int, status_code: int | None, error: str | None, succeeded: bool
     ) -> None:
+        params = {"attempt": attempt, "code": status_code, "error": error, "ok": succeeded, "id": req.delivery_id}
         async with self.sessionmaker() as session:
+            if req.tenant_id and req.event_id:
+                # The row normally exists (emit_event writes it); create it if the emitter died first.
+                await sql(
+                    session,
+                    "INSERT INTO webhook_deliveries (id, tenant_id, subscription_id, event_id, event_type) "
+                    "VALUES (:id, :t, :sub, :event_id, :type) ON CONFLICT (id) DO NOTHING",
+                    {"id": req.delivery_id, "t": uuid.UUID(req.tenant_id), "sub": uuid.UUID(req.subscription_id),
+                     "event_id": req.event_id, "type": req.event_type},
+                )
             await sql(
                 session,
                 "UPDATE webhook_deliveries SET attempts = GREATEST(attempts, :attempt), "
@@ -67,7 +79,7 @@ class DeliveryActivities:
                 "status = CASE WHEN :ok THEN 'succeeded' ELSE status END, "
                 "completed_at = CASE WHEN :ok THEN now() ELSE completed_at END "
                 "WHERE id = :id",
-                {"attempt": attempt, "code": status_code, "error": error, "ok": succeeded, "id": delivery_id},
+                params,
             )
             await session.commit()
 
@@ -89,10 +101,10 @@ class DeliveryActivities:
         try:
             checked = await check_outbound_url(row.endpoint_url, self.settings)
         except UnresolvableHostError as exc:
-            await self._record_attempt(req.delivery_id, attempt, None, str(exc), False)
+            await self._record_attempt(req, attempt, None, str(exc), False)
             raise ApplicationError(str(exc), type="DeliveryError") from None
         except UnsafeURLError as exc:
-            await self._record_attempt(req.delivery_id, attempt, None, str(exc), False)
+            await self._record_attempt(req, attempt, None, str(exc), False)
             raise ApplicationError(str(exc), type="UnsafeURL", non_retryable=True) from None
 
         url, host_header, extensions = pinned_request(checked)
@@ -125,15 +137,15 @@ class DeliveryActivities:
                         break
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
-            await self._record_attempt(req.delivery_id, attempt, None, error, False)
+            await self._record_attempt(req, attempt, None, error, False)
             raise ApplicationError(error, type="DeliveryError") from None
 
         if 200 <= status_code < 300:
-            await self._record_attempt(req.delivery_id, attempt, status_code, None, True)
+            await self._record_attempt(req, attempt, status_code, None, True)
             return DeliveryOutcome(req.delivery_id, "succeeded", attempt, status_code, None)
 
         error = f"HTTP {status_code}: {snippet[:200].decode('utf-8', 'replace')}"
-        await self._record_attempt(req.delivery_id, attempt, status_code, error, False)
+        await self._record_attempt(req, attempt, status_code, error, False)
         raise ApplicationError(error, type="DeliveryError")
 
     @activity.defn(name="webhook_delivery.record_outcome")

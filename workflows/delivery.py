@@ -70,6 +70,8 @@ class DeliveryWorkflow:
                     event_type=inp.event_type,
                     body=inp.body,
                     timeout_seconds=r.attempt_timeout_seconds,
+                    tenant_id=inp.tenant_id,
+                    event_id=inp.event_id,
                 ),
                 start_to_close_timeout=timedelta(seconds=r.attempt_timeout_seconds + 10),
                 retry_policy=RetryPolicy(

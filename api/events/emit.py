@@ -88,16 +88,10 @@ async def emit_event(
                 {"tenant": uuid.UUID(tenant), "ev": json.dumps([event_type])},
             )
         ).scalars().all()
-        deliveries = [(str(sub), delivery_id_for(sub, event_id)) for sub in subs]
-        for sub, delivery in deliveries:
-            await sql(
-                session,
-                "INSERT INTO webhook_deliveries (id, tenant_id, subscription_id, event_id, event_type) "
-                "VALUES (:id, :tenant, :sub, :event_id, :type) ON CONFLICT (id) DO NOTHING",
-                {"id": delivery, "tenant": uuid.UUID(tenant), "sub": uuid.UUID(sub), "event_id": event_id, "type": event_type},
-            )
-        await session.commit()
+    deliveries = [(str(sub), delivery_id_for(sub, event_id)) for sub in subs]
 
+    # Start first, log second: a crash in between leaves a delivery whose activity writes the log
+    # row itself, never a logged delivery that nothing will send.
     for sub, delivery in deliveries:
         try:
             await client.start_workflow(
@@ -117,6 +111,17 @@ async def emit_event(
             )
         except WorkflowAlreadyStartedError:
             pass  # emitted before: delivered (or being delivered) once
+    if deliveries:
+        async with sessionmaker() as session:
+            for sub, delivery in deliveries:
+                await sql(
+                    session,
+                    "INSERT INTO webhook_deliveries (id, tenant_id, subscription_id, event_id, event_type) "
+                    "VALUES (:id, :tenant, :sub, :event_id, :type) ON CONFLICT (id) DO NOTHING",
+                    {"id": delivery, "tenant": uuid.UUID(tenant), "sub": uuid.UUID(sub), "event_id": event_id,
+                     "type": event_type},
+                )
+            await session.commit()
     if deliveries:
         log.info("event %s (%s) -> %d deliveries", event_type, event_id, len(deliveries))
     return [d for _, d in deliveries]

@@ -194,7 +194,8 @@ async def receive_hook(trigger_id: str, request: Request, session: SessionDep):
 
     if trigger.secret_enc is not None:
         secret = unseal(settings.secret_key, trigger.secret_enc)
-        if not verify_body_signature(secret, raw, request.headers.get(INBOUND_SIGNATURE_HEADER)):
+        provided = request.headers.get(INBOUND_SIGNATURE_HEADER) or request.headers.get("X-Hub-Signature-256")
+        if not verify_body_signature(secret, raw, provided):
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or invalid X-Signature-256")
 
     if trigger.status != "active":

@@ -156,3 +156,23 @@ async def test_emit_matches_events_and_tenant_and_is_idempotent(
         await client.get_workflow_handle(delivery_workflow_id(first[0]), result_type=DeliveryOutcome).result()
     assert len(receiver.requests) == 1
     assert json.loads(receiver.requests[0].body)["tenant_id"] == str(tenant_id)
+
+
+async def test_delivery_started_without_log_row_writes_its_own(
+    client, task_queue, ev_settings, sessionmaker, tenant_id, receiver: Receiver
+):
+    """The emitter died after starting the workflow but before logging it: the activity logs it."""
+    from workflows.delivery import DeliveryInput
+
+    sid = await add_subscription(sessionmaker, ev_settings, tenant_id, receiver.url, ["workflow.created"])
+    delivery_id = str(uuid.uuid4())
+    async with delivery_worker(client, task_queue, ev_settings, sessionmaker):
+        outcome = await client.execute_workflow(
+            DeliveryWorkflow.run,
+            DeliveryInput(delivery_id=delivery_id, subscription_id=str(sid), tenant_id=str(tenant_id),
+                          event_id="evt-orphan", event_type="workflow.created", body="{}", retry=FAST),
+            id=delivery_workflow_id(delivery_id), task_queue=task_queue,
+        )
+    assert outcome.status == "succeeded"
+    row = await delivery_row(sessionmaker, delivery_id)
+    assert (row.status, row.attempts, row.event_id) == ("succeeded", 1, "evt-orphan")

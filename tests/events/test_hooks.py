@@ -105,6 +105,9 @@ async def test_bad_or_missing_signature_starts_nothing(api, worker, client, sess
     assert r.status_code == 202, r.text
     out = await client.get_workflow_handle(r.json()["execution_id"]).result()
     assert "x-signature-256" not in out["headers"]
+    # GitHub's own header name works too
+    r = await api.http.post(url, content=body, headers={**ctype, "X-Hub-Signature-256": sign_body_github("hook-secret-123", body)})
+    assert r.status_code == 202, r.text
 
 
 async def test_inactive_workflow_unknown_hook_and_oversize(api, sessionmaker):
