@@ -83,6 +83,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/templates/{template_id}"): P.READ,
     ("POST", "/api/v1/templates/{template_id}/create-workflow"): P.WORKFLOW_CREATE,
     ("POST", "/api/v1/templates"): P.TEMPLATE_CREATE,
+    ("DELETE", "/api/v1/templates/{template_id}"): P.TEMPLATE_CREATE,
     # outbound event webhooks, inbound triggers, live events (api/routes/{webhooks,triggers,hooks,events}.py)
     ("POST", "/api/v1/webhooks"): P.WORKFLOW_EDIT,
     ("GET", "/api/v1/webhooks"): P.READ,
@@ -98,6 +99,14 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/workflows/{workflow_id}/triggers/{trigger_id}/run"): P.WORKFLOW_EXECUTE,
     ("POST", "/api/v1/hooks/{trigger_id}"): PUBLIC,
     ("GET", "/api/v1/executions/{execution_id}/events"): P.READ,
+    # approval tasks (api/routes/tasks.py): reading needs read, deciding needs workflow.execute;
+    # the signed-link page and its POST authenticate by the link's signature
+    ("GET", "/api/v1/tasks"): P.READ,
+    ("GET", "/api/v1/tasks/{task_id}"): P.READ,
+    ("POST", "/api/v1/tasks/{task_id}/complete"): P.WORKFLOW_EXECUTE,
+    ("POST", "/api/v1/tasks/{task_id}/links"): P.WORKFLOW_EXECUTE,
+    ("GET", "/api/v1/tasks/{task_id}/act"): PUBLIC,
+    ("POST", "/api/v1/tasks/{task_id}/act"): PUBLIC,
     # GraphQL endpoint: authentication required; each operation is checked via GRAPHQL_PERMISSIONS
     ("GET", "/api/beta/graphql"): P.READ,
     ("POST", "/api/beta/graphql"): P.READ,

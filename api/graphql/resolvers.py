@@ -17,6 +17,7 @@ from api import templates as catalog
 from api.schemas import WorkflowCreate
 from api.services import executions as exec_svc
 from api.services import workflows as wf_svc
+from api.templates import store as template_store
 from wfo.models import Execution, Workflow, WorkflowStatus
 
 query = QueryType()
@@ -159,14 +160,18 @@ async def resolve_execution(_, info: GraphQLResolveInfo, id: str):
 
 
 @query.field("templates")
-def resolve_templates(_, info: GraphQLResolveInfo, category=None):
-    return catalog.list_templates(category)
+async def resolve_templates(_, info: GraphQLResolveInfo, category=None):
+    ctx = info.context
+    async with ctx.lock:
+        return await template_store.list_all(ctx.session, ctx.principal.tenant_id, category)
 
 
 @query.field("template")
-def resolve_template(_, info: GraphQLResolveInfo, id: str):
+async def resolve_template(_, info: GraphQLResolveInfo, id: str):
+    ctx = info.context
     try:
-        return catalog.get_template(id)
+        async with ctx.lock:
+            return await template_store.get_any(ctx.session, ctx.principal.tenant_id, id)
     except catalog.TemplateNotFound:
         return None
 

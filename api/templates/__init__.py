@@ -29,10 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
 
 __all__ = [
     "Template", "TemplateError", "TemplateNotFound", "TemplateParameterError",
-    "categories", "get_template", "instantiate", "list_templates", "render",
+    "categories", "get_template", "instantiate", "instantiate_template", "is_builtin", "list_templates", "render",
+    "template_from_data",
 ]
 
 TEMPLATE_DIR = Path(__file__).parent
@@ -76,10 +78,11 @@ class Template:
     example_parameters: dict[str, Any] = field(default_factory=dict)
     example_input: Any = None
     notes: str | None = None
+    builtin: bool = True
 
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "category": self.category, "description": self.description,
-                "tags": list(self.tags)}
+                "tags": list(self.tags), "builtin": self.builtin}
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.summary(), "parameters": copy.deepcopy(self.parameters),
@@ -103,35 +106,60 @@ def _placeholders(value: Any) -> set[str]:
     return found
 
 
+def template_from_data(data: Any, *, source: str = "template", builtin: bool = False) -> Template:
+    """Check a template document (a file's content, or a tenant's POST) and build it. Raises TemplateError."""
+    if not isinstance(data, dict):
+        raise TemplateError(f"{source}: a template is a JSON object")
+    for key in ("id", "name", "category", "description", "parameters", "definition"):
+        if key not in data:
+            raise TemplateError(f"{source}: missing {key!r}")
+    tid = data["id"]
+    if not isinstance(tid, str) or not _ID_RE.match(tid):
+        raise TemplateError(f"{source}: id {tid!r} must be 2-63 characters of lowercase letters, digits and dashes")
+    for key in ("name", "category", "description"):
+        if not isinstance(data[key], str) or not data[key].strip():
+            raise TemplateError(f"{tid}: {key!r} must be a non-empty string")
+    if not isinstance(data["definition"], dict):
+        raise TemplateError(f"{tid}: 'definition' must be an object")
+    schema = copy.deepcopy(data["parameters"])
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        raise TemplateError(f"{tid}: 'parameters' must be a JSON Schema with \"type\": \"object\"")
+    schema.setdefault("additionalProperties", False)
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as err:
+        raise TemplateError(f"{tid}: 'parameters' is not a valid JSON Schema: {err.message}") from None
+    declared = set((schema.get("properties") or {}).keys())
+    used = _placeholders(data["definition"])
+    if used - declared:
+        raise TemplateError(f"{tid}: the definition uses undeclared parameters: {', '.join(sorted(used - declared))}")
+    tags = data.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise TemplateError(f"{tid}: 'tags' must be a list of strings")
+    examples = data.get("example_parameters") or {}
+    if not isinstance(examples, dict):
+        raise TemplateError(f"{tid}: 'example_parameters' must be an object")
+    tpl = Template(
+        id=tid, name=data["name"], category=data["category"], description=data["description"],
+        parameters=schema, definition=data["definition"], tags=tuple(tags),
+        example_parameters=examples, example_input=data.get("example_input"),
+        notes=data.get("notes"), builtin=builtin,
+    )
+    errors = _parameter_errors(tpl, _with_defaults(tpl, tpl.example_parameters))
+    if errors:
+        raise TemplateError(f"{tid}: example_parameters are invalid: "
+                            + "; ".join(f"{e['parameter']}: {e['message']}" for e in errors))
+    return tpl
+
+
 def _load_file(path: Path) -> Template:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as err:
         raise TemplateError(f"{path.name}: {err}") from None
-    for key in ("id", "name", "category", "description", "parameters", "definition"):
-        if key not in data:
-            raise TemplateError(f"{path.name}: missing {key!r}")
-    tid = data["id"]
-    if not _ID_RE.match(tid) or path.stem != tid:
-        raise TemplateError(f"{path.name}: id {tid!r} must be lowercase-with-dashes and match the file name")
-    schema = data["parameters"]
-    if schema.get("type") != "object":
-        raise TemplateError(f"{tid}: parameters must be an object schema")
-    schema.setdefault("additionalProperties", False)
-    Draft202012Validator.check_schema(schema)
-    declared = set((schema.get("properties") or {}).keys())
-    used = _placeholders(data["definition"])
-    if used - declared:
-        raise TemplateError(f"{tid}: placeholders for undeclared parameters: {sorted(used - declared)}")
-    tpl = Template(
-        id=tid, name=data["name"], category=data["category"], description=data["description"],
-        parameters=schema, definition=data["definition"], tags=tuple(data.get("tags") or ()),
-        example_parameters=data.get("example_parameters") or {}, example_input=data.get("example_input"),
-        notes=data.get("notes"),
-    )
-    errors = _parameter_errors(tpl, _with_defaults(tpl, tpl.example_parameters))
-    if errors:
-        raise TemplateError(f"{tid}: example_parameters are invalid: {errors}")
+    tpl = template_from_data(data, source=path.name, builtin=True)
+    if path.stem != tpl.id:
+        raise TemplateError(f"{path.name}: id {tpl.id!r} must match the file name")
     return tpl
 
 
@@ -154,6 +182,10 @@ def list_templates(category: str | None = None) -> list[Template]:
 
 def categories() -> list[str]:
     return sorted({t.category for t in _templates().values()})
+
+
+def is_builtin(template_id: str) -> bool:
+    return template_id in _templates()
 
 
 def get_template(template_id: str) -> Template:
@@ -196,11 +228,16 @@ def _parameter_errors(tpl: Template, values: dict[str, Any]) -> list[dict[str, s
 
 
 def instantiate(template_id: str, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The template's definition with `parameters` (plus schema defaults) substituted.
+    """The built-in template's definition with `parameters` (plus schema defaults) substituted.
 
     Raises TemplateNotFound, or TemplateParameterError listing every bad parameter.
     """
-    tpl = get_template(template_id)
+    return instantiate_template(get_template(template_id), parameters)
+
+
+def instantiate_template(tpl: Template, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`tpl`'s definition with `parameters` (plus schema defaults) substituted; TemplateParameterError if invalid."""
+    template_id = tpl.id
     if parameters is None:
         parameters = {}
     if not isinstance(parameters, dict):

@@ -306,3 +306,20 @@ async def test_bad_input_is_4xx(http, tenant_a, body, status):
     r = await http.post(URL, content=body, headers={**tenant_a.h("viewer"), "content-type": "application/json"})
     assert r.status_code == status, r.text
     assert r.json()["errors"]
+
+
+async def test_tenant_templates_in_graphql(http, tenant_a, tenant_b):
+    from tests.templates.test_templates_api import CUSTOM
+
+    tid = f"gql-{uuid.uuid4().hex[:6]}"
+    r = await http.post("/api/v1/templates", json={**CUSTOM, "id": tid, "category": "gql-only"},
+                        headers=tenant_a.h("developer"))
+    assert r.status_code == 201, r.text
+    q = 'query($id: String!) { templates(category: "gql-only") { id builtin } template(id: $id) { id parameters } }'
+    body = await gql(http, tenant_a, q, {"id": tid}, role="viewer")
+    assert body["data"]["templates"] == [{"id": tid, "builtin": False}]
+    assert body["data"]["template"]["parameters"]["required"] == ["url"]
+    body = await gql(http, tenant_b, q, {"id": tid}, role="viewer")
+    assert body["data"] == {"templates": [], "template": None}
+    body = await gql(http, tenant_a, '{ template(id: "api-sync") { builtin } }', role="viewer")
+    assert body["data"]["template"] == {"builtin": True}

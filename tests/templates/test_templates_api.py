@@ -116,3 +116,95 @@ async def test_template_to_execution_through_the_api(http, tenant_a, worker):
         assert body["status"] == "completed", body
         assert body["output"] == {"fetched": 2, "synced": 2, "failed": []}
         assert sorted(req.body["title"] for req in web.requests if req.method == "PUT") == ["A", "B"]
+
+
+CUSTOM = {
+    "name": "Ping a URL", "category": "utilities", "description": "Calls a URL and returns the status.",
+    "tags": ["http"],
+    "parameters": {"type": "object", "required": ["url"], "properties": {
+        "url": {"type": "string", "pattern": "^https?://"}, "method": {"enum": ["GET", "HEAD"], "default": "GET"}}},
+    "example_parameters": {"url": "https://example.com/health"},
+    "definition": {"schema_version": 1, "nodes": [
+        {"id": "start", "type": "start"},
+        {"id": "call", "type": "http.request", "config": {"method": "%{method}", "url": "%{url}"}},
+        {"id": "end", "type": "end", "config": {"output": "{{ nodes.call.status }}"}}],
+        "edges": [{"source": "start", "target": "call"}, {"source": "call", "target": "end"}]},
+}
+
+
+async def test_tenant_templates(http, tenant_a, tenant_b):
+    import copy
+    import uuid
+
+    body = copy.deepcopy(CUSTOM)
+    body["id"] = f"ping-{uuid.uuid4().hex[:6]}"
+    r = await http.post("/api/v1/templates", json=body, headers=tenant_a.h("developer"))
+    assert r.status_code == 201, r.text
+    tid = r.json()["id"]
+    assert r.json()["builtin"] is False and r.headers["Location"] == f"/api/v1/templates/{tid}"
+
+    r = await http.get("/api/v1/templates", params={"category": "utilities"}, headers=tenant_a.h("viewer"))
+    assert [t["id"] for t in r.json()["items"]] == [tid]
+    assert "utilities" in (await http.get("/api/v1/templates", headers=tenant_a.h("viewer"))).json()["categories"]
+    # invisible to another tenant: 404, not 403
+    r = await http.get("/api/v1/templates", params={"category": "utilities"}, headers=tenant_b.h("admin"))
+    assert r.json()["items"] == []
+    assert (await http.get(f"/api/v1/templates/{tid}", headers=tenant_b.h("admin"))).status_code == 404
+    r = await http.post(f"/api/v1/templates/{tid}/create-workflow", json={"name": "x"}, headers=tenant_b.h("admin"))
+    assert r.status_code == 404
+    assert (await http.delete(f"/api/v1/templates/{tid}", headers=tenant_b.h("admin"))).status_code == 404
+
+    r = await http.post(f"/api/v1/templates/{tid}/create-workflow", headers=tenant_a.h("developer"),
+                        json={"name": "ping", "parameters": {"url": "https://example.org/x", "method": "HEAD"}})
+    assert r.status_code == 201, r.text
+    call = next(n for n in r.json()["definition"]["nodes"] if n["id"] == "call")
+    assert call["config"] == {"method": "HEAD", "url": "https://example.org/x"}
+    assert r.json()["category"] == "utilities"
+
+    assert (await http.post("/api/v1/templates", json=body, headers=tenant_a.h("developer"))).status_code == 409
+    r = await http.post("/api/v1/templates", json={**body, "id": "api-sync"}, headers=tenant_a.h("developer"))
+    assert r.status_code == 409  # a built-in id
+    assert (await http.delete(f"/api/v1/templates/{tid}", headers=tenant_a.h("viewer"))).status_code == 403
+    assert (await http.delete("/api/v1/templates/api-sync", headers=tenant_a.h("admin"))).status_code == 409
+    assert (await http.delete(f"/api/v1/templates/{tid}", headers=tenant_a.h("developer"))).status_code == 204
+    assert (await http.get(f"/api/v1/templates/{tid}", headers=tenant_a.h("viewer"))).status_code == 404
+
+
+async def test_tenant_template_id_from_name(http, tenant_a):
+    import uuid
+
+    name = f"My Ping {uuid.uuid4().hex[:6]}"
+    r = await http.post("/api/v1/templates", json={**CUSTOM, "name": name}, headers=tenant_a.h("admin"))
+    assert r.status_code == 201, r.text
+    assert r.json()["id"] == name.lower().replace(" ", "-")
+
+
+@pytest.mark.parametrize("change,fragment", [
+    ({"parameters": {"type": "array"}}, "type"),
+    ({"parameters": {"type": "object", "properties": {"url": {"type": "nonsense"}}}}, "not a valid JSON Schema"),
+    ({"example_parameters": {"url": "ftp://x"}}, "example_parameters are invalid"),
+    ({"definition": {**CUSTOM["definition"], "nodes": [*CUSTOM["definition"]["nodes"],
+                                                       {"id": "x", "type": "util.noop", "config": {"value": "%{nope}"}}]}},
+     "undeclared parameters: nope"),
+])
+async def test_invalid_tenant_templates(http, tenant_a, change, fragment):
+    r = await http.post("/api/v1/templates", json={**CUSTOM, "id": "bad-one", **change}, headers=tenant_a.h("developer"))
+    assert r.status_code == 422, r.text
+    assert fragment in r.json()["detail"]["message"]
+
+
+async def test_tenant_template_with_invalid_definition_lists_problems(http, tenant_a):
+    broken = {**CUSTOM["definition"], "nodes": [*CUSTOM["definition"]["nodes"], {"id": "lost", "type": "util.noop"}]}
+    r = await http.post("/api/v1/templates", json={**CUSTOM, "id": "broken-one", "definition": broken},
+                        headers=tenant_a.h("developer"))
+    assert r.status_code == 422
+    assert [(p["code"], p["node_id"]) for p in r.json()["detail"]["problems"]] == [("unreachable", "lost")]
+
+
+@pytest.mark.parametrize("role,expected", [("viewer", 403), ("operator", 403), ("developer", 201), ("admin", 201)])
+async def test_creating_templates_needs_template_create(http, tenant_a, role, expected):
+    import uuid
+
+    r = await http.post("/api/v1/templates", json={**CUSTOM, "id": f"perm-{role}-{uuid.uuid4().hex[:4]}"},
+                        headers=tenant_a.h(role))
+    assert r.status_code == expected, r.text
