@@ -78,6 +78,8 @@ async def main() -> None:
     ap.add_argument("--warmup", type=int, default=40)
     ap.add_argument("--duplicates", type=int, default=0, help="also send each key this many extra times")
     ap.add_argument("--no-worker", action="store_true", help="don't run a worker (executions stay queued)")
+    ap.add_argument("--inline-worker", action="store_true",
+                    help="run the worker in this process (shares the load generator's event loop)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args()
 
@@ -107,6 +109,7 @@ async def main() -> None:
     )
     client = env.client
     api_proc = None
+    worker_proc = None
     worker_cm = None
     try:
         await run_migrations(db_url)
@@ -145,11 +148,13 @@ async def main() -> None:
         base = f"http://127.0.0.1:{port}"
         await wait_http(base + "/health")
 
-        if not args.no_worker:
+        if args.inline_worker:
             from worker.main import build_worker
 
             worker_cm = build_worker(client, settings)
             await worker_cm.__aenter__()
+        elif not args.no_worker:
+            worker_proc = subprocess.Popen([sys.executable, "-m", "wfo.cli", "worker"], env=child_env, cwd=str(ROOT))
 
         limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
@@ -220,7 +225,7 @@ async def main() -> None:
             "to_202_p99_ms": round(pct(lat, 99), 1),
             "to_202_mean_ms": round(statistics.fmean(lat), 1),
             "cpus": os.cpu_count(),
-            "worker": not args.no_worker,
+            "worker": "none" if args.no_worker else ("inline" if args.inline_worker else "process"),
         }
         if args.json:
             print(json.dumps(result))
@@ -230,12 +235,13 @@ async def main() -> None:
     finally:
         if worker_cm is not None:
             await worker_cm.__aexit__(None, None, None)
-        if api_proc is not None:
-            api_proc.terminate()
-            try:
-                api_proc.wait(10)
-            except subprocess.TimeoutExpired:
-                api_proc.kill()
+        for proc in (api_proc, worker_proc):
+            if proc is not None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
         await env.shutdown()
         conn = await asyncpg.connect(admin_url)
         await conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
