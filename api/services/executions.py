@@ -149,6 +149,18 @@ async def start(
         session.add(row)
         await session.commit()
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow engine unavailable; execution not started") from exc
+    if utcnow() - now > START_GRACE / 2:
+        # a very slow start may have been taken for a crash by the reconciler: revive the row
+        from sqlalchemy import update
+
+        await session.exec(
+            update(Execution)
+            .where(col(Execution.id) == execution_id, col(Execution.status) == ExecutionStatus.failed.value,
+                   col(Execution.error).startswith("execution not found"))
+            .values(status=ExecutionStatus.running.value, error=None, completed_at=None, updated_at=utcnow())
+        )
+        await session.commit()
+        await session.refresh(row)
     return row
 
 
