@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
+
 from fastapi.routing import iter_route_contexts
 
 from api.permissions import GRAPHQL_PERMISSIONS, PUBLIC, ROLE_PERMISSIONS, ROUTE_PERMISSIONS, Permission, role_has
@@ -51,16 +53,35 @@ def test_role_table_matches_product_roles():
     assert ROLE_PERMISSIONS["viewer"] == {P.READ}
 
 
-async def test_route_role_matrix(app, http, tenant_a):
+async def _role_api_keys(app, tenant) -> dict[str, dict[str, str]]:
+    from api import security
+    from wfo.models import ApiKey
+
+    headers = {}
+    async with app.state.sessionmaker() as session:
+        for role in ROLES:
+            key, prefix, hashed = security.generate_api_key()
+            session.add(ApiKey(tenant_id=tenant.id, name=f"matrix-{role}", prefix=prefix, hashed_key=hashed, role=role))
+            headers[role] = {"X-API-Key": key}
+        await session.commit()
+    return headers
+
+
+@pytest.mark.parametrize("credential", ["jwt", "api_key"])
+async def test_route_role_matrix(app, http, tenant_a, credential):
     checked = 0
     failures = []
+    keys = await _role_api_keys(app, tenant_a) if credential == "api_key" else {}
     for method, path, route in all_operations(app):
         if path in DOCS_ROUTES:
             continue
         perm = ROUTE_PERMISSIONS[(method, path)]
         url = fill(path)
         for role in [None, *ROLES]:
-            headers = tenant_a.h(role) if role else {}
+            if role is None:
+                headers = {}
+            else:
+                headers = keys[role] if credential == "api_key" else tenant_a.h(role)
             kwargs = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
             r = await http.request(method, url, headers=headers, **kwargs)
             if perm == PUBLIC:
@@ -77,7 +98,7 @@ async def test_route_role_matrix(app, http, tenant_a):
     assert failures == []
     n_routes = len([o for o in all_operations(app) if o[1] not in DOCS_ROUTES])
     assert checked == n_routes * (len(ROLES) + 1)
-    print(f"route x role matrix: {n_routes} routes x {len(ROLES) + 1} principals = {checked} requests")
+    print(f"route x role matrix ({credential}): {n_routes} routes x {len(ROLES) + 1} principals = {checked} requests")
 
 
 async def test_docs_are_served(http):
