@@ -238,3 +238,18 @@ async def test_execution_stats_one_query(app, http, tenant_a, definition, worker
     r = await http.get("/api/v1/workflows", params={"include_stats": True, "limit": 500}, headers=tenant_a.h("viewer"))
     item = next(w for w in r.json()["items"] if w["id"] == wid)
     assert item["execution_count"] == 2 and item["success_rate"] == 0.5
+
+
+async def test_archived_workflow_executions_stay_readable(http, tenant_a, definition, worker):
+    wid = await _workflow(http, tenant_a, definition)
+    eid = (await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h(), json={"input": {"x": 2}})).json()["id"]
+    await _wait_status(http, tenant_a, eid)
+    assert (await http.delete(f"/api/v1/workflows/{wid}", headers=tenant_a.h("admin"))).status_code == 200
+    d = await http.get(f"/api/v1/executions/{eid}", headers=tenant_a.h("viewer"))
+    assert d.status_code == 200 and d.json()["output"] == {"value": 4}
+    assert (await http.get(f"/api/v1/executions/{eid}/logs", headers=tenant_a.h("viewer"))).status_code == 200
+    lst = await http.get("/api/v1/executions", params={"workflow_id": wid}, headers=tenant_a.h("viewer"))
+    assert [e["id"] for e in lst.json()["items"]] == [eid]
+    assert (await http.post(f"/api/v1/executions/{eid}/retry", headers=tenant_a.h())).status_code == 409
+    v = await http.get(f"/api/v1/workflows/{wid}/versions/1", headers=tenant_a.h("viewer"))
+    assert v.status_code == 200
