@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import httpx
 from api.events.db import sql
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities.delivery import DeliveryActivities, DeliveryOutcome
 from api.events.emit import delivery_workflow_id, emit_event
@@ -82,6 +82,8 @@ async def test_delivery_retries_with_backoff_then_succeeds_signed(
     # The secret is in neither the workflow input nor anywhere else in history.
     history = await client.get_workflow_handle(delivery_workflow_id(ids[0]), result_type=DeliveryOutcome).fetch_history()
     assert "whsec_abc" not in history.to_json()
+    # The recorded history replays deterministically against the current workflow code.
+    await Replayer(workflows=[DeliveryWorkflow]).replay_workflow(history)
 
 
 async def test_delivery_survives_worker_restart(
@@ -176,3 +178,17 @@ async def test_delivery_started_without_log_row_writes_its_own(
     assert outcome.status == "succeeded"
     row = await delivery_row(sessionmaker, delivery_id)
     assert (row.status, row.attempts, row.event_id) == ("succeeded", 1, "evt-orphan")
+
+
+async def test_hanging_endpoint_times_out_and_is_retried(
+    client, task_queue, ev_settings, sessionmaker, tenant_id, receiver: Receiver
+):
+    receiver.delay = 3.0  # every answer comes too late for a 1-second attempt timeout
+    await add_subscription(sessionmaker, ev_settings, tenant_id, receiver.url, ["workflow.started"])
+    retry = DeliveryRetry(initial_interval_seconds=0.1, maximum_interval_seconds=0.1, maximum_attempts=2,
+                          attempt_timeout_seconds=1)
+    async with delivery_worker(client, task_queue, ev_settings, sessionmaker):
+        ids = await emit_event("workflow.started", {}, tenant_id=tenant_id, client=client,
+                               sessionmaker=sessionmaker, task_queue=task_queue, retry=retry)
+        outcome = await client.get_workflow_handle(delivery_workflow_id(ids[0]), result_type=DeliveryOutcome).result()
+    assert outcome.status == "failed" and outcome.attempts == 2 and "Timeout" in outcome.error

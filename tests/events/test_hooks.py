@@ -220,3 +220,52 @@ async def test_accepted_webhooks_are_not_lost_without_a_worker(api, client, ev_s
     async with running_worker(client, ev_settings):
         outs = await asyncio.gather(*(client.get_workflow_handle(e).result() for e in accepted))
     assert [o["body"]["i"] for o in outs] == list(range(5))
+
+
+async def test_sync_mode_reports_a_failed_execution(api, worker):
+    failing = {
+        "schema_version": 1,
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "check", "type": "decision", "config": {"condition": "true"}},
+            {"id": "stop", "type": "terminate", "config": {"message": "no thanks"}},
+            {"id": "end", "type": "end"},
+        ],
+        "edges": [
+            {"source": "start", "target": "check"},
+            {"source": "check", "source_port": "true", "target": "stop"},
+            {"source": "check", "source_port": "false", "target": "end"},
+        ],
+    }
+    wf = await api.workflow(failing)
+    trig = await api.trigger(wf, response_mode="sync", sync_timeout_seconds=20)
+    r = await api.http.post(f"/api/v1/hooks/{trig['id']}", json={})
+    assert r.status_code == 200 and r.json()["status"] == "failed" and r.json()["error"]
+
+
+async def test_triggers_are_tenant_scoped_and_role_checked(api, ev_settings, client, sessionmaker):
+    from tests.events.conftest import make_user
+
+    wf = await api.workflow()
+    trig = await api.trigger(wf)
+    base = f"/api/v1/workflows/{wf}/triggers"
+    other = uuid.uuid4()
+    async with sessionmaker() as s:
+        await sql(s, "INSERT INTO tenants (id, name) VALUES (:id, :n)", {"id": other, "n": other.hex})
+        await s.commit()
+    stranger = {"Authorization": f"Bearer {await make_user(sessionmaker, ev_settings, other)}"}
+    assert (await api.http.get(base, headers=stranger)).status_code == 404
+    assert (await api.http.get(f"{base}/{trig['id']}", headers=stranger)).status_code == 404
+    assert (await api.http.delete(f"{base}/{trig['id']}", headers=stranger)).status_code == 404
+    assert (await api.http.post(base, headers=stranger, json={"kind": "webhook"})).status_code == 404
+    viewer = {"Authorization": f"Bearer {await make_user(sessionmaker, ev_settings, api.tenant_id, 'viewer')}"}
+    operator = {"Authorization": f"Bearer {await make_user(sessionmaker, ev_settings, api.tenant_id, 'operator')}"}
+    assert (await api.http.get(base, headers=viewer)).status_code == 200
+    assert (await api.http.post(base, headers=viewer, json={"kind": "webhook"})).status_code == 403
+    assert (await api.http.post(base, headers=operator, json={"kind": "webhook"})).status_code == 403
+    assert (await api.http.delete(f"{base}/{trig['id']}", headers=operator)).status_code == 403
+    assert (await api.http.get(base)).status_code == 401
+    listed = (await api.http.get(base, headers=api.h)).json()
+    assert [t["id"] for t in listed] == [trig["id"]]
+    assert (await api.http.delete(f"{base}/{trig['id']}", headers=api.h)).status_code == 204
+    assert (await api.http.post(f"/api/v1/hooks/{trig['id']}", json={})).status_code == 404

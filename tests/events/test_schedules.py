@@ -7,7 +7,10 @@ import asyncio
 import uuid
 from datetime import datetime
 
+from temporalio.worker import Replayer
+
 from api.events import schedules
+from workflows.trigger_schedule import ScheduledTriggerWorkflow
 from api.events.db import sql
 
 
@@ -42,6 +45,9 @@ async def test_interval_schedule_fires_pause_resume_run_now_delete(api, worker, 
     assert rows and rows[0].trigger == "schedule" and rows[0].started_by == f"schedule:{tid}"
     out = await client.get_workflow_handle(rows[0].id).result()
     assert out["data"] == {"report": "daily"} and out["trigger"]["id"] == tid
+    launcher = client.get_workflow_handle(rows[0].id.removesuffix("-exec"))
+    assert (await launcher.result())["status"] == "completed"
+    await Replayer(workflows=[ScheduledTriggerWorkflow]).replay_workflow(await launcher.fetch_history())
 
     got = (await api.http.get(f"/api/v1/workflows/{wf}/triggers/{tid}", headers=api.h)).json()
     assert got["schedule"]["num_actions"] >= 1 and got["schedule"]["next_action_times"] and got["paused"] is False
