@@ -15,6 +15,10 @@ inferred for each placeholder (ISO strings to dates/timestamps, strings/floats t
 so templates can pass expression results directly. Values read back are made JSON-friendly: numerics become
 int/float, dates and times ISO-8601 strings, UUIDs strings, bytea base64, json/jsonb decoded.
 
+Connections come from a small pool per DSN and worker (at most `POOL_MAX_SIZE`, idle ones closed after
+`POOL_IDLE_SECONDS`), so a `map` over thousands of items cannot exhaust the server's connections; each call sets its
+own statement timeout, application name and read-only mode for the session, and the pool resets them on release.
+
 Errors are `ComponentError`s; only transient ones are retried by Temporal: failing to reach the server
 (refused, reset, too many connections, server starting/shutting down) and deadlock/serialization failures
 (the statement was rolled back, so running it again is safe). Bad SQL, constraint violations, wrong
@@ -27,6 +31,7 @@ import asyncio
 import base64
 import datetime as dt
 import decimal
+import hashlib
 import ipaddress
 import json
 import uuid
@@ -43,6 +48,8 @@ from workflows.components import ComponentSpec
 DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 10.0
 DEFAULT_MAX_ROWS = 10_000
+POOL_MAX_SIZE = 10
+POOL_IDLE_SECONDS = 30.0
 
 _INT_TYPES = {"int2", "int4", "int8", "oid"}
 _FLOAT_TYPES = {"float4", "float8"}
@@ -72,7 +79,7 @@ class DatabaseQuery:
                 "connect_timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 300},
                 "max_rows": {"type": "integer", "minimum": 1, "maximum": 1_000_000,
                              "description": "fetch mode: at most this many rows (default 10000)"},
-                "read_only": {"type": "boolean", "description": "run in a read-only transaction"},
+                "read_only": {"type": "boolean", "description": "refuse writes (default_transaction_read_only)"},
             },
             "additionalProperties": False,
         },
@@ -100,36 +107,73 @@ class DatabaseQuery:
         max_rows = int(config.get("max_rows") or DEFAULT_MAX_ROWS)
         where = _describe(dsn)
 
-        server_settings = {
-            "statement_timeout": str(int(timeout * 1000)),
-            "application_name": f"wfo:{ctx.node_id}"[:63],
-        }
-        if config.get("read_only"):
-            server_settings["default_transaction_read_only"] = "on"
-
         try:
-            conn = await asyncpg.connect(dsn, timeout=connect_timeout, server_settings=server_settings,
-                                         statement_cache_size=0)
+            pool = await self._pool(dsn, connect_timeout)
+            conn = await pool.acquire(timeout=connect_timeout)
         except BaseException as err:  # noqa: BLE001 - mapped below, never leaks the DSN
             if isinstance(err, asyncio.CancelledError):
                 raise
             raise _map_error(err, where, connecting=True) from None
+        healthy = False
         try:
-            await _set_codecs(conn)
+            await conn.fetchval(
+                "SELECT set_config('statement_timeout', $1, false), set_config('application_name', $2, false), "
+                "set_config('default_transaction_read_only', $3, false)",
+                str(int(timeout * 1000)), f"wfo:{ctx.node_id}"[:63], "on" if config.get("read_only") else "off")
             # client-side guard a little past the server's statement_timeout
-            return await asyncio.wait_for(
-                _run(conn, query, params, mode, max_rows, timeout), timeout + 5)
+            result = await asyncio.wait_for(_run(conn, query, params, mode, max_rows, timeout), timeout + 5)
+            healthy = True
+            return result
         except ComponentError:
+            healthy = True  # raised before or after talking to the server: the connection is fine
             raise
         except BaseException as err:  # noqa: BLE001
             if isinstance(err, asyncio.CancelledError):
                 raise
+            healthy = isinstance(err, pgerr.PostgresError) and not isinstance(
+                err, (pgerr.PostgresConnectionError, pgerr.QueryCanceledError))
             raise _map_error(err, where, connecting=False, timeout=timeout) from None
         finally:
-            try:
-                await asyncio.wait_for(conn.close(), 5)
-            except BaseException:  # noqa: BLE001 - a broken connection is dropped
+            if healthy:
+                try:
+                    await pool.release(conn, timeout=5)  # resets the session (RESET ALL, rollback)
+                except BaseException:  # noqa: BLE001
+                    conn.terminate()
+            else:
                 conn.terminate()
+                try:
+                    await pool.release(conn)
+                except BaseException:  # noqa: BLE001 - already terminated
+                    pass
+
+    def __init__(self) -> None:
+        self._pools: dict[tuple[int, str], asyncpg.Pool] = {}
+        self._locks: dict[tuple[int, str], asyncio.Lock] = {}
+
+    async def _pool(self, dsn: str, connect_timeout: float) -> asyncpg.Pool:
+        """The pool for `dsn` on this event loop (keyed by a hash: no DSN kept as a key)."""
+        key = (id(asyncio.get_running_loop()), hashlib.sha256(dsn.encode()).hexdigest())
+        pool = self._pools.get(key)
+        if pool is not None and not pool.is_closing():
+            return pool
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            pool = self._pools.get(key)
+            if pool is None or pool.is_closing():
+                pool = await asyncpg.create_pool(
+                    dsn, min_size=0, max_size=POOL_MAX_SIZE, max_inactive_connection_lifetime=POOL_IDLE_SECONDS,
+                    init=_set_codecs, timeout=connect_timeout)
+                self._pools[key] = pool
+        return pool
+
+    async def aclose(self) -> None:
+        """Close every pool (worker shutdown)."""
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            try:
+                await asyncio.wait_for(pool.close(), 10)
+            except BaseException:  # noqa: BLE001
+                pool.terminate()
 
 
 async def _run(conn: asyncpg.Connection, query: str, params: list[Any], mode: str, max_rows: int,
@@ -332,7 +376,8 @@ def _map_error(err: BaseException, where: str, *, connecting: bool, timeout: flo
                               type="DbSerializationError" if retryable else "DbQueryError", details=details)
     if isinstance(err, (asyncio.TimeoutError, TimeoutError)):
         if connecting:
-            return ComponentError(f"db.query: connecting to {where} timed out", retryable=True,
+            return ComponentError(f"db.query: no connection to {where} within the connect timeout "
+                                  "(server unreachable or every pooled connection busy)", retryable=True,
                                   type="DbConnectionError")
         return ComponentError(f"db.query on {where}: statement timed out after {timeout:g}s",
                               retryable=False, type="DbTimeout")

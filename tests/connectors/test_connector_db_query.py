@@ -20,9 +20,20 @@ def _ctx() -> NodeContext:
                        services=SimpleNamespace(settings=Settings(environment="test")))
 
 
-async def run(config: dict) -> dict:
+CONNECTOR = DatabaseQuery()  # one instance, like a worker: its pools are shared by the tests
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _close_pools():
+    yield
+    await CONNECTOR.aclose()
+
+
+async def run(config: dict, node_id: str = "q") -> dict:
     jsonschema.validate(config, DatabaseQuery.spec.config_schema)
-    return await DatabaseQuery().run(config, _ctx())
+    ctx = _ctx()
+    ctx.node_id = node_id
+    return await CONNECTOR.run(config, ctx)
 
 
 @pytest.fixture
@@ -118,8 +129,7 @@ async def test_unknown_database_not_retried_and_hides_password(database_url: str
 
 async def test_invalid_dsn_not_echoed():
     with pytest.raises(ComponentError) as exc:
-        await DatabaseQuery().run({"connection": "postgresql://u:topsecret@host:notaport/db", "query": "SELECT 1"},
-                                  _ctx())
+        await CONNECTOR.run({"connection": "postgresql://u:topsecret@host:notaport/db", "query": "SELECT 1"}, _ctx())
     assert exc.value.retryable is False and "topsecret" not in exc.value.message
 
 
@@ -165,3 +175,47 @@ async def test_missing_or_unresolved_connection():
     assert "CRM_DB" in exc.value.message and not exc.value.retryable
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"query": "SELECT 1"}, DatabaseQuery.spec.config_schema)
+
+
+async def test_pool_bounds_connections_and_resets_sessions(database_url: str, table: str):
+    import asyncio
+
+    import asyncpg
+
+    from connectors.database import POOL_MAX_SIZE
+
+    db = database_url.rsplit("/", 1)[1]
+    seen: list[int] = []
+    stop = asyncio.Event()
+
+    async def watch():
+        conn = await asyncpg.connect(database_url)
+        try:
+            while not stop.is_set():
+                seen.append(await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'wfo:burst'", db))
+                await asyncio.sleep(0.02)
+        finally:
+            await conn.close()
+
+    watcher = asyncio.create_task(watch())
+    outs = await asyncio.gather(*(run({"connection": database_url, "mode": "fetchrow",
+                                       "query": "SELECT pg_sleep(0.15), $1::int AS i", "params": [i]}, node_id="burst")
+                                  for i in range(3 * POOL_MAX_SIZE)))
+    stop.set()
+    await watcher
+    assert [o["row"]["i"] for o in outs] == list(range(3 * POOL_MAX_SIZE))
+    assert 1 <= max(seen) <= POOL_MAX_SIZE
+
+    # session settings of one call do not leak into the next on the same pooled connection
+    with pytest.raises(ComponentError):
+        await run({"connection": database_url, "mode": "execute", "read_only": True,
+                   "query": f"INSERT INTO {table} (email) VALUES ('ro@x.org')"})
+    with pytest.raises(ComponentError):
+        await run({"connection": database_url, "query": "SELECT pg_sleep(1)", "timeout_seconds": 0.2})
+    ok = await run({"connection": database_url, "mode": "execute", "timeout_seconds": 5,
+                    "query": f"INSERT INTO {table} (email) SELECT 'rw@x.org' FROM pg_sleep(0.3)"})
+    assert ok["row_count"] == 1
+    name = await run({"connection": database_url, "mode": "fetchrow", "query": "SELECT current_setting('application_name') AS a"},
+                     node_id="other")
+    assert name["row"]["a"] == "wfo:other"
