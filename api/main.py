@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from temporalio.client import Client
 
 from api.deps import enforce_route_permission
@@ -111,6 +112,19 @@ def create_app(
                 err["ctx"] = {k: str(v) for k, v in err["ctx"].items()}
             errors.append(err)
         return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+            return JSONResponse({"detail": "database unavailable"}, status_code=503, headers={"Retry-After": "5"})
+        # parameters are hidden by the engine (hide_parameters=True): no user data in the log line
+        log.error("database error on %s %s: %s", request.method, request.url.path, type(exc.orig).__name__)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    @app.exception_handler(ConnectionError)
+    @app.exception_handler(TimeoutError)
+    async def _dependency_down(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": "a backing service is unavailable"}, status_code=503, headers={"Retry-After": "5"})
 
     for name in ROUTER_MODULES:
         _mount(app, name)

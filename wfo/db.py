@@ -25,6 +25,7 @@ def to_sqlalchemy_url(url: str) -> str:
 def create_engine(settings: Settings | str, **kwargs) -> AsyncEngine:
     url = settings.sqlalchemy_url if isinstance(settings, Settings) else to_sqlalchemy_url(settings)
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("hide_parameters", True)  # no bound values (inputs, hashes) in errors/logs
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_async_engine(url, **kwargs)
