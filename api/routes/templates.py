@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from api import templates as catalog
 from api.deps import CurrentPrincipal, SessionDep
@@ -102,9 +102,15 @@ async def create_workflow_from_template(session, principal, template_id: str, bo
     except catalog.TemplateParameterError as err:
         raise parameter_error(err) from None
     tags = body.tags if body.tags is not None else [*tpl.tags, f"template:{tpl.id}"]
-    data = WorkflowCreate(name=body.name, description=body.description or tpl.description,
-                          category=body.category or tpl.category, tags=tags[:50], status=body.status,
-                          definition=definition)
+    try:
+        data = WorkflowCreate(name=body.name, description=body.description or tpl.description,
+                              category=(body.category or tpl.category)[:100], tags=[t[:64] for t in tags][:50],
+                              status=body.status, definition=definition)
+    except ValidationError as err:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {
+            "message": "the workflow cannot be created from this template",
+            "errors": [{"parameter": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in err.errors()]},
+        ) from None
     return await svc.create_workflow(session, principal, data)
 
 

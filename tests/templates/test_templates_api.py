@@ -208,3 +208,13 @@ async def test_creating_templates_needs_template_create(http, tenant_a, role, ex
     r = await http.post("/api/v1/templates", json={**CUSTOM, "id": f"perm-{role}-{uuid.uuid4().hex[:4]}"},
                         headers=tenant_a.h(role))
     assert r.status_code == expected, r.text
+
+
+async def test_long_template_id_still_makes_a_valid_workflow(http, tenant_a):
+    tid = "x" * 60 + "-ok"
+    r = await http.post("/api/v1/templates", json={**CUSTOM, "id": tid}, headers=tenant_a.h("developer"))
+    assert r.status_code in (201, 409), r.text
+    r = await http.post(f"/api/v1/templates/{tid}/create-workflow", json={"name": "long", "parameters": {
+        "url": "https://example.org"}}, headers=tenant_a.h("developer"))
+    assert r.status_code == 201, r.text
+    assert all(len(t) <= 64 for t in r.json()["tags"])
