@@ -28,7 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from api import security
-from api.permissions import PUBLIC, permission_for_route, role_has
+from api.permissions import PUBLIC, permission_for_route, role_at_most, role_has
 from wfo.models import ApiKey, User
 from wfo.settings import Settings
 
@@ -115,6 +115,8 @@ async def _principal_from_api_key(session: AsyncSession, key: str) -> Principal 
         user = await session.get(User, row.user_id)
         if user is None or not user.is_active or user.tenant_id != row.tenant_id:
             return None
+        if not role_at_most(role, user.role):  # the user was demoted: the key follows
+            role = user.role
     now = datetime.now(UTC)
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
         row.last_used_at = now

@@ -148,3 +148,19 @@ async def test_ensure_default_admin_on_fresh_database(temporal_env):
         admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_user_bound_key_follows_its_user(http, tenant_a):
+    email = f"bound-{uuid.uuid4().hex[:6]}@a.test"
+    uid = (await http.post("/api/v1/users", headers=tenant_a.h(), json={"email": email, "password": "bound-pass-1", "role": "admin"})).json()["id"]
+    tok = (await http.post("/api/v1/auth/token", data={"username": email, "password": "bound-pass-1"})).json()["access_token"]
+    key = (await http.post("/api/v1/api-keys", headers={"Authorization": f"Bearer {tok}"},
+                           json={"name": "mine", "bind_to_user": True})).json()
+    assert key["user_id"] == uid and key["role"] == "admin"
+    kh = {"X-API-Key": key["key"]}
+    assert (await http.get("/api/v1/auth/me", headers=kh)).json()["role"] == "admin"
+    await http.patch(f"/api/v1/users/{uid}", headers=tenant_a.h(), json={"role": "viewer"})
+    assert (await http.get("/api/v1/auth/me", headers=kh)).json()["role"] == "viewer"
+    assert (await http.get("/api/v1/users", headers=kh)).status_code == 403
+    await http.patch(f"/api/v1/users/{uid}", headers=tenant_a.h(), json={"is_active": False})
+    assert (await http.get("/api/v1/auth/me", headers=kh)).status_code == 401
