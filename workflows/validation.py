@@ -103,8 +103,8 @@ def validate_parsed(defn: Definition, registry: Registry, _depth: int = 0) -> li
         for edge in defn.incoming(sid):
             problems.append(Problem("edge_into_start", "an edge leads into the start node", node_id=sid,
                                     edge_index=edge.index, field="target"))
-    if not any(n.type == "end" for n in defn.nodes.values()) and defn.nodes:
-        problems.append(Problem("no_end", "the definition has no 'end' node"))
+    if not any(n.type in ("end", "terminate") for n in defn.nodes.values()) and defn.nodes:
+        problems.append(Problem("no_end", "the definition has no 'end' node (nor a 'terminate')"))
     if info.starts:
         for node in defn.nodes.values():
             if node.id not in info.reachable:
