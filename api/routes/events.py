@@ -63,7 +63,9 @@ async def stream_execution_events(
 
     async def body():
         yield ": stream of execution events\n\n"
-        async for event in execution_events(client, redis_url, execution_id, last_seq=last_seq):
+        async for event in execution_events(
+            client, redis_url, execution_id, last_seq=last_seq, sessionmaker=request.app.state.sessionmaker
+        ):
             if await request.is_disconnected():
                 return
             yield _sse(event)

@@ -82,7 +82,8 @@ async def test_sse_streams_node_events_to_two_replicas_via_redis(api, worker, cl
     r = aioredis.from_url(ev_settings.redis_url, decode_responses=True)
     try:
         assert json.loads(await r.get(f"wfo:exec:{execution_id}:terminal"))["status"] == "completed"
-        assert int(await r.get(f"wfo:exec:{execution_id}:cursor")) == max(e["id"] for e in a if "id" in e)
+        state = json.loads(await r.get(f"wfo:exec:{execution_id}:poll_state"))
+        assert state["cursor"] == max(e["id"] for e in a if "id" in e)
     finally:
         await r.aclose()
 
@@ -116,3 +117,34 @@ async def test_sse_is_tenant_scoped(api, ev_settings, client, sessionmaker):
     r = await api.http.get(f"/api/v1/executions/{execution_id}/events", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 404
     assert (await api.http.get(f"/api/v1/executions/{execution_id}/events")).status_code == 401
+
+
+async def test_sse_streams_task_events_from_the_inbox(api, worker, client, ev_settings, sessionmaker):
+    """Approval tasks (rows the approval activities write) show up as task.* events while it runs."""
+    from api.events.db import sql
+
+    long_wait = {**STEPS, "nodes": [dict(n) for n in STEPS["nodes"]]}
+    long_wait["nodes"][1] = {"id": "first", "type": "wait", "config": {"duration": "PT4S"}}
+    wf = await api.workflow(long_wait)
+    trig = await api.trigger(wf)
+    execution_id = (await api.http.post(f"/api/v1/hooks/{trig['id']}", json={})).json()["execution_id"]
+    task_id = f"task-{uuid.uuid4().hex[:8]}"
+
+    async def inbox() -> None:
+        await asyncio.sleep(1.0)
+        async with sessionmaker() as s:
+            await sql(s, "INSERT INTO tasks (id, tenant_id, execution_id, workflow_id, node_id, title, status) "
+                         "VALUES (:id, :t, :e, :w, 'approve', 'Approve it', 'pending')",
+                      {"id": task_id, "t": api.tenant_id, "e": execution_id, "w": wf})
+            await s.commit()
+        await asyncio.sleep(1.0)
+        async with sessionmaker() as s:
+            await sql(s, "UPDATE tasks SET status = 'completed', decision = 'approved', completed_at = now(), "
+                         "updated_at = now() WHERE id = :id", {"id": task_id})
+            await s.commit()
+
+    async with serve(api.app) as url:
+        events, _ = await asyncio.gather(read_sse(url, f"/api/v1/executions/{execution_id}/events", api.h), inbox())
+    tasks = [(e["event"], e["data"].get("decision")) for e in events if e["event"].startswith("task.")]
+    assert tasks == [("task.created", None), ("task.completed", "approved")]
+    assert events[-1]["event"] == "execution.completed"
