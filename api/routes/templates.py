@@ -11,7 +11,16 @@ from pydantic import BaseModel, Field, ValidationError
 
 from api import templates as catalog
 from api.deps import CurrentPrincipal, SessionDep
-from api.schemas import EditableStatus, Tag, WorkflowCreate, WorkflowDetail, WorkflowPublic
+from api.schemas import (
+    EditableStatus,
+    JsonObject,
+    JsonValue,
+    RequestModel,
+    Tag,
+    WorkflowCreate,
+    WorkflowDetail,
+    WorkflowPublic,
+)
 from api.services import workflows as svc
 from api.templates import store
 from wfo.models import WorkflowStatus
@@ -44,7 +53,7 @@ class TemplateDetail(TemplateSummary):
     definition: dict[str, Any] = Field(description="the definition with %{parameter} placeholders")
 
 
-class TemplateCreate(BaseModel):
+class TemplateCreate(RequestModel):
     """A tenant template: the built-in format (docs/templates.md). `example_parameters` must instantiate the
     definition into a valid workflow; `id` defaults to one derived from the name."""
 
@@ -53,15 +62,15 @@ class TemplateCreate(BaseModel):
     category: str = Field(min_length=1, max_length=100)
     description: str = Field(min_length=1, max_length=10_000)
     tags: list[Tag] = Field(default_factory=list, max_length=50)
-    parameters: dict[str, Any] = Field(description="JSON Schema (type object) of the parameters")
-    example_parameters: dict[str, Any] = Field(default_factory=dict)
-    example_input: Any = None
-    definition: dict[str, Any]
+    parameters: JsonObject = Field(description="JSON Schema (type object) of the parameters")
+    example_parameters: JsonObject = Field(default_factory=dict)
+    example_input: JsonValue = None
+    definition: JsonObject
 
 
-class CreateFromTemplate(BaseModel):
+class CreateFromTemplate(RequestModel):
     name: str = Field(min_length=1, max_length=255)
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: JsonObject = Field(default_factory=dict)
     description: str | None = Field(default=None, max_length=10_000)
     category: str | None = Field(default=None, max_length=100)
     tags: list[Tag] | None = Field(default=None, max_length=50)

@@ -145,7 +145,10 @@ def template_from_data(data: Any, *, source: str = "template", builtin: bool = F
         example_parameters=examples, example_input=data.get("example_input"),
         notes=data.get("notes"), builtin=builtin,
     )
-    errors = _parameter_errors(tpl, _with_defaults(tpl, tpl.example_parameters))
+    try:
+        errors = _parameter_errors(tpl, _with_defaults(tpl, tpl.example_parameters))
+    except Exception as err:  # noqa: BLE001 - e.g. an unresolvable $ref in the schema
+        raise TemplateError(f"{tid}: 'parameters' cannot be used to validate: {type(err).__name__}") from None
     if errors:
         raise TemplateError(f"{tid}: example_parameters are invalid: "
                             + "; ".join(f"{e['parameter']}: {e['message']}" for e in errors))

@@ -77,7 +77,10 @@ async def create(session: AsyncSession, tenant_id, created_by: str | None, data:
         definition = instantiate_template(tpl, tpl.example_parameters)
     except TemplateParameterError as err:  # pragma: no cover - template_from_data checked the examples
         raise InvalidTemplate(str(err)) from None
-    problems = [p.to_dict() for p in validate_definition(definition)]
+    try:
+        problems = [p.to_dict() for p in validate_definition(definition)]
+    except Exception as err:  # noqa: BLE001 - a validator crash must not become a 500
+        raise InvalidTemplate(f"the definition could not be validated: {type(err).__name__}") from None
     if problems:
         raise InvalidTemplate(
             f"the definition instantiated with example_parameters is invalid: {len(problems)} problem(s)", problems)

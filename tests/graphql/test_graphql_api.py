@@ -323,3 +323,20 @@ async def test_tenant_templates_in_graphql(http, tenant_a, tenant_b):
     assert body["data"] == {"templates": [], "template": None}
     body = await gql(http, tenant_a, '{ template(id: "api-sync") { builtin } }', role="viewer")
     assert body["data"]["template"] == {"builtin": True}
+
+
+async def test_unstorable_json_is_refused_not_500(http, tenant_a):
+    bad_def = json.dumps(VALID_DEFINITION).replace('"start"}', '"start", "name": "a\\u0000b"}', 1)
+    body = await gql(http, tenant_a, CREATE_WORKFLOW, {"name": "x", "definition": bad_def})
+    assert body["data"]["createWorkflow"]["success"] is False
+    nan_def = json.dumps(VALID_DEFINITION)[:-1] + ', "x": NaN}'
+    body = await gql(http, tenant_a, CREATE_WORKFLOW, {"name": "x", "definition": nan_def})
+    assert body["data"]["createWorkflow"]["success"] is False
+    wf_id = await create(http, tenant_a)
+    for params in ('{"x": NaN}', '{"x": "a\\u0000"}'):
+        body = await gql(http, tenant_a, EXECUTE_WORKFLOW, {"workflowId": wf_id, "parameters": params})
+        res = body["data"]["executeWorkflow"]
+        assert res["success"] is False and res["errors"], res
+    q = 'mutation($p: String) { createWorkflowFromTemplate(templateId: "api-sync", name: "n", parameters: $p) { success errors } }'
+    body = await gql(http, tenant_a, q, {"p": '{"source_url": "https://a.org/\\u0000", "target_url": "https://b.org"}'})
+    assert body["data"]["createWorkflowFromTemplate"]["success"] is False

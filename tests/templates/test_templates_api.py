@@ -218,3 +218,20 @@ async def test_long_template_id_still_makes_a_valid_workflow(http, tenant_a):
         "url": "https://example.org"}}, headers=tenant_a.h("developer"))
     assert r.status_code == 201, r.text
     assert all(len(t) <= 64 for t in r.json()["tags"])
+
+
+@pytest.mark.parametrize("patch", [
+    {"description": "nul \u0000 char"},
+    {"example_parameters": {"url": "https://x.org/\u0000"}},
+    {"parameters": {"type": "object", "properties": {"url": {"$ref": "#/nowhere"}}}},
+    {"definition": {"nodes": "not a list", "edges": 5}},
+])
+async def test_hostile_template_bodies_are_4xx(http, tenant_a, patch):
+    r = await http.post("/api/v1/templates", json={**CUSTOM, "id": "hostile", **patch}, headers=tenant_a.h("admin"))
+    assert r.status_code == 422, r.text
+
+
+async def test_hostile_create_workflow_parameters_are_4xx(http, tenant_a):
+    r = await http.post("/api/v1/templates/api-sync/create-workflow", headers=tenant_a.h("admin"), json={
+        "name": "n", "parameters": {"source_url": "https://a.org/\u0000", "target_url": "https://b.org"}})
+    assert r.status_code == 422, r.text
