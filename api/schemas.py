@@ -68,6 +68,18 @@ class Message(BaseModel):
     message: str
 
 
+class ErrorDetail(BaseModel):
+    detail: Any
+
+
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorDetail, "description": "Missing, invalid or expired credentials"},
+    403: {"model": ErrorDetail, "description": "Your role lacks the permission this route needs"},
+    404: {"model": ErrorDetail, "description": "Unknown id, or an id of another tenant"},
+    413: {"model": ErrorDetail, "description": "Request body larger than the configured limit"},
+}
+
+
 # ---------------------------------------------------------------- auth / users / keys
 class Token(BaseModel):
     access_token: str

@@ -10,10 +10,10 @@ from sqlmodel import select
 from api import security
 from api.deps import CurrentPrincipal, SessionDep
 from api.permissions import role_at_most
-from api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
+from api.schemas import COMMON_ERRORS, ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from wfo.models import ApiKey, utcnow
 
-router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"])
+router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"], responses=COMMON_ERRORS)
 
 
 @router.get("", response_model=list[ApiKeyPublic])

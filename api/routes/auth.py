@@ -11,10 +11,10 @@ from sqlmodel import select
 from api import security
 from api.deps import CurrentPrincipal, SessionDep, SettingsDep
 from api.permissions import ROLE_PERMISSIONS
-from api.schemas import Me, Token
+from api.schemas import COMMON_ERRORS, Me, Token
 from wfo.models import User
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=COMMON_ERRORS)
 
 
 @router.post("/token", response_model=Token)

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from api.deps import CurrentPrincipal, SessionDep, SettingsDep, TemporalDep, check_permission
 from api.permissions import Permission
 from api.schemas import (
+    COMMON_ERRORS,
     BatchExecuteRequest,
     BulkItemResult,
     BulkRequest,
@@ -21,7 +22,7 @@ from api.schemas import (
 from api.services import executions as exec_svc
 from api.services import workflows as svc
 
-router = APIRouter(prefix="/api/v2/workflows", tags=["v2"])
+router = APIRouter(prefix="/api/v2/workflows", tags=["v2"], responses=COMMON_ERRORS)
 
 _OP_PERMISSION = {
     "create": Permission.WORKFLOW_CREATE,

@@ -13,12 +13,21 @@ from sqlmodel import col, select
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CurrentPrincipal, OptionalTemporalDep, SessionDep, SettingsDep, TemporalDep
-from api.schemas import ExecuteRequest, ExecutionDetail, ExecutionLogs, ExecutionPublic, ExecutionStarted, NodeLog, Page
+from api.schemas import (
+    COMMON_ERRORS,
+    ExecuteRequest,
+    ExecutionDetail,
+    ExecutionLogs,
+    ExecutionPublic,
+    ExecutionStarted,
+    NodeLog,
+    Page,
+)
 from api.services import executions as svc
 from api.services import workflows as wf_svc
 from wfo.models import Execution, utcnow
 
-router = APIRouter(tags=["executions"])
+router = APIRouter(tags=["executions"], responses=COMMON_ERRORS)
 
 ExecStatus = Literal["running", "completed", "failed", "cancelled", "terminated", "timed_out"]
 

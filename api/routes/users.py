@@ -11,10 +11,10 @@ from sqlmodel import select
 
 from api import security
 from api.deps import CurrentPrincipal, SessionDep
-from api.schemas import Page, UserCreate, UserPublic, UserUpdate
+from api.schemas import COMMON_ERRORS, Page, UserCreate, UserPublic, UserUpdate
 from wfo.models import User
 
-router = APIRouter(prefix="/api/v1/users", tags=["users"])
+router = APIRouter(prefix="/api/v1/users", tags=["users"], responses=COMMON_ERRORS)
 
 
 @router.get("", response_model=Page[UserPublic])

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from api.deps import CurrentPrincipal, SessionDep
 from api.schemas import (
+    COMMON_ERRORS,
     JsonValue,
     Page,
     ValidationResult,
@@ -23,7 +24,7 @@ from api.schemas import (
 from api.services import workflows as svc
 from wfo.models import WorkflowVersion
 
-router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
+router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"], responses=COMMON_ERRORS)
 
 INVALID_DEFINITION = {
     422: {"description": "Invalid request or definition; `detail.problems` lists every problem with its node/edge"}
