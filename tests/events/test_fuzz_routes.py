@@ -8,7 +8,38 @@ from urllib.parse import quote
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.api.test_bad_input import JSON, from_schema
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=30),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=12), c, max_size=4),
+    max_leaves=12,
+)
+
+
+def from_schema(schema: dict, spec: dict, depth: int = 0) -> st.SearchStrategy:
+    """Values usually of the schema's shape, often not (NaN, huge numbers, NUL characters...)."""
+    while "$ref" in (schema or {}):
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    schema = schema or {}
+    if depth > 4:
+        return JSON
+    if "anyOf" in schema or "oneOf" in schema:
+        return st.one_of([from_schema(x, spec, depth + 1) for x in schema.get("anyOf", schema.get("oneOf"))])
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"]) | JSON
+    if schema.get("type") == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        if not props:
+            return st.dictionaries(st.text(max_size=10), JSON, max_size=4)
+        return st.fixed_dictionaries({}, optional={k: from_schema(v, spec, depth + 1) for k, v in props.items()})
+    if schema.get("type") == "array":
+        return st.lists(from_schema(schema.get("items", {}), spec, depth + 1), max_size=4)
+    if schema.get("type") == "string":
+        return st.text(max_size=60)
+    if schema.get("type") in ("integer", "number"):
+        return st.integers(-(2**40), 2**40) | st.floats()
+    if schema.get("type") == "boolean":
+        return st.booleans()
+    return JSON
 
 MINE = ("/api/v1/webhooks", "/api/v1/hooks/", "/triggers", "/events")
 
