@@ -124,3 +124,17 @@ def test_render_semantics():
     assert catalog.render("%{missing}", values) is None
     assert catalog.render("keep %%{n} and {{ input.n }}", values) == "keep %{n} and {{ input.n }}"
     assert catalog.render({"%{s}": ["%{n}"]}, values) == {"it's": [5]}
+
+
+@pytest.mark.parametrize("template_id", ALL)
+def test_example_input_matches_the_start_schema(template_id: str):
+    import jsonschema
+
+    tpl = catalog.get_template(template_id)
+    start = next(n for n in tpl.definition["nodes"] if n["type"] == "start")
+    schema = (start.get("config") or {}).get("input_schema")
+    if schema is None:
+        assert tpl.example_input is None  # takes no input
+        return
+    assert tpl.example_input is not None, "a template with an input schema shows an example input"
+    jsonschema.validate(tpl.example_input, schema)
