@@ -286,11 +286,15 @@ class NodeLog(BaseModel):
     node_id: str
     status: str | None = None
     attempt: int | None = None
+    """Attempts of the last activation (activity retries)."""
+    activations: int | None = None
     started_at: Any = None
     completed_at: Any = None
     failed_at: Any = None
     duration_ms: float | None = None
     error: Any = None
+    runs: list[dict[str, Any]] = []
+    """Each activation from the event log: seq, started_at, completed_at/failed_at, attempt, duration_ms, error."""
 
 
 class ExecutionLogs(BaseModel):

@@ -174,31 +174,39 @@ async def cancel_execution(execution_id: str, session: SessionDep, principal: Cu
 
 
 def _node_logs(progress: dict[str, Any] | None) -> list[NodeLog]:
+    """Per node: the engine's summary plus each activation (started -> completed/failed) from the event log."""
     if not progress:
         return []
     nodes = progress.get("nodes") or {}
-    events = progress.get("events") or []
-    started: dict[str, Any] = {}
-    failed: dict[str, Any] = {}
-    for ev in events:
-        nid = ev.get("node_id")
-        if ev.get("event") == "started" and nid not in started:
-            started[nid] = ev.get("at")
-        if ev.get("event") == "failed":
-            failed[nid] = ev.get("at")
+    runs: dict[str, dict[Any, dict[str, Any]]] = {}
+    for ev in progress.get("events") or []:
+        nid, kind = ev.get("node_id"), ev.get("event")
+        run = runs.setdefault(nid, {}).setdefault(ev.get("seq"), {"seq": ev.get("seq")})
+        if kind == "started":
+            run["started_at"] = ev.get("at")
+        elif kind in ("completed", "failed"):
+            run["status"] = kind
+            run[f"{kind}_at"] = ev.get("at")
+            for key in ("attempt", "duration_ms", "error", "port"):
+                if ev.get(key) is not None:
+                    run[key] = ev[key]
     out = []
     for nid, st in nodes.items():
         st = st or {}
+        node_runs = list(runs.get(nid, {}).values())
+        last_failed = next((r.get("failed_at") for r in reversed(node_runs) if r.get("status") == "failed"), None)
         out.append(
             NodeLog(
                 node_id=nid,
                 status=st.get("status"),
                 attempt=st.get("attempts"),
-                started_at=st.get("started_at") or started.get(nid),
+                activations=st.get("activations"),
+                started_at=st.get("started_at") or (node_runs[0].get("started_at") if node_runs else None),
                 completed_at=st.get("completed_at") if st.get("status") == "completed" else None,
-                failed_at=failed.get(nid) if st.get("status") == "failed" else None,
+                failed_at=(last_failed or st.get("completed_at")) if st.get("status") == "failed" else None,
                 duration_ms=st.get("duration_ms"),
                 error=st.get("error"),
+                runs=node_runs,
             )
         )
     return out

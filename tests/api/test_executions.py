@@ -68,6 +68,8 @@ async def test_execute_to_completion(http, tenant_a, definition, worker, api_set
     by_node = {n["node_id"]: n for n in logs.json()["nodes"]}
     assert by_node["double"]["status"] == "completed" and by_node["double"]["attempt"] >= 1
     assert by_node["double"]["started_at"] and by_node["double"]["completed_at"]
+    [run] = by_node["double"]["runs"]
+    assert run["status"] == "completed" and run["started_at"] and run["completed_at"] and run["attempt"] >= 1
     assert any(e["event"] == "completed" for e in logs.json()["events"])
 
     lst = await http.get("/api/v1/executions", params={"workflow_id": wid}, headers=tenant_a.h("viewer"))
@@ -101,7 +103,8 @@ async def test_failed_execution_logs_and_retry(http, tenant_a, worker):
     assert d["status"] == "failed" and "bad input 7" in d["error"]
     logs = (await http.get(f"/api/v1/executions/{d['id']}/logs", headers=tenant_a.h())).json()
     boom = next(n for n in logs["nodes"] if n["node_id"] == "boom")
-    assert boom["status"] == "failed" and boom["error"]
+    assert boom["status"] == "failed" and boom["error"] and boom["failed_at"]
+    assert boom["runs"][-1]["status"] == "failed" and "bad input 7" in boom["runs"][-1]["error"]
     # retry: new execution, same input + version
     rr = await http.post(f"/api/v1/executions/{d['id']}/retry", headers=tenant_a.h("operator"))
     assert rr.status_code == 202
