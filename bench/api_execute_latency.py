@@ -190,6 +190,7 @@ async def main() -> None:
             "max_ms": round(max(lat), 1),
             "throughput_rps": round(len(lat) / wall, 1),
             "cpus": os.cpu_count(),
+            "loadavg_1m_after": round(os.getloadavg()[0], 2),
             "worker": "none" if args.no_worker else ("inline" if args.inline_worker else "process"),
         }
         if args.json:
