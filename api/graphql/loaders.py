@@ -29,6 +29,7 @@ class Loader:
         self._default = default
         self._cache: dict[Hashable, asyncio.Future] = {}
         self._queue: list[Hashable] = []
+        self._tasks: set[asyncio.Task] = set()
         self.batches = 0
         """How many queries this loader made (tests check it stays 1 for a list)."""
 
@@ -42,8 +43,13 @@ class Loader:
         self._queue.append(key)
         if len(self._queue) == 1:
             # two hops: let every sibling resolver of the list register its key first
-            loop.call_soon(lambda: loop.call_soon(lambda: asyncio.ensure_future(self._dispatch())))
+            loop.call_soon(lambda: loop.call_soon(self._start_dispatch))
         return fut
+
+    def _start_dispatch(self) -> None:
+        task = asyncio.ensure_future(self._dispatch())
+        self._tasks.add(task)  # keep a reference until done (the loop only holds weak ones)
+        task.add_done_callback(self._tasks.discard)
 
     async def _dispatch(self) -> None:
         keys, self._queue = self._queue, []
