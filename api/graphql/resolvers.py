@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ariadne import MutationType, ObjectType, QueryType, ScalarType
@@ -45,6 +45,14 @@ def _json_in(value: Any) -> Any:
 @datetime_scalar.serializer
 def _dt_out(value: datetime) -> str:
     return value.isoformat()
+
+
+@datetime_scalar.value_parser
+def _dt_in(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("DateTime must be an ISO-8601 string")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _limit(value: int | None, default: int) -> int:
@@ -127,7 +135,8 @@ async def resolve_versions(_, info: GraphQLResolveInfo, workflowId: str, limit=N
 
 
 @query.field("executions")
-async def resolve_executions(_, info: GraphQLResolveInfo, workflowId=None, status=None, limit=None, offset=None):
+async def resolve_executions(_, info: GraphQLResolveInfo, workflowId=None, status=None, startedAfter=None,
+                             startedBefore=None, limit=None, offset=None):
     ctx = info.context
     conds = [Execution.tenant_id == ctx.principal.tenant_id]
     if workflowId is not None:
@@ -137,6 +146,10 @@ async def resolve_executions(_, info: GraphQLResolveInfo, workflowId=None, statu
         conds.append(Execution.workflow_id == wf_id)
     if status is not None:
         conds.append(Execution.status == status)
+    if startedAfter is not None:
+        conds.append(col(Execution.started_at) >= startedAfter)
+    if startedBefore is not None:
+        conds.append(col(Execution.started_at) < startedBefore)
     stmt = (select(Execution).where(*conds).order_by(col(Execution.started_at).desc(), Execution.id)
             .limit(_limit(limit, 50)).offset(_offset(offset)))
     async with ctx.lock:

@@ -96,6 +96,15 @@ async def test_documented_operations_end_to_end(http, tenant_a, worker):
     assert by_id[ran[0]]["output"] == {"value": 4} and by_id[ran[1]]["input"] == {"x": 5}
     assert by_id[ran[0]]["workflow"] == {"name": "Doubler"}
 
+    q = """query($w: String, $a: DateTime, $b: DateTime) {
+        executions(workflowId: $w, status: "completed", startedAfter: $a, startedBefore: $b) { id } }"""
+    body = await gql(http, tenant_a, q, {"w": wf_id, "a": "2000-01-01T00:00:00Z", "b": "2999-01-01T00:00:00"})
+    assert {e["id"] for e in body["data"]["executions"]} == set(ran)
+    body = await gql(http, tenant_a, q, {"w": wf_id, "a": "2999-01-01T00:00:00Z"})
+    assert body["data"]["executions"] == []
+    r = await http.post(URL, json={"query": q, "variables": {"a": "yesterday"}}, headers=tenant_a.h("viewer"))
+    assert r.status_code == 400
+
 
 async def test_success_rate_counts_failures(http, tenant_a, worker):
     failing = {"schema_version": 1, "nodes": [
