@@ -104,6 +104,8 @@ async def test_api_keys_shown_once_and_hashed(http, tenant_a, database_url):
         assert key not in r.text
     r = await http.post("/api/v1/workflows", headers={"X-API-Key": key}, json={})
     assert r.status_code == 403  # operator can't create workflows
+    listed = {k["id"]: k for k in (await http.get("/api/v1/api-keys", headers=tenant_a.h())).json()}
+    assert listed[created["id"]]["last_used_at"] is not None
     r = await http.get("/api/v1/api-keys/", headers={"X-API-Key": key})
     assert r.status_code in (403, 404, 405, 307)
     # revoke
