@@ -14,7 +14,7 @@ from graphql import GraphQLError, GraphQLResolveInfo
 from sqlmodel import col, select
 
 from api import templates as catalog
-from api.schemas import WorkflowCreate
+from api.schemas import WorkflowCreate, WorkflowUpdate
 from api.services import executions as exec_svc
 from api.services import workflows as wf_svc
 from api.templates import store as template_store
@@ -253,6 +253,54 @@ async def resolve_create_from_template(_, info: GraphQLResolveInfo, templateId: 
     except HTTPException as exc:
         return {"workflow": None, "success": False, "errors": _messages(exc)}
     return {"workflow": wf, "success": True, "errors": []}
+
+
+@mutation.field("updateWorkflow")
+async def resolve_update_workflow(_, info: GraphQLResolveInfo, id: str, workflowDefinition=None, ifMatch=None,
+                                  **fields):
+    ctx = info.context
+    changes = {k: v for k, v in fields.items() if v is not None}
+    if workflowDefinition is not None:
+        definition, err = _json_arg(workflowDefinition, "workflowDefinition")
+        if err:
+            return {"workflow": None, "success": False, "errors": [err]}
+        changes["definition"] = definition
+    try:
+        data = WorkflowUpdate(**changes)
+    except ValueError as exc:
+        return {"workflow": None, "success": False, "errors": [_pydantic_message(exc)]}
+    try:
+        async with ctx.lock:
+            wf = await wf_svc.update_workflow(ctx.session, ctx.principal, id, data, if_match=ifMatch)
+    except HTTPException as exc:
+        return {"workflow": None, "success": False, "errors": _messages(exc)}
+    return {"workflow": wf, "success": True, "errors": []}
+
+
+@mutation.field("deleteWorkflow")
+async def resolve_delete_workflow(_, info: GraphQLResolveInfo, id: str):
+    ctx = info.context
+    try:
+        async with ctx.lock:
+            wf = await wf_svc.archive_workflow(ctx.session, ctx.principal, id)
+    except HTTPException as exc:
+        return {"workflow": None, "success": False, "errors": _messages(exc)}
+    return {"workflow": wf, "success": True, "errors": []}
+
+
+@mutation.field("cancelExecution")
+async def resolve_cancel_execution(_, info: GraphQLResolveInfo, id: str):
+    from api.routes.executions import cancel_execution  # the REST handler: same checks and answers
+
+    ctx = info.context
+    try:
+        client = await ctx.temporal()
+        async with ctx.lock:
+            await cancel_execution(id, ctx.session, ctx.principal, client)
+            row = await exec_svc.get_execution_row(ctx.session, ctx.principal, id)
+    except HTTPException as exc:
+        return {"execution": None, "success": False, "errors": _messages(exc)}
+    return {"execution": row, "success": True, "errors": []}
 
 
 def _pydantic_message(exc: Exception) -> str:

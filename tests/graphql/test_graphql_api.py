@@ -349,3 +349,45 @@ async def test_unstorable_json_is_refused_not_500(http, tenant_a):
     q = 'mutation($p: String) { createWorkflowFromTemplate(templateId: "api-sync", name: "n", parameters: $p) { success errors } }'
     body = await gql(http, tenant_a, q, {"p": '{"source_url": "https://a.org/\\u0000", "target_url": "https://b.org"}'})
     assert body["data"]["createWorkflowFromTemplate"]["success"] is False
+
+
+async def test_update_delete_and_cancel(http, tenant_a, tenant_b, worker):
+    wf_id = await create(http, tenant_a, name="Editable")
+    upd = """mutation($id: String!, $d: String, $m: String, $name: String) {
+        updateWorkflow(id: $id, name: $name, workflowDefinition: $d, ifMatch: $m, tags: ["a"]) {
+          workflow { id name currentVersion tags } success errors } }"""
+    v2 = json.loads(json.dumps(VALID_DEFINITION))
+    v2["nodes"][1]["config"]["expression"] = "{ 'value': input.x * 10 }"
+    body = await gql(http, tenant_a, upd, {"id": wf_id, "d": json.dumps(v2), "name": "Edited"}, role="developer")
+    res = body["data"]["updateWorkflow"]
+    assert res["success"] and res["workflow"] == {"id": wf_id, "name": "Edited", "currentVersion": 2, "tags": ["a"]}
+    body = await gql(http, tenant_a, upd, {"id": wf_id, "m": '"stale-etag"'}, role="developer")
+    assert body["data"]["updateWorkflow"]["success"] is False and "modified" in body["data"]["updateWorkflow"]["errors"][0]
+    r = await http.post(URL, json={"query": upd, "variables": {"id": wf_id}}, headers=tenant_a.h("operator"))
+    assert r.status_code == 403
+    body = await gql(http, tenant_b, upd, {"id": wf_id, "name": "hijack"})
+    assert body["data"]["updateWorkflow"]["errors"] == ["workflow not found"]
+
+    # a long-running execution, cancelled through GraphQL
+    slow = {"schema_version": 1, "nodes": [{"id": "start", "type": "start"},
+                                           {"id": "nap", "type": "wait", "config": {"duration": "PT60S"}},
+                                           {"id": "end", "type": "end"}],
+            "edges": [{"source": "start", "target": "nap"}, {"source": "nap", "target": "end"}]}
+    slow_id = await create(http, tenant_a, definition=slow)
+    body = await gql(http, tenant_a, EXECUTE_WORKFLOW, {"workflowId": slow_id}, role="operator")
+    exec_id = body["data"]["executeWorkflow"]["execution"]["id"]
+    cancel = "mutation($id: String!) { cancelExecution(id: $id) { execution { id } success errors } }"
+    body = await gql(http, tenant_b, cancel, {"id": exec_id})
+    assert body["data"]["cancelExecution"]["success"] is False
+    body = await gql(http, tenant_a, cancel, {"id": exec_id}, role="operator")
+    assert body["data"]["cancelExecution"]["success"] is True, body
+    assert (await wait_done(http, tenant_a, exec_id))["status"] == "cancelled"
+    body = await gql(http, tenant_a, cancel, {"id": exec_id}, role="operator")
+    assert body["data"]["cancelExecution"]["success"] is False and "already" in body["data"]["cancelExecution"]["errors"][0]
+
+    delete = "mutation($id: String!) { deleteWorkflow(id: $id) { workflow { id status } success errors } }"
+    r = await http.post(URL, json={"query": delete, "variables": {"id": wf_id}}, headers=tenant_a.h("developer"))
+    assert r.status_code == 403  # workflow.delete is Admin only
+    body = await gql(http, tenant_a, delete, {"id": wf_id}, role="admin")
+    assert body["data"]["deleteWorkflow"] == {"workflow": {"id": wf_id, "status": "archived"}, "success": True,
+                                              "errors": []}
