@@ -38,6 +38,7 @@ from wfo.settings import Settings
 log = logging.getLogger("wfo.api.executions")
 
 START_GRACE = timedelta(seconds=60)
+RECONCILE_LOCK_KEY = 0x77666F_0001
 DESCRIBE_TIMEOUT_S = 5.0
 QUERY_TIMEOUT_S = 3.0
 
@@ -248,8 +249,13 @@ async def reconcile_rows(
 
 
 async def reconcile_pending(sessionmaker, client: Client, *, batch: int = 200, with_progress: bool = False) -> int:
-    """One pass over every tenant's non-terminal rows (oldest refresh first)."""
+    """One pass over every tenant's non-terminal rows (oldest refresh first). With several API
+    replicas only one runs a pass at a time (transaction-scoped advisory lock)."""
+    from sqlalchemy import func
+
     async with sessionmaker() as session:
+        if not (await session.exec(select(func.pg_try_advisory_xact_lock(RECONCILE_LOCK_KEY)))).one():
+            return 0
         rows = (
             await session.exec(
                 select(Execution)

@@ -256,3 +256,13 @@ async def test_archived_workflow_executions_stay_readable(http, tenant_a, defini
     assert (await http.post(f"/api/v1/executions/{eid}/retry", headers=tenant_a.h())).status_code == 409
     v = await http.get(f"/api/v1/workflows/{wid}/versions/1", headers=tenant_a.h("viewer"))
     assert v.status_code == 200
+
+
+async def test_one_reconcile_pass_at_a_time(app, temporal_env):
+    from sqlalchemy import func
+
+    async with app.state.sessionmaker() as holder:
+        assert (await holder.exec(select(func.pg_try_advisory_xact_lock(exec_svc.RECONCILE_LOCK_KEY)))).one()
+        assert await exec_svc.reconcile_pending(app.state.sessionmaker, temporal_env.client) == 0
+        await holder.rollback()
+    assert await exec_svc.reconcile_pending(app.state.sessionmaker, temporal_env.client) >= 0
