@@ -258,11 +258,17 @@ async def test_archived_workflow_executions_stay_readable(http, tenant_a, defini
     assert v.status_code == 200
 
 
-async def test_one_reconcile_pass_at_a_time(app, temporal_env):
+async def test_one_reconcile_pass_at_a_time(app, temporal_env, tenant_a):
     from sqlalchemy import func
 
-    async with app.state.sessionmaker() as holder:
+    ghost = f"exec-{uuid.uuid4()}"
+    async with app.state.sessionmaker() as session:
+        session.add(Execution(id=ghost, tenant_id=tenant_a.id, started_at=utcnow() - timedelta(minutes=5)))
+        await session.commit()
+    async with app.state.sessionmaker() as holder:  # another replica's pass in progress
         assert (await holder.exec(select(func.pg_try_advisory_xact_lock(exec_svc.RECONCILE_LOCK_KEY)))).one()
         assert await exec_svc.reconcile_pending(app.state.sessionmaker, temporal_env.client) == 0
         await holder.rollback()
-    assert await exec_svc.reconcile_pending(app.state.sessionmaker, temporal_env.client) >= 0
+    assert await exec_svc.reconcile_pending(app.state.sessionmaker, temporal_env.client) >= 1
+    async with app.state.sessionmaker() as session:
+        assert (await session.get(Execution, ghost)).status == "failed"
