@@ -24,6 +24,30 @@ from wfo.models_events import EVENT_TYPES
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
+
+def mount(app) -> None:
+    """Mount the routes and run the event bridge (``api.events.bridge``) while the app runs."""
+    import asyncio
+    import contextlib
+
+    from api.events.bridge import bridge_loop
+
+    app.include_router(router)
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a):
+        async with inner(a) as state:
+            task = asyncio.create_task(bridge_loop(a), name="wfo-event-bridge")
+            try:
+                yield state
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    app.router.lifespan_context = lifespan
+
 EventName = Literal[EVENT_TYPES + ("*",)]  # type: ignore[valid-type]
 
 
