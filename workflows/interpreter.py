@@ -260,8 +260,9 @@ class InterpreterWorkflow:
     async def _await_approval(self, step: AwaitApproval, act: dict[str, Any], inp: ExecutionInput) -> Outcome:
         """Wait, durably and without polling, for people to decide; escalate or time out when due."""
         task = ApprovalTask.from_config(step.task_id, act["node"], step.config, inp.started_by, workflow.now())
+        # decidable as soon as it exists here: the inbox row written next never runs ahead of it
+        self._approvals[task.task_id] = task
         await self._task_activity(TASK_OPEN_ACTIVITY, task, inp)
-        self._approvals[task.task_id] = task  # decidable once it is in the inbox
         try:
             try:
                 await workflow.wait_condition(lambda: task.closed, timeout=task.due)

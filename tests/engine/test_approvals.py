@@ -51,9 +51,15 @@ async def refused(handle, task_id, who, decision="approved", **kw) -> str:
 
 
 async def task_row(settings, task_id: str) -> asyncpg.Record:
+    """The inbox row (written by an activity right after the task opens in the workflow)."""
     conn = await asyncpg.connect(settings.database_url)
     try:
-        return await conn.fetchrow("SELECT * FROM tasks WHERE id = $1", task_id)
+        for _ in range(100):
+            row = await conn.fetchrow("SELECT * FROM tasks WHERE id = $1", task_id)
+            if row is not None:
+                return row
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"task {task_id} never reached the inbox")
     finally:
         await conn.close()
 
