@@ -142,3 +142,27 @@ async def test_trigger_validation(api):
     assert (await api.http.post(f"{url}/{tid}/pause", headers=api.h)).status_code == 409
     assert (await api.http.post(f"{url}/{tid}/run", headers=api.h)).status_code == 409
     assert (await api.http.get(f"{url}/{uuid.uuid4()}", headers=api.h)).status_code == 404
+
+
+async def test_schedule_changes_with_temporal_down_are_503_and_change_nothing(
+    api, ev_settings, client, sessionmaker, tenant_id
+):
+    from temporalio.client import Client
+
+    from tests.events.conftest import api_context
+
+    wf = await api.workflow()
+    r = await api.http.post(f"/api/v1/workflows/{wf}/triggers", headers=api.h, json={"kind": "schedule", "interval_seconds": 3600})
+    tid = r.json()["id"]
+    dead = await Client.connect("127.0.0.1:1", lazy=True)
+    async with api_context(ev_settings, client, sessionmaker, tenant_id, temporal_client=dead) as down:
+        r = await down.http.post(f"/api/v1/workflows/{wf}/triggers", headers=down.h,
+                                 json={"kind": "schedule", "interval_seconds": 60})
+        assert r.status_code == 503 and r.headers["retry-after"]
+        r = await down.http.post(f"/api/v1/workflows/{wf}/triggers/{tid}/pause", headers=down.h)
+        assert r.status_code == 503
+        assert (await down.http.delete(f"/api/v1/workflows/{wf}/triggers/{tid}", headers=down.h)).status_code == 503
+    listed = (await api.http.get(f"/api/v1/workflows/{wf}/triggers", headers=api.h)).json()
+    assert [(t["id"], t["paused"]) for t in listed] == [(tid, False)]
+    assert (await schedules.describe(client, tid))["paused"] is False
+    await api.http.delete(f"/api/v1/workflows/{wf}/triggers/{tid}", headers=api.h)
