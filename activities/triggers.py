@@ -77,6 +77,16 @@ class TriggerActivities:
     def all(self) -> list:
         return [self.prepare_scheduled_run]
 
+    async def _delete_orphan_schedule(self, trigger_id: str) -> None:
+        """The trigger row is gone (deleted, or its creation never committed): remove its schedule."""
+        from temporalio.service import RPCError
+
+        try:
+            await activity.client().get_schedule_handle(f"wfo-trigger-{trigger_id}").delete()
+            activity.logger.info("deleted the schedule of missing trigger %s", trigger_id)
+        except RPCError:
+            pass
+
     @activity.defn(name="wfo.trigger.prepare_scheduled_run")
     async def prepare_scheduled_run(self, req: PrepareScheduledRun) -> PreparedRun:
         async with self.sessionmaker() as session:
@@ -91,6 +101,7 @@ class TriggerActivities:
                 )
             ).first()
             if row is None:
+                await self._delete_orphan_schedule(req.trigger_id)
                 return PreparedRun(skip_reason="trigger deleted")
             if row.status != "active":
                 return PreparedRun(skip_reason=f"workflow is {row.status}, not active")

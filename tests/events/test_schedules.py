@@ -166,3 +166,20 @@ async def test_schedule_changes_with_temporal_down_are_503_and_change_nothing(
     assert [(t["id"], t["paused"]) for t in listed] == [(tid, False)]
     assert (await schedules.describe(client, tid))["paused"] is False
     await api.http.delete(f"/api/v1/workflows/{wf}/triggers/{tid}", headers=api.h)
+
+
+async def test_orphan_schedule_without_trigger_row_removes_itself(api, worker, client, sessionmaker):
+    """Temporal has a schedule whose trigger row never committed (or was deleted behind its back)."""
+    wf = await api.workflow()
+    r = await api.http.post(f"/api/v1/workflows/{wf}/triggers", headers=api.h, json={"kind": "schedule", "interval_seconds": 3600})
+    tid = r.json()["id"]
+    async with sessionmaker() as s:
+        await sql(s, "DELETE FROM triggers WHERE id = :id", {"id": uuid.UUID(tid)})
+        await s.commit()
+    await client.get_schedule_handle(schedules.schedule_id_for(tid)).trigger()
+    for _ in range(100):
+        if await schedules.describe(client, tid) is None:
+            break
+        await asyncio.sleep(0.1)
+    assert await schedules.describe(client, tid) is None
+    assert await wait_for_runs(sessionmaker, wf, 0) == []
