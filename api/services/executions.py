@@ -248,25 +248,45 @@ async def reconcile_rows(
     return changed
 
 
-async def reconcile_pending(sessionmaker, client: Client, *, batch: int = 200, with_progress: bool = False) -> int:
-    """One pass over every tenant's non-terminal rows (oldest refresh first). With several API
-    replicas only one runs a pass at a time (transaction-scoped advisory lock)."""
-    from sqlalchemy import func
+async def reconcile_pending(
+    sessionmaker, client: Client, *, batch: int = 200, max_rows: int = 5000, with_progress: bool = False
+) -> int:
+    """One pass over every tenant's non-terminal rows, oldest first, in keyset pages. With several
+    API replicas only one runs a pass at a time (transaction-scoped advisory lock).
 
-    async with sessionmaker() as session:
-        if not (await session.exec(select(func.pg_try_advisory_xact_lock(RECONCILE_LOCK_KEY)))).one():
+    Describe + result only: the progress query replays the history on a worker, so it is fetched
+    (once, then kept) when someone reads the execution."""
+    from sqlalchemy import and_, func, or_
+
+    changed = 0
+    # the lock lives in its own transaction (no row locks), so the work below can commit page by
+    # page without making readers of those rows wait for the whole pass
+    async with sessionmaker() as lock_session, sessionmaker() as session:
+        if not (await lock_session.exec(select(func.pg_try_advisory_xact_lock(RECONCILE_LOCK_KEY)))).one():
             return 0
-        rows = (
-            await session.exec(
-                select(Execution)
-                .where(col(Execution.status) == ExecutionStatus.running.value)
-                .order_by(Execution.updated_at)
-                .limit(batch)
-            )
-        ).all()
-        # describe + result only: the progress query replays the history on a worker, so it is
-        # fetched (once, then kept) when someone reads the execution
-        return await reconcile_rows(session, client, list(rows), with_progress=with_progress)
+        cursor: tuple[datetime, str] | None = None
+        seen = 0
+        while seen < max_rows:
+            stmt = select(Execution).where(col(Execution.status) == ExecutionStatus.running.value)
+            if cursor is not None:
+                stmt = stmt.where(or_(col(Execution.started_at) > cursor[0],
+                                      and_(col(Execution.started_at) == cursor[0], col(Execution.id) > cursor[1])))
+            rows = list((await session.exec(stmt.order_by(Execution.started_at, Execution.id).limit(batch))).all())
+            if not rows:
+                break
+            seen += len(rows)
+            cursor = (rows[-1].started_at, rows[-1].id)
+            await session.commit()  # no transaction open while talking to Temporal
+            sem = asyncio.Semaphore(8)
+
+            async def one(r: Execution) -> bool:
+                async with sem:
+                    return await reconcile_row(session, client, r, with_progress=with_progress)
+
+            changed += sum(await asyncio.gather(*(one(r) for r in rows)))
+            await session.commit()
+        await lock_session.rollback()
+    return changed
 
 
 async def reconcile_loop(app, interval: float) -> None:

@@ -272,3 +272,15 @@ async def test_one_reconcile_pass_at_a_time(app, temporal_env, tenant_a):
     assert await exec_svc.reconcile_pending(app.state.sessionmaker, temporal_env.client) >= 1
     async with app.state.sessionmaker() as session:
         assert (await session.get(Execution, ghost)).status == "failed"
+
+
+async def test_reconcile_pass_pages_through_every_row(app, temporal_env, tenant_a):
+    ghosts = [f"exec-{uuid.uuid4()}" for _ in range(5)]
+    async with app.state.sessionmaker() as session:
+        for g in ghosts:
+            session.add(Execution(id=g, tenant_id=tenant_a.id, started_at=utcnow() - timedelta(minutes=5)))
+        await session.commit()
+    assert await exec_svc.reconcile_pending(app.state.sessionmaker, temporal_env.client, batch=2) >= 5
+    async with app.state.sessionmaker() as session:
+        statuses = {(await session.get(Execution, g)).status for g in ghosts}
+    assert statuses == {"failed"}
