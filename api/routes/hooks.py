@@ -174,7 +174,36 @@ async def _answer(request: Request, execution_id: str, trigger: Any, duplicate: 
     return JSONResponse({**body, "status": "completed", "output": output}, status_code=status.HTTP_200_OK, headers=headers)
 
 
-@router.post("/api/v1/hooks/{trigger_id}", status_code=status.HTTP_202_ACCEPTED)
+_HOOK_RESPONSES = {
+    200: {"description": "sync mode: the execution finished within the limit (`status`, `output` or `error`)"},
+    202: {"description": "accepted: Temporal has the execution (`execution_id`, `duplicate`)"},
+    400: {"description": "the body is not valid JSON (or NaN/Infinity, nesting over 64 levels)"},
+    401: {"description": "missing or invalid `X-Signature-256` (trigger with a secret); nothing started"},
+    404: {"description": "unknown hook"},
+    409: {"description": "the workflow is not active"},
+    413: {"description": "body over the trigger's or the server's limit"},
+    429: {"description": "over the trigger's rate limit; see `Retry-After`"},
+    503: {"description": "workflow engine unreachable; nothing accepted, retry after `Retry-After`"},
+}
+_HOOK_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {"schema": {}},
+            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+            "text/plain": {"schema": {"type": "string"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/api/v1/hooks/{trigger_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_HOOK_RESPONSES,
+    openapi_extra=_HOOK_BODY,
+)
 async def receive_hook(trigger_id: str, request: Request, session: SessionDep):
     """Start the trigger's workflow with ``{body, headers, query, method, content_type, trigger}`` as input."""
     from workflows.client import new_execution_id, start_execution
