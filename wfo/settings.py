@@ -24,6 +24,16 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "wfo"
     temporal_ui_url: str = "http://127.0.0.1:8233"
+    temporal_tls: bool = False
+    """Connect to Temporal over TLS (e.g. Temporal Cloud or an mTLS cluster)."""
+    temporal_tls_cert: str | None = None
+    """Path of the client certificate (PEM) for mTLS."""
+    temporal_tls_key: str | None = None
+    """Path of the client private key (PEM) for mTLS."""
+    temporal_api_key: str | None = None
+    """API key for Temporal Cloud (sent as a bearer token; implies TLS)."""
+    worker_shutdown_grace_seconds: float = 30.0
+    """On SIGTERM a worker stops polling and lets running activities finish for this long."""
     secret_key: str = DEFAULT_SECRET_KEY
     """Signs JWTs and approval links."""
 

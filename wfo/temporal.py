@@ -52,12 +52,22 @@ def test_server_path() -> str:
 
 
 async def connect(settings: Settings) -> Client:
+    from temporalio.service import TLSConfig
+
     from workflows.converter import data_converter
 
+    tls: bool | TLSConfig = False
+    if settings.temporal_tls_cert and settings.temporal_tls_key:
+        with open(settings.temporal_tls_cert, "rb") as cert, open(settings.temporal_tls_key, "rb") as key:
+            tls = TLSConfig(client_cert=cert.read(), client_private_key=key.read())
+    elif settings.temporal_tls or settings.temporal_api_key:
+        tls = True
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter,
+        tls=tls,
+        api_key=settings.temporal_api_key,
     )
 
 

@@ -12,6 +12,13 @@ from wfo.temporal import SA_TENANT, SA_TRIGGER, SA_VERSION, SA_WORKFLOW_ID
 from workflows.types import INTERPRETER_WORKFLOW, PROGRESS_QUERY, ExecutionInput, ExecutionOptions
 
 
+def default_options() -> ExecutionOptions:
+    """Execution options from the process's settings (PAYLOAD_THRESHOLD_BYTES...)."""
+    from wfo.settings import get_settings
+
+    return ExecutionOptions(payload_threshold_bytes=get_settings().payload_threshold_bytes)
+
+
 def new_execution_id() -> str:
     return f"exec-{uuid.uuid4().hex}"
 
@@ -44,7 +51,7 @@ async def start_execution(
         INTERPRETER_WORKFLOW,
         ExecutionInput(definition=definition, input=input, workflow_id=workflow_id and str(workflow_id),
                        version=version, trigger=trigger, tenant_id=tenant_id and str(tenant_id),
-                       started_by=started_by, options=options or ExecutionOptions()),
+                       started_by=started_by, options=options or default_options()),
         id=execution_id or new_execution_id(),
         task_queue=task_queue,
         search_attributes=TypedSearchAttributes(pairs),
