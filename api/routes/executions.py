@@ -29,6 +29,7 @@ from wfo.models import Execution, utcnow
 
 router = APIRouter(tags=["executions"], responses=COMMON_ERRORS)
 
+LIST_RECONCILE_MAX = 50
 ExecStatus = Literal["running", "completed", "failed", "cancelled", "terminated", "timed_out"]
 
 
@@ -106,9 +107,10 @@ async def list_executions(
             )
         ).all()
     )
-    # converge the visible page with Temporal (describe only; progress is fetched on GET one)
-    if client is not None and any(not svc.is_terminal(r.status) for r in rows):
-        await svc.reconcile_rows(session, client, rows, with_progress=False)
+    # converge the visible page with Temporal (describe only, bounded; the background pass does the rest)
+    running = [r for r in rows if not svc.is_terminal(r.status)][:LIST_RECONCILE_MAX]
+    if client is not None and running:
+        await svc.reconcile_rows(session, client, running, with_progress=False)
     return Page(items=[_public(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
