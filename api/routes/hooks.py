@@ -23,6 +23,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -209,7 +210,11 @@ async def receive_hook(trigger_id: str, request: Request, session: SessionDep):
     from workflows.client import new_execution_id, start_execution
 
     settings = request.app.state.settings
-    trigger = await _load_trigger(session, trigger_id)
+    try:
+        trigger = await _load_trigger(session, trigger_id)
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("webhook %s: database unavailable: %s", trigger_id[:64], type(exc).__name__)
+        return _unavailable("database unavailable; delivery not accepted, retry later")
     if trigger is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "hook not found")
     config = trigger.config or {}
@@ -261,17 +266,21 @@ async def receive_hook(trigger_id: str, request: Request, session: SessionDep):
         "content_type": request.headers.get("content-type"),
         "trigger": {"id": str(trigger.id), "kind": "webhook", "idempotency_key": keyed[1] if keyed else None},
     }
-    inserted = await index_execution(
-        session,
-        execution_id=execution_id,
-        tenant_id=trigger.tenant_id,
-        workflow_id=trigger.workflow_id,
-        version=trigger.current_version,
-        trigger="webhook",
-        input=scrub_nul(run_input),  # the index copy; the execution gets the body as sent
-        started_by=f"webhook:{trigger.id}",
-    )
-    await session.commit()
+    try:
+        inserted = await index_execution(
+            session,
+            execution_id=execution_id,
+            tenant_id=trigger.tenant_id,
+            workflow_id=trigger.workflow_id,
+            version=trigger.current_version,
+            trigger="webhook",
+            input=scrub_nul(run_input),  # the index copy; the execution gets the body as sent
+            started_by=f"webhook:{trigger.id}",
+        )
+        await session.commit()
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("webhook %s: indexing failed: %s", trigger.id, type(exc).__name__)
+        return _unavailable("database unavailable; delivery not accepted, retry later")
 
     duplicate = not inserted
     try:

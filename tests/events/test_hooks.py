@@ -269,3 +269,13 @@ async def test_triggers_are_tenant_scoped_and_role_checked(api, ev_settings, cli
     assert [t["id"] for t in listed] == [trig["id"]]
     assert (await api.http.delete(f"{base}/{trig['id']}", headers=api.h)).status_code == 204
     assert (await api.http.post(f"/api/v1/hooks/{trig['id']}", json={})).status_code == 404
+
+
+async def test_database_unreachable_is_503(api, ev_settings, client, sessionmaker, tenant_id):
+    wf = await api.workflow()
+    trig = await api.trigger(wf)
+    broken = ev_settings.model_copy(update={"database_url": "postgresql://postgres@127.0.0.1:1/nowhere"})
+    async with api_context(broken, client, sessionmaker, tenant_id) as down:
+        r = await down.http.post(f"/api/v1/hooks/{trig['id']}", json={})
+    assert r.status_code == 503 and r.headers["retry-after"]
+    assert (await client.count_workflows(f'WfoWorkflowId = "{wf}"')).count == 0
