@@ -80,7 +80,16 @@ class Services:
 
         return walk(value), found
 
+    def adopt(self, connectors: list[Any]) -> list[Any]:
+        """Connectors whose resources (pools) are released by `close()`."""
+        self._connectors = getattr(self, "_connectors", []) + list(connectors)
+        return connectors
+
     async def close(self) -> None:
+        for connector in getattr(self, "_connectors", []):
+            aclose = getattr(connector, "aclose", None)
+            if aclose is not None:
+                await aclose()
         await self.http.aclose()
         if getattr(self, "_engine", None) is not None:
             await self._engine.dispose()

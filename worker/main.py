@@ -52,7 +52,7 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
                  activities: Sequence[Any] = (), workflows: Sequence[type] = ()) -> Worker:
     """A worker for `settings.temporal_task_queue`. Use as `async with build_worker(...):`."""
     services = services or Services(settings)
-    comp = ComponentActivities(services, connectors())
+    comp = ComponentActivities(services, services.adopt(connectors()))
     tasks = TaskActivities(services)
     extra_wf, extra_act = extra_workflows_and_activities(services)
     return Worker(
