@@ -99,4 +99,5 @@ def settings(temporal_env: WorkflowEnvironment, database_url: str, redis_url: st
         temporal_address=temporal_env.client.service_client.config.target_host,
         temporal_task_queue=task_queue,
         http_allow_private_networks=True,
+        worker_shutdown_grace_seconds=1,
     )

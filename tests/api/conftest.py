@@ -42,6 +42,7 @@ def api_settings(temporal_env, database_url) -> Settings:
         temporal_task_queue=f"api-{uuid.uuid4().hex[:10]}",
         http_allow_private_networks=True,
         max_request_bytes=64 * 1024,
+        worker_shutdown_grace_seconds=1,
     )
 
 

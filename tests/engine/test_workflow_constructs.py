@@ -411,3 +411,50 @@ async def test_continue_as_new_keeps_state(temporal_env, settings):
     assert p["runs"] > 2
     runs = [w async for w in client.list_workflows(f"WorkflowId = '{h.id}'")]
     assert len(runs) == p["runs"]
+
+
+async def test_activity_timeout_then_error_port(run, http_sink):
+    d = defn([node("start", "start"),
+              node("slow", "http.request", url=http_sink.url + "/slow?s=5", timeout="PT0.5S",
+                   retry={"max_attempts": 2, "initial_interval": "PT0.1S"}),
+              node("late", "end", output="{{ nodes.slow.error }}"), node("end", "end")],
+             ["start->slow", "slow:error->late", "slow->end"])
+    err = await result_of(await run(d))
+    assert err["type"] == "Timeout" and "timed out" in err["message"]
+    assert len([r for r in http_sink.requests if r["path"] == "/slow"]) == 2
+
+
+async def test_stored_workflow_as_subworkflow_and_map(run, settings):
+    """`workflow_id` children load the stored definition (current or pinned version) within the tenant."""
+    import uuid as _uuid
+
+    import asyncpg
+
+    child_v1 = defn([node("start", "start"), node("end", "end", output="{{ 'v1:' & $string(input) }}")],
+                    ["start->end"])
+    child_v2 = defn([node("start", "start"), node("end", "end", output="{{ 'v2:' & $string(input) }}")],
+                    ["start->end"])
+    tenant, wf = _uuid.uuid4(), _uuid.uuid4()
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute("INSERT INTO tenants (id, name) VALUES ($1, $2)", tenant, f"t-{tenant.hex[:6]}")
+        await conn.execute(
+            "INSERT INTO workflows (id, tenant_id, name, status, current_version, tags) "
+            "VALUES ($1, $2, 'child', 'active', 2, '[]'::jsonb)", wf, tenant)
+        for version, d in ((1, child_v1), (2, child_v2)):
+            await conn.execute("INSERT INTO workflow_versions (workflow_id, version, definition) "
+                               "VALUES ($1, $2, $3::jsonb)", wf, version, json.dumps(d))
+    finally:
+        await conn.close()
+    parent = defn([node("start", "start"),
+                   node("one", "subworkflow", workflow_id=str(wf), input="{{ input.x }}"),
+                   node("pinned", "map", workflow_id=str(wf), version=1, items="input.list"),
+                   node("end", "end", output={"one": "{{ nodes.one }}", "pinned": "{{ nodes.pinned }}"})],
+                  ["start->one", "one->pinned", "pinned->end"])
+    out = await result_of(await run(parent, {"x": 7, "list": [1, 2]}, tenant_id=str(tenant)))
+    assert out == {"one": "v2:7", "pinned": ["v1:1", "v1:2"]}
+    # another tenant cannot load it
+    missing = defn([node("start", "start"), node("one", "subworkflow", workflow_id=str(wf)),
+                    node("end", "end", output="{{ nodes.one.error.type }}")],
+                   ["start->one", "one:error->end"])
+    assert await result_of(await run(missing, None, tenant_id=str(_uuid.uuid4()))) == "DefinitionNotFound"
