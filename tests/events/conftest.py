@@ -8,11 +8,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
-
 import pytest
 import pytest_asyncio
-from api.events.db import sql
 
+from api.events.db import sql
 from tests.events.receiver import Receiver
 from wfo.db import create_engine, create_sessionmaker
 from wfo.settings import Settings

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from worker.main import build_worker
 
 from api.events.emit import emit_event_from_app
 from api.events.signing import verify_event
 from tests.events.emit_workflow import EmitTwiceWorkflow
 from tests.events.receiver import Receiver
+from worker.main import build_worker
 
 
 async def test_workflow_emits_event_once_via_local_activity(api, client, receiver: Receiver):
