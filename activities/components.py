@@ -63,6 +63,17 @@ class ComponentActivities:
 
         @activity.defn(name=spec.type)
         async def run_component(req: ComponentRequest) -> ComponentResult:
+            meter = activity.metric_meter()  # exported with the SDK's metrics (WORKER_METRICS_PORT)
+            runs = meter.create_counter("wfo_node_runs", "component activity attempts by outcome")
+            try:
+                result = await _run(req)
+            except ApplicationError as err:
+                runs.add(1, {"component": spec.type, "outcome": "failed" if err.non_retryable else "retryable"})
+                raise
+            runs.add(1, {"component": spec.type, "outcome": "completed"})
+            return result
+
+        async def _run(req: ComponentRequest) -> ComponentResult:
             info = activity.info()
             secrets: list[str] = []
             try:

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     """Path of the client private key (PEM) for mTLS."""
     temporal_api_key: str | None = None
     """API key for Temporal Cloud (sent as a bearer token; implies TLS)."""
+    worker_metrics_port: int | None = None
+    """Serve the Temporal SDK's Prometheus metrics of `wfo worker` on this port (e.g. 9464)."""
+    otel_traces_exporter: Literal["none", "console"] = "none"
+    """Where OpenTelemetry spans of workflows and activities go."""
     worker_shutdown_grace_seconds: float = 30.0
     """On SIGTERM a worker stops polling and lets running activities finish for this long."""
     secret_key: str = DEFAULT_SECRET_KEY

@@ -51,9 +51,11 @@ def test_server_path() -> str:
     return _bin("temporal-test-server")
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, *, worker: bool = False) -> Client:
+    """A client for `settings`; `worker=True` also turns on the worker's metrics endpoint."""
     from temporalio.service import TLSConfig
 
+    from wfo.observability import tracing_interceptors, worker_runtime
     from workflows.converter import data_converter
 
     tls: bool | TLSConfig = False
@@ -68,6 +70,8 @@ async def connect(settings: Settings) -> Client:
         data_converter=data_converter,
         tls=tls,
         api_key=settings.temporal_api_key,
+        interceptors=list(tracing_interceptors(settings.otel_traces_exporter)),
+        runtime=worker_runtime(settings.worker_metrics_port) if worker else None,
     )
 
 

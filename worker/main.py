@@ -68,7 +68,7 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    client = await connect(settings)
+    client = await connect(settings, worker=True)
     services = Services(settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
