@@ -45,6 +45,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """user+system CPU time of a process (Linux /proc), to report CPU per request independent of load."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     k = (len(values) - 1) * p / 100
@@ -75,6 +84,8 @@ async def main() -> None:
     ap.add_argument("--inline-worker", action="store_true",
                     help="run the worker in this process (shares the load generator's event loop)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
+    ap.add_argument("--uvicorn-arg", action="append", default=[],
+                    help="extra uvicorn argument for the API process, e.g. --uvicorn-arg=--http=h11")
     args = ap.parse_args()
 
     from temporalio.testing import WorkflowEnvironment
@@ -133,7 +144,7 @@ async def main() -> None:
         }
         api_proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning", "--no-access-log"],
+             "--port", str(port), "--log-level", "warning", "--no-access-log", *args.uvicorn_arg],
             env=child_env, cwd=str(ROOT),
         )
         base = f"http://127.0.0.1:{port}"
@@ -174,9 +185,11 @@ async def main() -> None:
                 return latencies, errors
 
             await run(args.warmup)
+            cpu0 = cpu_seconds(api_proc.pid)
             t0 = time.perf_counter()
             lat, errors = await run(args.requests)
             wall = time.perf_counter() - t0
+            cpu1 = cpu_seconds(api_proc.pid)
 
         result = {
             "endpoint": "POST /api/v1/workflows/{id}/execute",
@@ -189,6 +202,7 @@ async def main() -> None:
             "mean_ms": round(statistics.fmean(lat), 1),
             "max_ms": round(max(lat), 1),
             "throughput_rps": round(len(lat) / wall, 1),
+            "api_cpu_ms_per_request": round((cpu1 - cpu0) * 1000 / len(lat), 2) if cpu0 is not None and cpu1 is not None else None,
             "cpus": os.cpu_count(),
             "loadavg_1m_after": round(os.getloadavg()[0], 2),
             "worker": "none" if args.no_worker else ("inline" if args.inline_worker else "process"),
