@@ -64,6 +64,12 @@ def cases(url: str) -> dict[str, tuple[dict, object, dict]]:
             [node("start", "start"), node("w", "wait", duration="PT1S"),
              node("stop", "terminate", message="stopped after {{ nodes.w.waited_until }}")],
             ["start->w", "w->stop"]), None, {}),
+        "approval_two_votes": (defn(
+            [node("start", "start"),
+             node("ask", "approval", title="Pay {{ input.n }}", required_approvals=2,
+                  assignees={"users": ["a@x.io", "b@x.io"]}, due="PT1H"),
+             node("yes", "end", output="{{ nodes.ask.votes.user }}"), node("no", "end")],
+            ["start->ask", "ask:approved->yes", "ask:rejected->no"]), {"n": 1}, {}),
         "large_payload": (defn(
             [node("start", "start"), node("fetch", "http.request", url=url + "/big?size=400000"),
              node("n", "transform", expression="$count(nodes.fetch.body.items)"),
@@ -71,7 +77,20 @@ def cases(url: str) -> dict[str, tuple[dict, object, dict]]:
     }
 
 
-async def main(database_url: str) -> None:
+async def _vote(handle, users: list[str]) -> None:
+    from workflows.types import APPROVALS_QUERY, DECIDE_UPDATE, Decision
+
+    for _ in range(100):
+        tasks = await handle.query(APPROVALS_QUERY)
+        if tasks:
+            break
+        await asyncio.sleep(0.1)
+    for user in users:
+        await handle.execute_update(DECIDE_UPDATE, Decision(task_id=tasks[0]["task_id"], decision="approved",
+                                                            user_email=user), result_type=dict)
+
+
+async def main(database_url: str, only: set[str] | None = None) -> None:
     sink = Sink()
     server = ThreadingHTTPServer(("127.0.0.1", 0), type("H", (_Handler,), {"sink": sink}))
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -83,9 +102,13 @@ async def main(database_url: str) -> None:
     try:
         async with build_worker(env.client, settings):
             for name, (definition, inp, kw) in cases(url).items():
+                if only and name not in only:
+                    continue
                 h = await start_execution(env.client, definition=definition, input=inp,
                                           task_queue=settings.temporal_task_queue,
                                           execution_id=f"replay-{name}", **kw)
+                if name.startswith("approval"):
+                    await _vote(h, ["a@x.io", "b@x.io"])
                 try:
                     await h.result()
                 except WorkflowFailureError:
@@ -101,4 +124,6 @@ async def main(database_url: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/postgres"))
+    # python -m tests.engine.histories.record DATABASE_URL [CASE ...]  (a migrated database; default: all cases)
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/postgres",
+                     set(sys.argv[2:]) or None))
