@@ -131,6 +131,9 @@ GRAPHQL_PERMISSIONS: dict[str, str] = {
     "executeWorkflow": P.WORKFLOW_EXECUTE,
     "cancelExecution": P.WORKFLOW_EXECUTE,
     "createWorkflowFromTemplate": P.WORKFLOW_CREATE,
+    "tasks": P.READ,
+    "task": P.READ,
+    "completeTask": P.WORKFLOW_EXECUTE,
 }
 
 

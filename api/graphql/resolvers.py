@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from api import templates as catalog
 from api.schemas import WorkflowCreate, WorkflowUpdate
 from api.services import executions as exec_svc
+from api.services import tasks as task_svc
 from api.services import workflows as wf_svc
 from api.templates import store as template_store
 from wfo.models import Execution, Workflow, WorkflowStatus
@@ -189,6 +190,40 @@ async def resolve_template(_, info: GraphQLResolveInfo, id: str):
         return None
 
 
+def _task_out(t: task_svc.TaskPublic) -> dict[str, Any]:
+    return {"id": t.id, "executionId": t.execution_id, "workflowId": t.workflow_id, "nodeId": t.node_id,
+            "title": t.title, "description": t.description, "status": t.status, "assignees": t.assignees,
+            "requiredApprovals": t.required_approvals, "form": t.form, "dueAt": t.due_at, "escalated": t.escalated,
+            "decision": t.decision, "votes": t.votes, "createdAt": t.created_at, "completedAt": t.completed_at}
+
+
+@query.field("tasks")
+async def resolve_tasks(_, info: GraphQLResolveInfo, status=None, workflowId=None, executionId=None, mine=None,
+                        limit=None, offset=None):
+    """`GET /api/v1/tasks` (same filters, defaults, tenancy and visibility)."""
+    ctx = info.context
+    if status is not None and status not in task_svc.TASK_STATUSES:
+        raise GraphQLError(f"unknown status {status!r}; one of {', '.join(task_svc.TASK_STATUSES)}",
+                           extensions={"code": "BAD_USER_INPUT"})
+    async with ctx.lock:
+        page = await task_svc.list_tasks(ctx.session, ctx.principal, status_=status, workflow_id=workflowId,
+                                         execution_id=executionId, mine=True if mine is None else mine,
+                                         limit=_limit(limit, 50), offset=_offset(offset))
+    return [_task_out(t) for t in page.items]
+
+
+@query.field("task")
+async def resolve_task(_, info: GraphQLResolveInfo, id: str):
+    """`GET /api/v1/tasks/{id}`; null where REST answers 404 (unknown, or another tenant's)."""
+    ctx = info.context
+    client = await ctx.temporal(optional=True)
+    async with ctx.lock:
+        try:
+            return _task_out(await task_svc.get_task(ctx.session, client, ctx.principal, id))
+        except HTTPException:
+            return None
+
+
 # --------------------------------------------------------------------------------------------- mutations
 
 @mutation.field("createWorkflow")
@@ -301,6 +336,41 @@ async def resolve_cancel_execution(_, info: GraphQLResolveInfo, id: str):
     except HTTPException as exc:
         return {"execution": None, "success": False, "errors": _messages(exc)}
     return {"execution": row, "success": True, "errors": []}
+
+
+@mutation.field("completeTask")
+async def resolve_complete_task(_, info: GraphQLResolveInfo, id: str, decision: str, comment=None, data=None,
+                                idempotencyKey=None):
+    """`POST /api/v1/tasks/{id}/complete`: the same checks in the same order, refusals as `errors`."""
+    ctx = info.context
+
+    def refused(*errors: str) -> dict[str, Any]:
+        return {"task": None, "result": None, "success": False, "errors": list(errors)}
+
+    form_data, err = _json_arg(data, "data")
+    if err:
+        return refused(err)
+    try:
+        body = task_svc.CompleteTask(decision=decision, comment=comment, data=form_data)
+    except ValueError as exc:  # pydantic ValidationError: what REST answers with 422
+        return refused(_pydantic_message(exc))
+    if idempotencyKey is not None and len(idempotencyKey) > task_svc.IDEMPOTENCY_KEY_MAX:
+        return refused(f"idempotencyKey: String should have at most {task_svc.IDEMPOTENCY_KEY_MAX} characters")
+    try:
+        async with ctx.lock:
+            row = await task_svc.load(ctx.session, ctx.principal, id)
+        client = await ctx.temporal()
+        result = await task_svc.decide(client, row._mapping["execution_id"],
+                                       task_svc.principal_decision(ctx.principal, id, body, idempotencyKey,
+                                                                   via="graphql"))
+    except HTTPException as exc:
+        return refused(*_messages(exc))
+    try:
+        async with ctx.lock:
+            task = _task_out(await task_svc.get_task(ctx.session, client, ctx.principal, id))
+    except HTTPException:  # pragma: no cover - deleted in between
+        task = None
+    return {"task": task, "result": result, "success": True, "errors": []}
 
 
 def _pydantic_message(exc: Exception) -> str:

@@ -1,0 +1,190 @@
+"""Approval tasks, shared by REST (``api.routes.tasks``) and GraphQL (``api.graphql.resolvers``): the inbox
+query, loading one task within the caller's tenant, refreshing it from Temporal, and deciding through the
+``approval.decide`` Update with refusals mapped to HTTP errors (403 / 409 / 422 / 503)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+import sqlalchemy as sa
+from fastapi import HTTPException, status
+from pydantic import BaseModel, Field
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from wfo.models import Role
+from workflows.types import APPROVALS_QUERY, DECIDE_UPDATE, Decision
+
+TaskStatus = Literal["pending", "approved", "rejected", "timed_out", "cancelled"]
+TASK_STATUSES: tuple[str, ...] = get_args(TaskStatus)
+
+REFUSALS = {
+    "NotAssignee": status.HTTP_403_FORBIDDEN,
+    "SelfApproval": status.HTTP_403_FORBIDDEN,
+    "AlreadyVoted": status.HTTP_409_CONFLICT,
+    "TaskClosed": status.HTTP_409_CONFLICT,
+    "TaskNotFound": status.HTTP_409_CONFLICT,
+    "InvalidForm": status.HTTP_422_UNPROCESSABLE_CONTENT,
+    "InvalidDecision": status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
+
+MAX_LIMIT = 500
+MAX_OFFSET = 1_000_000
+IDEMPOTENCY_KEY_MAX = 200
+
+
+class TaskPublic(BaseModel):
+    id: str
+    execution_id: str
+    workflow_id: str | None
+    node_id: str
+    title: str
+    description: str | None
+    status: str
+    assignees: dict[str, list[str]]
+    required_approvals: int
+    form: dict[str, Any] | None
+    due_at: datetime | None
+    escalated: bool
+    decision: str | None
+    votes: list[dict[str, Any]]
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class TaskPage(BaseModel):
+    items: list[TaskPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class CompleteTask(BaseModel):
+    decision: Literal["approved", "rejected"]
+    comment: str | None = Field(default=None, max_length=10_000)
+    data: dict[str, Any] | None = None
+
+
+COLUMNS = ("id, execution_id, workflow_id, node_id, title, description, status, assignee_users, assignee_roles, "
+           "required_approvals, form, due_at, escalated, decision, votes, created_at, completed_at, tenant_id")
+
+
+def public(row: Any) -> TaskPublic:
+    m = row._mapping
+    return TaskPublic(
+        id=m["id"], execution_id=m["execution_id"], workflow_id=m["workflow_id"], node_id=m["node_id"],
+        title=m["title"], description=m["description"], status=m["status"],
+        assignees={"users": list(m["assignee_users"] or []), "roles": list(m["assignee_roles"] or [])},
+        required_approvals=m["required_approvals"], form=m["form"], due_at=m["due_at"], escalated=m["escalated"],
+        decision=m["decision"], votes=list(m["votes"] or []), created_at=m["created_at"],
+        completed_at=m["completed_at"],
+    )
+
+
+async def sql(session, text: str, params: dict[str, Any]):
+    return await session.exec(sa.text(text), params=params)
+
+
+def can_act_clause() -> str:
+    return ("(assignee_users @> to_jsonb(CAST(:email AS text)) OR assignee_users @> to_jsonb(CAST(:uid AS text)) "
+            "OR assignee_roles @> to_jsonb(CAST(:role AS text)))")
+
+
+async def load(session, principal, task_id: str):
+    """The task's row within the caller's tenant, or 404."""
+    row = (await sql(
+        session, f"SELECT {COLUMNS} FROM tasks WHERE id = :id AND tenant_id = :tenant",
+        {"id": task_id, "tenant": principal.tenant_id})).first()
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} not found")
+    return row
+
+
+async def row_by_id(session, task_id: str):
+    """Any tenant's task (signed links carry their own authority)."""
+    return (await sql(session, f"SELECT {COLUMNS} FROM tasks WHERE id = :id", {"id": task_id})).first()
+
+
+async def reconcile(session, client, row) -> Any:
+    """Temporal is the truth: refresh a pending row from the execution's approvals query."""
+    m = row._mapping
+    if m["status"] != "pending" or client is None:
+        return row
+    try:
+        tasks = await asyncio.wait_for(client.get_workflow_handle(m["execution_id"]).query(APPROVALS_QUERY), 5)
+    except Exception:  # noqa: BLE001 - finished executions, Temporal down: keep the row
+        return row
+    live = next((t for t in tasks if t["task_id"] == m["id"]), None)
+    if live is None or live["status"] == m["status"] and live["votes"] == list(m["votes"] or []):
+        return row
+    await sql(session, (
+        "UPDATE tasks SET status = :s, votes = CAST(:v AS jsonb), escalated = :e, "
+        "assignee_users = CAST(:u AS jsonb), assignee_roles = CAST(:r AS jsonb), updated_at = now() WHERE id = :id"),
+        {"s": live["status"], "v": json.dumps(live["votes"]), "e": live["escalated"],
+         "u": json.dumps(live["assignees"]["users"]), "r": json.dumps(live["assignees"]["roles"]), "id": m["id"]})
+    await session.commit()
+    return await row_by_id(session, m["id"])
+
+
+async def get_task(session, client, principal, task_id: str) -> TaskPublic:
+    """One task of the caller's tenant (any status, whoever may act on it), refreshed from Temporal; or 404."""
+    return public(await reconcile(session, client, await load(session, principal, task_id)))
+
+
+async def list_tasks(session, principal, *, status_: str | None = "pending", workflow_id: str | None = None,
+                     execution_id: str | None = None, mine: bool = True, limit: int = 50,
+                     offset: int = 0) -> TaskPage:
+    """Tasks of the caller's tenant; by default the pending ones the caller may act on (non-admins only ever
+    see the ones they may act on)."""
+    where = ["tenant_id = :tenant"]
+    params: dict[str, Any] = {"tenant": principal.tenant_id, "limit": limit, "offset": offset}
+    if status_ is not None:
+        where.append("status = :status")
+        params["status"] = status_
+    if workflow_id:
+        where.append("workflow_id = :wf")
+        params["wf"] = workflow_id
+    if execution_id:
+        where.append("execution_id = :ex")
+        params["ex"] = execution_id
+    if mine or principal.role != Role.admin:
+        where.append(can_act_clause())
+        params.update({"email": principal.name, "uid": str(principal.user_id or principal.id),
+                       "role": str(principal.role)})
+    cond = " AND ".join(where)
+    total = (await sql(session, f"SELECT count(*) FROM tasks WHERE {cond}", params)).scalar_one()
+    rows = (await sql(session, (
+        f"SELECT {COLUMNS} FROM tasks WHERE {cond} ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset"),
+        params)).all()
+    return TaskPage(items=[public(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+async def decide(client, execution_id: str, decision: Decision) -> dict[str, Any]:
+    """Send the decision as the execution's `approval.decide` Update; a refusal becomes its HTTP error."""
+    handle = client.get_workflow_handle(execution_id)
+    try:
+        return await handle.execute_update(DECIDE_UPDATE, decision, result_type=dict)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        code = REFUSALS.get(getattr(cause, "type", None), status.HTTP_409_CONFLICT)
+        raise HTTPException(code, getattr(cause, "message", None) or str(err)) from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(status.HTTP_409_CONFLICT, "the execution has already finished") from None
+        if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow engine unavailable, retry later",
+                                headers={"Retry-After": "5"}) from None
+        raise
+
+
+def principal_decision(principal, task_id: str, body: CompleteTask, idempotency_key: str | None,
+                       via: str = "api") -> Decision:
+    """The decision of an authenticated caller (the key is scoped to the caller; `via` is recorded on the vote)."""
+    user_id = str(principal.user_id) if principal.user_id else None
+    key = f"{principal.name}:{idempotency_key}" if idempotency_key else None
+    return Decision(task_id=task_id, decision=body.decision, user_id=user_id, user_email=principal.name,
+                    roles=[str(principal.role)], comment=body.comment, data=body.data, idempotency_key=key,
+                    via=via)
