@@ -26,6 +26,8 @@ from workflows.graph import GraphInfo
 REF_KEY = "$ref"
 MAX_EVENTS = 500
 DEFAULT_MAX_ITERATIONS = 1000
+MAX_HISTORY_PAYLOAD = 1_500_000
+"""Bytes above which an activity input would risk Temporal's 2 MB payload limit."""
 PURE_TYPES = {"transform", "set", "decision", "switch", "filter", "end"}
 
 
@@ -307,28 +309,34 @@ class Engine:
                 found[nid] = True
         return found
 
+    def _referenced(self, node: Node) -> tuple[bool, set[str], bool]:
+        """What `node`'s expressions may read: (input?, named node ids, any node at all?)."""
+        joined = "\n".join(_expression_texts(node))
+        reads_input = re.search(r"\binput\b|\$\$", joined) is not None
+        named = {a or b for a, b in _NODE_REF_RE.findall(joined)}
+        wildcard = bool(re.search(r"nodes\s*\.\s*\*|\*\*|\$\$|\$lookup\s*\(\s*nodes|nodes\s*[^\s.\[]", joined)
+                        or re.search(r"nodes\s*$", joined))
+        return reads_input, named, wildcard
+
+    def _context_slice(self, node: Node) -> dict[str, Any]:
+        """The part of the context `node` may read (stored payloads stay references)."""
+        _, named, wildcard = self._referenced(node)
+        ctx = self.context
+        return {
+            "input": ctx["input"], "vars": ctx["vars"], "execution": ctx["execution"],
+            "nodes": {k: v for k, v in ctx["nodes"].items() if wildcard or k in named},
+        }
+
     def _slice_needing_refs(self, node: Node) -> dict[str, Any] | None:
         """If `node` reads a stored payload: the part of the context it may read. Else None."""
         refs = self._refs()
         if not refs:
             return None
-        texts = _expression_texts(node)
-        joined = "\n".join(texts)
-        mentions_input = "input" in refs and re.search(r"\binput\b|\$\$", joined) is not None
-        named = {a or b for a, b in _NODE_REF_RE.findall(joined)}
-        wildcard = re.search(r"nodes\s*\.\s*\*|\*\*|\$\$|\$lookup\s*\(\s*nodes|nodes\s*[^\s.\[]", joined) \
-            or re.search(r"nodes\s*$", joined)
+        reads_input, named, wildcard = self._referenced(node)
         touched = {n for n in refs if n != "input" and (n in named or wildcard)}
-        if not mentions_input and not touched:
+        if not ("input" in refs and reads_input) and not touched:
             return None
-        ctx = self.context
-        wanted = set(ctx["nodes"]) if wildcard else named
-        return {
-            "input": ctx["input"],
-            "vars": ctx["vars"],
-            "execution": ctx["execution"],
-            "nodes": {k: v for k, v in ctx["nodes"].items() if k in wanted},
-        }
+        return self._context_slice(node)
 
     def _refuse_refs(self, node: Node) -> None:
         if self._slice_needing_refs(node) is not None:
@@ -348,17 +356,31 @@ class Engine:
 
     def _plan_activity(self, node: Node, act: dict[str, Any], activity: str, threshold: int, env: EvalEnv,
                        force_remote: bool = False) -> RunActivity:
+        """Render the config here when it is small; else let the activity render it from the context slice
+        it reads (stored payloads resolved there), so large data stays out of history."""
         spec_skip = list(BUILTINS[node.type].template_skip + BUILTINS[node.type].bare_expressions) \
             if node.type in BUILTINS else []
         slice_ = self._slice_needing_refs(node)
-        if slice_ is None and force_remote:
-            ctx = self.context
-            slice_ = {"input": ctx["input"], "vars": ctx["vars"], "execution": ctx["execution"],
-                      "nodes": ctx["nodes"]}
-        if slice_ is None and node.type not in BUILTINS:
-            config = render(node.config, self.context, env)
-        else:
-            config = node.config
+        config: Any = node.config
+        if slice_ is None and not force_remote and node.type not in BUILTINS:
+            rendered = render(node.config, self.context, env)
+            size = json_size(rendered)
+            if size <= min(threshold, MAX_HISTORY_PAYLOAD):
+                config = rendered
+            else:
+                slice_ = self._context_slice(node)
+                if json_size(slice_) >= size:  # rendering remotely would not make history smaller
+                    slice_, config = None, rendered
+                    if size > MAX_HISTORY_PAYLOAD:
+                        raise NodeFailure(
+                            f"the rendered config of '{node.id}' is {size} bytes, over Temporal's payload limit; "
+                            "pass large data between nodes as node outputs (stored by reference) instead of "
+                            "building it in expressions", type="PayloadTooLarge")
+        elif slice_ is None:
+            slice_ = self._context_slice(node)
+        if slice_ is not None and json_size(slice_) > MAX_HISTORY_PAYLOAD:
+            raise NodeFailure(f"'{node.id}' reads more than {MAX_HISTORY_PAYLOAD} bytes of context; extract what it "
+                              "needs with smaller nodes first", type="PayloadTooLarge")
         return RunActivity(
             activity=activity, config=config, render_context=slice_,
             skip_fields=spec_skip, node=node, activity_id=f"{node.id}#{act['seq']}",

@@ -458,3 +458,32 @@ async def test_stored_workflow_as_subworkflow_and_map(run, settings):
                     node("end", "end", output="{{ nodes.one.error.type }}")],
                    ["start->one", "one:error->end"])
     assert await result_of(await run(missing, None, tenant_id=str(_uuid.uuid4()))) == "DefinitionNotFound"
+
+
+async def test_large_rendered_configs(temporal_env, settings, http_sink):
+    """A config rendered over Temporal's payload limit from data kept inline (high threshold): rendered by the
+    activity from the (smaller) context it reads; when that would not be smaller, a clear node error
+    instead of a workflow task that can never complete."""
+    client = temporal_env.client
+    big = "$join([1..8000].('" + "z" * 99 + "'))"  # 792 KB of text, computed inside the workflow
+    d = defn([node("start", "start"), node("a", "transform", expression=big),
+              node("b", "transform", expression=big.replace("z", "y")),
+              node("twice", "http.request", method="POST", url=http_sink.url + "/twice",
+                   json="{{ [nodes.a, nodes.a] }}"),
+              node("both", "http.request", method="POST", url=http_sink.url + "/both",
+                   json="{{ [nodes.a, nodes.b] }}"),
+              node("too_big", "end", output="{{ nodes.both.error }}"), node("end", "end")],
+             ["start->a", "a->b", "b->twice", "twice->both", "both:error->too_big", "both->end"])
+    async with build_worker(client, settings):
+        h = await start_execution(client, definition=d, input=None, task_queue=settings.temporal_task_queue,
+                                  options=ExecutionOptions(payload_threshold_bytes=10_000_000))
+        err = await result_of(h)
+    twice = next(r["body"] for r in http_sink.requests if r["path"] == "/twice")
+    assert len(twice) == 2 and len(twice[0]) == 792_000
+    async for ev in h.fetch_history_events():
+        if (ev.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+                and ev.activity_task_scheduled_event_attributes.activity_id.startswith("twice#")):
+            payload = ev.activity_task_scheduled_event_attributes.input.payloads[0].data
+            assert b"{{ [nodes.a, nodes.a] }}" in payload and len(payload) < 900_000
+    assert err["type"] == "PayloadTooLarge" and "payload limit" in err["message"]
+    assert not [r for r in http_sink.requests if r["path"] == "/both"]
