@@ -80,6 +80,11 @@ class Services:
 
         return walk(value), found
 
+    def adopt_client(self, client: httpx.AsyncClient) -> httpx.AsyncClient:
+        """An extra HTTP client closed with the services."""
+        self._clients = getattr(self, "_clients", []) + [client]
+        return client
+
     def adopt(self, connectors: list[Any]) -> list[Any]:
         """Connectors whose resources (pools) are released by `close()`."""
         self._connectors = getattr(self, "_connectors", []) + list(connectors)
@@ -91,6 +96,8 @@ class Services:
             if aclose is not None:
                 await aclose()
         await self.http.aclose()
+        for client in getattr(self, "_clients", []):
+            await client.aclose()
         if getattr(self, "_engine", None) is not None:
             await self._engine.dispose()
         if self._pool is not None:

@@ -34,18 +34,22 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 def extra_workflows_and_activities(services: Services) -> tuple[list[type], list[Any]]:
-    """Workflows/activities of optional subsystems (event delivery, approvals...) when present."""
-    workflows: list[type] = []
-    activities: list[Any] = []
-    try:
-        from workflows.delivery import register as register_delivery
-    except ImportError:
-        register_delivery = None
-    if register_delivery is not None:
-        w, a = register_delivery(services)
-        workflows += list(w)
-        activities += list(a)
-    return workflows, activities
+    """Workflows and activities of the events subsystem (outbound deliveries, schedule triggers)."""
+    import httpx
+
+    from activities.delivery import DeliveryActivities, EventActivities
+    from activities.triggers import TriggerActivities
+    from workflows.delivery import DeliveryWorkflow
+    from workflows.trigger_schedule import ScheduledTriggerWorkflow
+
+    sessionmaker = services.sessionmaker()
+    # deliveries never follow redirects nor proxies: the address checked is the address called
+    http = services.adopt_client(httpx.AsyncClient(follow_redirects=False, trust_env=False))
+    deliveries = DeliveryActivities(services.settings, sessionmaker, http)
+    events = EventActivities(sessionmaker)
+    triggers = TriggerActivities(services.settings, sessionmaker)
+    return ([DeliveryWorkflow, ScheduledTriggerWorkflow],
+            [deliveries.deliver, deliveries.record_outcome, events.emit, *triggers.all()])
 
 
 def build_worker(client: Client, settings: Settings, *, services: Services | None = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
@@ -20,7 +20,7 @@ def default_options() -> ExecutionOptions:
 
 
 def new_execution_id() -> str:
-    return f"exec-{uuid.uuid4().hex}"
+    return f"exec-{secrets.token_hex(16)}"
 
 
 async def start_execution(

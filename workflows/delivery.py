@@ -19,7 +19,6 @@ with workflow.unsafe.imports_passed_through():
         NON_RETRYABLE_ERRORS,
         DeliveryActivities,
         DeliveryOutcome,
-        EventActivities,
         DeliverRequest,
     )
 
@@ -105,30 +104,3 @@ class DeliveryWorkflow:
             )
             self._status = status
             return outcome
-
-
-def register(services) -> tuple[list[type], list]:
-    """Workflows and activities of the events subsystem, for ``worker.main.build_worker``.
-
-    Called outside the sandbox with the worker's ``activities.services.Services``.
-    """
-    import httpx
-
-    from wfo.db import create_engine, create_sessionmaker
-
-    settings = services.settings
-    sessionmaker = create_sessionmaker(create_engine(settings, pool_size=2, max_overflow=8))
-    http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
-    deliveries = DeliveryActivities(settings, sessionmaker, http)
-    events = EventActivities(sessionmaker)
-    workflows: list[type] = [DeliveryWorkflow]
-    activities: list = [deliveries.deliver, deliveries.record_outcome, events.emit]
-    try:
-        from activities.triggers import TriggerActivities
-        from workflows.trigger_schedule import ScheduledTriggerWorkflow
-    except ImportError:
-        return workflows, activities
-    triggers = TriggerActivities(settings, sessionmaker)
-    workflows.append(ScheduledTriggerWorkflow)
-    activities += triggers.all()
-    return workflows, activities
