@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from temporalio.client import Client
 
+from api import logredact
 from api.deps import enforce_route_permission
 from api.middleware import BodySizeLimitMiddleware
 from api.routes import OPTIONAL_ROUTER_MODULES, ROUTER_MODULES
@@ -53,6 +54,7 @@ def create_app(
     lazily with ``wfo.temporal.connect(settings)`` unless given. ``reconcile_interval`` (seconds,
     None to disable) refreshes non-terminal executions from Temporal while the app runs."""
     settings = settings or get_settings()
+    logredact.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -1,0 +1,29 @@
+"""Keep credentials that travel in URLs (signed approval links' `token=`) out of access logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|api_key|apikey|signature|sig)=)[^&\s]*", re.I)
+
+
+def redact_url(text: str) -> str:
+    return _SECRET_QUERY.sub(r"\1***", text)
+
+
+class RedactQuerySecrets(logging.Filter):
+    """For uvicorn's access log, whose record args are (client, method, path?query, http version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_url(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact_url(record.msg)
+        return True
+
+
+def install() -> None:
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactQuerySecrets) for f in logger.filters):
+        logger.addFilter(RedactQuerySecrets())
