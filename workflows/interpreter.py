@@ -158,9 +158,16 @@ class InterpreterWorkflow:
                 for task in done:
                     act = tasks.pop(task)
                     engine.complete(act, task.result(), workflow.now())
-        finally:
+        except asyncio.CancelledError:
+            # the execution is being cancelled: cancel running nodes and let them clean up (an approval
+            # closes its inbox task) before the cancellation completes
             for task in tasks:
                 task.cancel()
+            if tasks:
+                await workflow.wait(list(tasks))
+            raise
+        for task in tasks:  # an end node was reached: whatever still runs is not needed
+            task.cancel()
         if tasks:
             await workflow.wait(list(tasks))
         failure = engine.state["failure"]

@@ -143,3 +143,20 @@ async def test_signed_links_single_use_bound_and_expiring(http, worker, tenant_a
     assert (await http.post(f"/api/v1/tasks/{tid}/act", data={"token": token})).status_code == 410
     out = (await wait_execution(http, tenant_a, ex))["output"]
     assert out["ok"] is True and out["by"] == op
+
+
+async def test_cancelling_the_execution_closes_its_pending_task(http, worker, tenant_a):
+    op = tenant_a.users["operator"].email
+    ex = await start(http, tenant_a, approval_definition([op]), {"order": "X", "total": 0})
+    task = await wait_task(http, tenant_a, ex, "operator")
+    r = await http.post(f"/api/v1/executions/{ex}/cancel", headers=tenant_a.h("admin"))
+    assert r.status_code == 202, r.text
+    assert (await wait_execution(http, tenant_a, ex))["status"] == "cancelled"
+    for _ in range(100):
+        row = (await http.get(f"/api/v1/tasks/{task['id']}", headers=tenant_a.h("operator"))).json()
+        if row["status"] != "pending":
+            break
+        await asyncio.sleep(0.1)
+    assert row["status"] == "cancelled" and row["completed_at"] is not None
+    r = await http.get("/api/v1/tasks", headers=tenant_a.h("operator"))
+    assert task["id"] not in {t["id"] for t in r.json()["items"]}
