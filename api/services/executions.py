@@ -297,6 +297,9 @@ async def reconcile_loop(app, interval: float) -> None:
         try:
             client = await get_temporal_client(app)
             await reconcile_pending(app.state.sessionmaker, client)
+            from api.services.tasks import close_orphaned_tasks
+
+            await close_orphaned_tasks(app.state.sessionmaker)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001

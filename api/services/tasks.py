@@ -113,11 +113,19 @@ async def reconcile(session, client, row) -> Any:
     m = row._mapping
     if m["status"] != "pending" or client is None:
         return row
+    handle = client.get_workflow_handle(m["execution_id"])
     try:
-        tasks = await asyncio.wait_for(client.get_workflow_handle(m["execution_id"]).query(APPROVALS_QUERY), 5)
-    except Exception:  # noqa: BLE001 - finished executions, Temporal down: keep the row
+        running = (await asyncio.wait_for(handle.describe(), 5)).status.name == "RUNNING"
+        tasks = await asyncio.wait_for(handle.query(APPROVALS_QUERY), 5)
+    except Exception:  # noqa: BLE001 - Temporal down, history gone: keep the row
         return row
     live = next((t for t in tasks if t["task_id"] == m["id"]), None)
+    if not running and (live is None or live["status"] == "pending"):
+        # the execution ended without closing the task (terminated from outside, timed out): nobody can act
+        await sql(session, "UPDATE tasks SET status = 'cancelled', completed_at = now(), updated_at = now() "
+                           "WHERE id = :id AND status = 'pending'", {"id": m["id"]})
+        await session.commit()
+        return await row_by_id(session, m["id"])
     if live is None or live["status"] == m["status"] and live["votes"] == list(m["votes"] or []):
         return row
     await sql(session, (
@@ -127,6 +135,18 @@ async def reconcile(session, client, row) -> Any:
          "u": json.dumps(live["assignees"]["users"]), "r": json.dumps(live["assignees"]["roles"]), "id": m["id"]})
     await session.commit()
     return await row_by_id(session, m["id"])
+
+
+async def close_orphaned_tasks(sessionmaker) -> int:
+    """Pending tasks whose execution has ended (per the executions index) can never be decided: cancel them.
+    Run by the API's periodic reconcile pass, after the executions index has been refreshed from Temporal."""
+    async with sessionmaker() as session:
+        result = await sql(session, (
+            "UPDATE tasks SET status = 'cancelled', completed_at = now(), updated_at = now() "
+            "WHERE status = 'pending' AND execution_id IN "
+            "(SELECT id FROM executions WHERE status <> 'running')"), {})
+        await session.commit()
+        return result.rowcount or 0
 
 
 async def get_task(session, client, principal, task_id: str) -> TaskPublic:

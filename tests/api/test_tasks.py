@@ -160,3 +160,23 @@ async def test_cancelling_the_execution_closes_its_pending_task(http, worker, te
     assert row["status"] == "cancelled" and row["completed_at"] is not None
     r = await http.get("/api/v1/tasks", headers=tenant_a.h("operator"))
     assert task["id"] not in {t["id"] for t in r.json()["items"]}
+
+
+async def test_task_of_an_execution_terminated_from_outside_is_closed(http, worker, tenant_a, app, temporal_env):
+    """Terminated in the Temporal UI: no cleanup ran in the workflow; the inbox converges on read and in the
+    periodic pass."""
+    from api.services.tasks import close_orphaned_tasks
+
+    op = tenant_a.users["operator"].email
+    ex1 = await start(http, tenant_a, approval_definition([op]), {"order": "T1", "total": 0})
+    ex2 = await start(http, tenant_a, approval_definition([op]), {"order": "T2", "total": 0})
+    t1 = await wait_task(http, tenant_a, ex1, "operator")
+    t2 = await wait_task(http, tenant_a, ex2, "operator")
+    for ex in (ex1, ex2):
+        await temporal_env.client.get_workflow_handle(ex).terminate("operator pressed terminate")
+    row = (await http.get(f"/api/v1/tasks/{t1['id']}", headers=tenant_a.h("operator"))).json()
+    assert row["status"] == "cancelled"  # on read
+    await wait_execution(http, tenant_a, ex2)  # the executions index learns the execution ended
+    assert await close_orphaned_tasks(app.state.sessionmaker) >= 1  # the periodic pass
+    r = await http.get("/api/v1/tasks", params={"status": "pending"}, headers=tenant_a.h("operator"))
+    assert t2["id"] not in {t["id"] for t in r.json()["items"]}
