@@ -139,18 +139,13 @@ async def resolve_versions(_, info: GraphQLResolveInfo, workflowId: str, limit=N
 async def resolve_executions(_, info: GraphQLResolveInfo, workflowId=None, status=None, startedAfter=None,
                              startedBefore=None, limit=None, offset=None):
     ctx = info.context
-    conds = [Execution.tenant_id == ctx.principal.tenant_id]
+    wf_id = None
     if workflowId is not None:
         wf_id = _uuid(workflowId)
         if wf_id is None:
             return []
-        conds.append(Execution.workflow_id == wf_id)
-    if status is not None:
-        conds.append(Execution.status == status)
-    if startedAfter is not None:
-        conds.append(col(Execution.started_at) >= startedAfter)
-    if startedBefore is not None:
-        conds.append(col(Execution.started_at) < startedBefore)
+    conds = exec_svc.execution_filters(ctx.principal.tenant_id, workflow_id=wf_id, status=status,
+                                       started_after=startedAfter, started_before=startedBefore)
     stmt = (select(Execution).where(*conds).order_by(col(Execution.started_at).desc(), Execution.id)
             .limit(_limit(limit, 50)).offset(_offset(offset)))
     async with ctx.lock:

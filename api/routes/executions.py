@@ -90,15 +90,8 @@ async def list_executions(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ):
-    conds = [Execution.tenant_id == principal.tenant_id]
-    if workflow_id is not None:
-        conds.append(Execution.workflow_id == workflow_id)
-    if status_ is not None:
-        conds.append(Execution.status == status_)
-    if started_after is not None:
-        conds.append(col(Execution.started_at) >= started_after)
-    if started_before is not None:
-        conds.append(col(Execution.started_at) < started_before)
+    conds = svc.execution_filters(principal.tenant_id, workflow_id=workflow_id, status=status_,
+                                  started_after=started_after, started_before=started_before)
     total = (await session.exec(select(func.count()).select_from(Execution).where(*conds))).one()
     rows = list(
         (

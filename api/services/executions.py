@@ -358,3 +358,20 @@ async def execution_stats(
             "last_started_at": last,
         }
     return out
+
+
+def execution_filters(tenant_id: uuid.UUID, *, workflow_id: uuid.UUID | None = None, status: str | None = None,
+                      started_after: datetime | None = None, started_before: datetime | None = None) -> list:
+    """WHERE conditions of an executions listing (REST and GraphQL alike), always within the tenant."""
+    from sqlmodel import col
+
+    conds = [Execution.tenant_id == tenant_id]
+    if workflow_id is not None:
+        conds.append(Execution.workflow_id == workflow_id)
+    if status is not None:
+        conds.append(Execution.status == status)
+    if started_after is not None:
+        conds.append(col(Execution.started_at) >= started_after)
+    if started_before is not None:
+        conds.append(col(Execution.started_at) < started_before)
+    return conds
