@@ -35,11 +35,11 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # noqa: E402
 import httpx  # noqa: E402
+
+from bench.stack import pct, start_temporal, temp_database  # noqa: E402
 
 
 def definition(sink_url: str) -> dict:
@@ -59,13 +59,6 @@ def definition(sink_url: str) -> dict:
                   {"source": "ask", "source_port": "rejected", "target": "no"},
                   {"source": "notify", "target": "end"}],
     }
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    k = (len(values) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
 class Sink:
@@ -148,162 +141,143 @@ async def main() -> None:
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args()
 
-    from temporalio.testing import WorkflowEnvironment
-
     from api import security
     from api.main import create_app
-    from wfo.db import create_engine, create_sessionmaker, run_migrations
+    from wfo.db import create_engine, create_sessionmaker
     from wfo.models import Role, Tenant, User
     from wfo.settings import Settings
-    from wfo.temporal import SEARCH_ATTRIBUTES, temporal_cli_path
     from worker.main import build_worker
-    from workflows.converter import data_converter
 
-    admin_url = os.environ.get("WFO_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    db_name = f"wfo_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'CREATE DATABASE "{db_name}"')
-    await conn.close()
-    db_url = admin_url.rsplit("/", 1)[0] + f"/{db_name}"
-
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli_path(),
-        search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=data_converter,
-        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off"],
-    )
+    env = await start_temporal()
     sink = Sink()
     try:
-        await run_migrations(db_url)
-        await sink.start()
-        settings = Settings(
-            environment="test",
-            database_url=db_url,
-            temporal_address=env.client.service_client.config.target_host,
-            temporal_task_queue=f"bench-approvals-{uuid.uuid4().hex[:6]}",
-            http_allow_private_networks=True,
-        )
-        engine = create_engine(settings, pool_size=1, max_overflow=0)
-        async with create_sessionmaker(engine)() as s:
-            tenant = Tenant(name="bench")
-            s.add(tenant)
-            await s.flush()
-            users = [User(tenant_id=tenant.id, email="admin@bench.test", role=Role.admin.value,
-                          hashed_password="!")]
-            users += [User(tenant_id=tenant.id, email=f"op{i}@bench.test", role=Role.operator.value,
-                           hashed_password="!") for i in range(args.deciders)]
-            s.add_all(users)
-            await s.commit()
-            tokens = [security.create_access_token(settings, user_id=u.id, tenant_id=tenant.id, role=u.role)
-                      for u in users]
-        await engine.dispose()
-        admin = {"Authorization": f"Bearer {tokens[0]}"}
-        deciders = [{"Authorization": f"Bearer {t}"} for t in tokens[1:]]
+        async with temp_database() as db_url:
+            await sink.start()
+            settings = Settings(
+                environment="test",
+                database_url=db_url,
+                temporal_address=env.client.service_client.config.target_host,
+                temporal_task_queue=f"bench-approvals-{uuid.uuid4().hex[:6]}",
+                http_allow_private_networks=True,
+            )
+            engine = create_engine(settings, pool_size=1, max_overflow=0)
+            async with create_sessionmaker(engine)() as s:
+                tenant = Tenant(name="bench")
+                s.add(tenant)
+                await s.flush()
+                users = [User(tenant_id=tenant.id, email="admin@bench.test", role=Role.admin.value,
+                              hashed_password="!")]
+                users += [User(tenant_id=tenant.id, email=f"op{i}@bench.test", role=Role.operator.value,
+                               hashed_password="!") for i in range(args.deciders)]
+                s.add_all(users)
+                await s.commit()
+                tokens = [security.create_access_token(settings, user_id=u.id, tenant_id=tenant.id, role=u.role)
+                          for u in users]
+            await engine.dispose()
+            admin = {"Authorization": f"Bearer {tokens[0]}"}
+            deciders = [{"Authorization": f"Bearer {t}"} for t in tokens[1:]]
 
-        app = create_app(settings, temporal_client=env.client, reconcile_interval=None)
-        async with (app.router.lifespan_context(app), build_worker(env.client, settings),
-                    httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api",
-                                      timeout=60) as http):
-            r = await http.post("/api/v1/workflows", headers=admin, json={
-                "name": "bench-approval", "definition": definition(f"http://127.0.0.1:{sink.port}/hook"),
-                "status": "active"})
-            assert r.status_code == 201, r.text
-            wf = r.json()["id"]
+            app = create_app(settings, temporal_client=env.client, reconcile_interval=None)
+            async with (app.router.lifespan_context(app), build_worker(env.client, settings),
+                        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api",
+                                          timeout=60) as http):
+                r = await http.post("/api/v1/workflows", headers=admin, json={
+                    "name": "bench-approval", "definition": definition(f"http://127.0.0.1:{sink.port}/hook"),
+                    "status": "active"})
+                assert r.status_code == 201, r.text
+                wf = r.json()["id"]
 
-            async def start_all(n: int) -> dict[str, str]:
-                """execution id -> its sink key; returns once every task is in the inbox."""
-                keys = {}
-                for _ in range(n):
-                    key = uuid.uuid4().hex
-                    r = await http.post(f"/api/v1/workflows/{wf}/execute", headers=admin, json={"input": {"key": key}})
-                    assert r.status_code == 202, r.text
-                    keys[r.json()["id"]] = key
-                tasks: dict[str, str] = {}
-                deadline = time.monotonic() + 120
-                while len(tasks) < n:
-                    assert time.monotonic() < deadline, f"only {len(tasks)}/{n} tasks appeared"
-                    r = await http.get("/api/v1/tasks", headers=deciders[0],
-                                       params={"workflow_id": wf, "limit": 500})
-                    tasks = {t["execution_id"]: t["id"] for t in r.json()["items"] if t["execution_id"] in keys}
-                    await asyncio.sleep(0.1)
-                return {ex: (keys[ex], tasks[ex]) for ex in keys}
+                async def start_all(n: int) -> dict[str, str]:
+                    """execution id -> its sink key; returns once every task is in the inbox."""
+                    keys = {}
+                    for _ in range(n):
+                        key = uuid.uuid4().hex
+                        r = await http.post(f"/api/v1/workflows/{wf}/execute", headers=admin, json={"input": {"key": key}})
+                        assert r.status_code == 202, r.text
+                        keys[r.json()["id"]] = key
+                    tasks: dict[str, str] = {}
+                    deadline = time.monotonic() + 120
+                    while len(tasks) < n:
+                        assert time.monotonic() < deadline, f"only {len(tasks)}/{n} tasks appeared"
+                        r = await http.get("/api/v1/tasks", headers=deciders[0],
+                                           params={"workflow_id": wf, "limit": 500})
+                        tasks = {t["execution_id"]: t["id"] for t in r.json()["items"] if t["execution_id"] in keys}
+                        await asyncio.sleep(0.1)
+                    return {ex: (keys[ex], tasks[ex]) for ex in keys}
 
-            async def decide(todo: list[tuple[str, str, str]], concurrency: int) -> dict[str, dict]:
-                out: dict[str, dict] = {}
-                it = iter(todo)
+                async def decide(todo: list[tuple[str, str, str]], concurrency: int) -> dict[str, dict]:
+                    out: dict[str, dict] = {}
+                    it = iter(todo)
 
-                async def decider(headers: dict) -> None:
-                    for ex, key, tid in it:
-                        arrived = sink.wait(key)
-                        t0 = time.perf_counter()
-                        r = await http.post(f"/api/v1/tasks/{tid}/complete", headers=headers,
-                                            json={"decision": "approved"})
-                        t1 = time.perf_counter()
-                        assert r.status_code == 200 and r.json()["status"] == "approved", r.text
-                        out[ex] = {"sent": t0, "returned": t1, "vote_at": r.json()["vote"]["at"], "arrived": arrived}
+                    async def decider(headers: dict) -> None:
+                        for ex, key, tid in it:
+                            arrived = sink.wait(key)
+                            t0 = time.perf_counter()
+                            r = await http.post(f"/api/v1/tasks/{tid}/complete", headers=headers,
+                                                json={"decision": "approved"})
+                            t1 = time.perf_counter()
+                            assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+                            out[ex] = {"sent": t0, "returned": t1, "vote_at": r.json()["vote"]["at"], "arrived": arrived}
 
-                await asyncio.gather(*(decider(deciders[i % len(deciders)]) for i in range(concurrency)))
-                for rec in out.values():
-                    rec["arrived"] = await asyncio.wait_for(rec["arrived"], 60)
-                return out
+                    await asyncio.gather(*(decider(deciders[i % len(deciders)]) for i in range(concurrency)))
+                    for rec in out.values():
+                        rec["arrived"] = await asyncio.wait_for(rec["arrived"], 60)
+                    return out
 
-            if args.warmup:
-                warm = await start_all(args.warmup)
-                await decide([(ex, k, t) for ex, (k, t) in warm.items()], 1)
+                if args.warmup:
+                    warm = await start_all(args.warmup)
+                    await decide([(ex, k, t) for ex, (k, t) in warm.items()], 1)
 
-            started = await start_all(args.approvals)
-            t_all = time.perf_counter()
-            decided = await decide([(ex, k, t) for ex, (k, t) in started.items()], args.deciders)
-            wall_all = time.perf_counter() - t_all
+                started = await start_all(args.approvals)
+                t_all = time.perf_counter()
+                decided = await decide([(ex, k, t) for ex, (k, t) in started.items()], args.deciders)
+                wall_all = time.perf_counter() - t_all
 
-            gaps, vote_gaps, vote_done, sink_wall, post_ms, post_to_sink = [], [], [], [], [], []
-            for ex, rec in decided.items():
-                deadline = time.monotonic() + 60
-                while True:
-                    detail = (await http.get(f"/api/v1/executions/{ex}", headers=admin)).json()
-                    events = (detail.get("progress") or {}).get("events") or []
-                    if detail["status"] != "running" and _at(events, "notify", "started") is not None:
-                        break
-                    assert time.monotonic() < deadline, detail["status"]
-                    await asyncio.sleep(0.1)
-                assert detail["status"] == "completed", detail
-                done, nxt = _at(events, "ask", "completed"), _at(events, "notify", "started")
-                gaps.append((nxt - done).total_seconds() * 1000)
-                vote_at = datetime.fromisoformat(rec["vote_at"])
-                vote_gaps.append((nxt - vote_at).total_seconds() * 1000)
-                vote_done.append((done - vote_at).total_seconds() * 1000)
-                sink_wall.append((rec["arrived"] - rec["sent"]) * 1000)
-                post_ms.append((rec["returned"] - rec["sent"]) * 1000)
-                post_to_sink.append((rec["arrived"] - rec["returned"]) * 1000)
+                gaps, vote_gaps, vote_done, sink_wall, post_ms, post_to_sink = [], [], [], [], [], []
+                for ex, rec in decided.items():
+                    deadline = time.monotonic() + 60
+                    while True:
+                        detail = (await http.get(f"/api/v1/executions/{ex}", headers=admin)).json()
+                        events = (detail.get("progress") or {}).get("events") or []
+                        if detail["status"] != "running" and _at(events, "notify", "started") is not None:
+                            break
+                        assert time.monotonic() < deadline, detail["status"]
+                        await asyncio.sleep(0.1)
+                    assert detail["status"] == "completed", detail
+                    done, nxt = _at(events, "ask", "completed"), _at(events, "notify", "started")
+                    gaps.append((nxt - done).total_seconds() * 1000)
+                    vote_at = datetime.fromisoformat(rec["vote_at"])
+                    vote_gaps.append((nxt - vote_at).total_seconds() * 1000)
+                    vote_done.append((done - vote_at).total_seconds() * 1000)
+                    sink_wall.append((rec["arrived"] - rec["sent"]) * 1000)
+                    post_ms.append((rec["returned"] - rec["sent"]) * 1000)
+                    post_to_sink.append((rec["arrived"] - rec["returned"]) * 1000)
 
-        result = {
-            "approvals": len(decided), "deciders": args.deciders, "warmup": args.warmup,
-            "decide_phase_s": round(wall_all, 2), "cpus": os.cpu_count(),
-            "loadavg_1m_after": round(os.getloadavg()[0], 2),
-            "metrics": [
-                summary("engine gap: approval completed -> next node started (progress events)", gaps),
-                summary("vote recorded -> next node started (workflow clock)", vote_gaps),
-                summary("  of which vote recorded -> approval completed (inbox row closed)", vote_done),
-                summary("decide request sent -> next node's POST at the sink (wall clock)", sink_wall),
-                summary("POST /tasks/{id}/complete round trip", post_ms),
-                summary("POST returned -> sink", post_to_sink),
-            ],
-        }
-        if args.json:
-            print(json.dumps(result))
-        else:
-            print(f"{result['approvals']} approvals, {result['deciders']} concurrent deciders, "
-                  f"{result['warmup']} warm-up; decide phase {result['decide_phase_s']} s; "
-                  f"{result['cpus']} cpus, load {result['loadavg_1m_after']}")
-            for m in result["metrics"]:
-                print(f"  {m['metric']:<72} p50 {m['p50_ms']:>7.1f} ms   p99 {m['p99_ms']:>7.1f} ms   "
-                      f"(min {m['min_ms']:.1f}, max {m['max_ms']:.1f}, n={m['n']})")
+            result = {
+                "approvals": len(decided), "deciders": args.deciders, "warmup": args.warmup,
+                "decide_phase_s": round(wall_all, 2), "cpus": os.cpu_count(),
+                "loadavg_1m_after": round(os.getloadavg()[0], 2),
+                "metrics": [
+                    summary("engine gap: approval completed -> next node started (progress events)", gaps),
+                    summary("vote recorded -> next node started (workflow clock)", vote_gaps),
+                    summary("  of which vote recorded -> approval completed (inbox row closed)", vote_done),
+                    summary("decide request sent -> next node's POST at the sink (wall clock)", sink_wall),
+                    summary("POST /tasks/{id}/complete round trip", post_ms),
+                    summary("POST returned -> sink", post_to_sink),
+                ],
+            }
+            if args.json:
+                print(json.dumps(result))
+            else:
+                print(f"{result['approvals']} approvals, {result['deciders']} concurrent deciders, "
+                      f"{result['warmup']} warm-up; decide phase {result['decide_phase_s']} s; "
+                      f"{result['cpus']} cpus, load {result['loadavg_1m_after']}")
+                for m in result["metrics"]:
+                    print(f"  {m['metric']:<72} p50 {m['p50_ms']:>7.1f} ms   p99 {m['p99_ms']:>7.1f} ms   "
+                          f"(min {m['min_ms']:.1f}, max {m['max_ms']:.1f}, n={m['n']})")
     finally:
         await sink.stop()
         await env.shutdown()
-        conn = await asyncpg.connect(admin_url)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        await conn.close()
 
 
 if __name__ == "__main__":

@@ -20,19 +20,16 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # noqa: E402
 import httpx  # noqa: E402
+
+from bench.stack import local_stack, pct  # noqa: E402
 
 DEFINITION = {
     "schema_version": 1,
@@ -42,33 +39,6 @@ DEFINITION = {
     ],
     "edges": [{"source": "start", "target": "end"}],
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    k = (len(values) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
-async def wait_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as c:
-        while True:
-            try:
-                if (await c.get(url)).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not come up")
-            await asyncio.sleep(0.2)
 
 
 async def main() -> None:
@@ -83,84 +53,14 @@ async def main() -> None:
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args()
 
-    from temporalio.testing import WorkflowEnvironment
-
-    from api import security
     from api.events.idempotency import execution_id_for_delivery
-    from wfo.db import create_engine, create_sessionmaker, run_migrations
-    from wfo.models import Role, Tenant, User
-    from wfo.settings import Settings
-    from wfo.temporal import SEARCH_ATTRIBUTES, temporal_cli_path
-    from workflows.converter import data_converter
 
-    admin_url = os.environ.get("WFO_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    redis_url = os.environ.get("WFO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-    db_name = f"wfo_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'CREATE DATABASE "{db_name}"')
-    await conn.close()
-    db_url = admin_url.rsplit("/", 1)[0] + f"/{db_name}"
-
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli_path(),
-        search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=data_converter,
-        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off"],
-    )
-    client = env.client
-    api_proc = None
-    worker_proc = None
-    worker_cm = None
-    try:
-        await run_migrations(db_url)
-        port = free_port()
-        settings = Settings(
-            environment="test",
-            database_url=db_url,
-            redis_url=redis_url,
-            temporal_address=client.service_client.config.target_host,
-            temporal_task_queue=f"bench-{uuid.uuid4().hex[:6]}",
-        )
-        engine = create_engine(settings, pool_size=1, max_overflow=0)
-        async with create_sessionmaker(engine)() as s:
-            tenant = Tenant(name="bench")
-            s.add(tenant)
-            await s.flush()
-            s.add(User(tenant_id=tenant.id, email="bench@bench.test", role=Role.admin.value,
-                       hashed_password=security.hash_password("bench-password")))
-            await s.commit()
-        await engine.dispose()
-
-        child_env = {
-            **os.environ,
-            "ENVIRONMENT": "test",
-            "DATABASE_URL": db_url,
-            "REDIS_URL": redis_url,
-            "TEMPORAL_ADDRESS": settings.temporal_address,
-            "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
-            "PYTHONPATH": str(ROOT),
-        }
-        api_proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning", "--no-access-log"],
-            env=child_env, cwd=str(ROOT),
-        )
-        base = f"http://127.0.0.1:{port}"
-        await wait_http(base + "/health")
-
-        if args.inline_worker:
-            from worker.main import build_worker
-
-            worker_cm = build_worker(client, settings)
-            await worker_cm.__aenter__()
-        elif not args.no_worker:
-            worker_proc = subprocess.Popen([sys.executable, "-m", "wfo.cli", "worker"], env=child_env, cwd=str(ROOT))
-
+    worker = "none" if args.no_worker else ("inline" if args.inline_worker else "process")
+    async with local_stack(worker=worker) as stack:
+        client = stack.client
         limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
-        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
-            tok = (await http.post("/api/v1/auth/token", data={"username": "bench@bench.test",
-                                                               "password": "bench-password"})).json()["access_token"]
-            headers = {"Authorization": f"Bearer {tok}"}
+        async with httpx.AsyncClient(base_url=stack.base_url, limits=limits, timeout=30) as http:
+            headers = await stack.login(http)
             wf = (await http.post("/api/v1/workflows", headers=headers,
                                   json={"name": "bench", "definition": DEFINITION, "status": "active"})).json()
             trig = (await http.post(f"/api/v1/workflows/{wf['id']}/triggers", headers=headers,
@@ -225,27 +125,13 @@ async def main() -> None:
             "to_202_p99_ms": round(pct(lat, 99), 1),
             "to_202_mean_ms": round(statistics.fmean(lat), 1),
             "cpus": os.cpu_count(),
-            "worker": "none" if args.no_worker else ("inline" if args.inline_worker else "process"),
+            "worker": worker,
         }
         if args.json:
             print(json.dumps(result))
         else:
             for k, v in result.items():
                 print(f"{k:>20}: {v}")
-    finally:
-        if worker_cm is not None:
-            await worker_cm.__aexit__(None, None, None)
-        for proc in (api_proc, worker_proc):
-            if proc is not None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-        await env.shutdown()
-        conn = await asyncpg.connect(admin_url)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        await conn.close()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,188 @@
+"""A local stack for benchmarks: Temporal dev server, a throw-away migrated database, an admin, the API
+(in its own uvicorn process) and a worker (own process, inline, or none). Everything is stopped and
+dropped on exit.
+
+Postgres: ``WFO_BENCH_PG_ADMIN_URL`` (default postgresql://postgres@127.0.0.1:5432/postgres);
+Redis: ``WFO_BENCH_REDIS_URL`` (default redis://127.0.0.1:6379/0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_EMAIL = "bench@bench.test"
+ADMIN_PASSWORD = "bench-password"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile, linearly interpolated."""
+    values = sorted(values)
+    k = (len(values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """user+system CPU time of a process (Linux /proc), to report CPU per request independent of load."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+async def wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as c:
+        while True:
+            try:
+                if (await c.get(url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not come up")
+            await asyncio.sleep(0.2)
+
+
+@asynccontextmanager
+async def temp_database() -> AsyncIterator[str]:
+    """A fresh database on the local Postgres, migrated to head, dropped afterwards."""
+    from wfo.db import run_migrations
+
+    admin_url = os.environ.get("WFO_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"wfo_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        await run_migrations(url)
+        yield url
+    finally:
+        conn = await asyncpg.connect(admin_url)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+async def start_temporal():
+    """The bundled Temporal dev server with our search attributes (WAL SQLite: ~200 starts/s on 2 cores)."""
+    from temporalio.testing import WorkflowEnvironment
+
+    from wfo.temporal import SEARCH_ATTRIBUTES, temporal_cli_path
+    from workflows.converter import data_converter
+
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli_path(), search_attributes=SEARCH_ATTRIBUTES,
+        data_converter=data_converter,
+        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off"],
+    )
+
+
+async def create_admin(settings) -> None:
+    from api import security
+    from wfo.db import create_engine, create_sessionmaker
+    from wfo.models import Role, Tenant, User
+
+    engine = create_engine(settings, pool_size=1, max_overflow=0)
+    try:
+        async with create_sessionmaker(engine)() as s:
+            tenant = Tenant(name="bench")
+            s.add(tenant)
+            await s.flush()
+            s.add(User(tenant_id=tenant.id, email=ADMIN_EMAIL, role=Role.admin.value,
+                       hashed_password=security.hash_password(ADMIN_PASSWORD)))
+            await s.commit()
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class Stack:
+    settings: Any
+    client: Any
+    """The Temporal client."""
+    base_url: str = ""
+    api_proc: subprocess.Popen | None = None
+    procs: list[subprocess.Popen] = field(default_factory=list)
+
+    async def login(self, http: httpx.AsyncClient) -> dict[str, str]:
+        r = await http.post("/api/v1/auth/token", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@asynccontextmanager
+async def local_stack(*, worker: str = "process", api_process: bool = True,
+                      uvicorn_args: list[str] | None = None, **settings_overrides: Any) -> AsyncIterator[Stack]:
+    """`worker`: "process" (`wfo worker`), "inline" (this event loop) or "none"."""
+    from wfo.settings import Settings
+    from worker.main import build_worker
+
+    env = await start_temporal()
+    worker_cm = None
+    stack: Stack | None = None
+    try:
+        async with temp_database() as db_url:
+            settings = Settings(
+                environment="test", database_url=db_url,
+                redis_url=os.environ.get("WFO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+                temporal_address=env.client.service_client.config.target_host,
+                temporal_task_queue=f"bench-{uuid.uuid4().hex[:6]}", **settings_overrides,
+            )
+            await create_admin(settings)
+            stack = Stack(settings=settings, client=env.client)
+            child_env = {
+                **os.environ, "ENVIRONMENT": "test", "DATABASE_URL": db_url, "REDIS_URL": settings.redis_url,
+                "TEMPORAL_ADDRESS": settings.temporal_address, "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
+                "HTTP_ALLOW_PRIVATE_NETWORKS": str(settings.http_allow_private_networks).lower(),
+                "PYTHONPATH": str(ROOT),
+            }
+            if api_process:
+                port = free_port()
+                stack.api_proc = subprocess.Popen(
+                    [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "127.0.0.1",
+                     "--port", str(port), "--log-level", "warning", "--no-access-log", *(uvicorn_args or [])],
+                    env=child_env, cwd=str(ROOT))
+                stack.procs.append(stack.api_proc)
+                stack.base_url = f"http://127.0.0.1:{port}"
+                await wait_http(stack.base_url + "/health")
+            if worker == "inline":
+                worker_cm = build_worker(env.client, settings)
+                await worker_cm.__aenter__()
+            elif worker == "process":
+                stack.procs.append(subprocess.Popen([sys.executable, "-m", "wfo.cli", "worker"], env=child_env,
+                                                    cwd=str(ROOT)))
+            try:
+                yield stack
+            finally:
+                if worker_cm is not None:
+                    await worker_cm.__aexit__(None, None, None)
+                for proc in stack.procs:
+                    proc.terminate()
+                    try:
+                        proc.wait(10)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+    finally:
+        await env.shutdown()
