@@ -70,6 +70,8 @@ class InterpreterWorkflow:
         self._inp = inp
         self._engine: Engine | None = None
         self._approvals: dict[str, ApprovalTask] = {}
+        self._background: list[asyncio.Task] = []
+        """Bookkeeping activities that need not delay the next node (awaited before the run ends)."""
 
     @workflow.query(name=APPROVALS_QUERY)
     def approvals(self) -> list[dict[str, Any]]:
@@ -148,6 +150,7 @@ class InterpreterWorkflow:
                         continue
                 if not tasks:
                     if draining:
+                        await self._drain_background()
                         workflow.continue_as_new(ExecutionInput(
                             definition=inp.definition, input=None, workflow_id=inp.workflow_id,
                             version=inp.version, trigger=inp.trigger, tenant_id=inp.tenant_id,
@@ -165,15 +168,22 @@ class InterpreterWorkflow:
                 task.cancel()
             if tasks:
                 await workflow.wait(list(tasks))
+            await self._drain_background()
             raise
         for task in tasks:  # an end node was reached: whatever still runs is not needed
             task.cancel()
         if tasks:
             await workflow.wait(list(tasks))
+        await self._drain_background()
         failure = engine.state["failure"]
         if failure:
             raise ApplicationError(failure["message"], failure, type=failure["type"], non_retryable=True)
         return engine.state["result"]
+
+    async def _drain_background(self) -> None:
+        while self._background:
+            pending, self._background = self._background, []
+            await workflow.wait(pending)
 
     def _should_continue_as_new(self, opts) -> bool:
         info = workflow.info()
@@ -287,7 +297,11 @@ class InterpreterWorkflow:
             task.cancel(workflow.now())
             await asyncio.shield(asyncio.ensure_future(self._task_activity(TASK_CLOSE_ACTIVITY, task, inp)))
             raise
-        await self._task_activity(TASK_CLOSE_ACTIVITY, task, inp)
+        if workflow.patched("approval-close-in-background"):
+            # the next node need not wait for the inbox row to be closed
+            self._background.append(asyncio.create_task(self._task_activity(TASK_CLOSE_ACTIVITY, task, inp)))
+        else:
+            await self._task_activity(TASK_CLOSE_ACTIVITY, task, inp)
         port = task.port
         if port == "timeout" and not self._engine.defn.outgoing(act["node"], "timeout"):
             port = "rejected"  # no timeout edge: a timed-out approval counts as rejected

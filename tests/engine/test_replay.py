@@ -27,7 +27,8 @@ def load(path: Path) -> WorkflowHistory:
 def test_histories_are_present():
     names = {p.stem for p in HISTORIES}
     assert {"issue_example", "parallel_join_switch_filter", "retry_error_port", "loop_continue_as_new",
-            "map_children", "wait_and_terminate", "large_payload", "approval_two_votes"} <= names
+            "map_children", "wait_and_terminate", "large_payload", "approval_two_votes",
+            "approval_then_http_patched"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

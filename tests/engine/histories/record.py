@@ -70,6 +70,12 @@ def cases(url: str) -> dict[str, tuple[dict, object, dict]]:
                   assignees={"users": ["a@x.io", "b@x.io"]}, due="PT1H"),
              node("yes", "end", output="{{ nodes.ask.votes.user }}"), node("no", "end")],
             ["start->ask", "ask:approved->yes", "ask:rejected->no"]), {"n": 1}, {}),
+        "approval_then_http_patched": (defn(
+            [node("start", "start"),
+             node("ask", "approval", title="Ship {{ input.n }}", assignees={"users": ["a@x.io"]}),
+             node("notify", "http.request", method="POST", url=url + "/shipped", json="{{ nodes.ask.decision }}"),
+             node("yes", "end", output="{{ nodes.notify.status }}"), node("no", "end")],
+            ["start->ask", "ask:approved->notify", "notify->yes", "ask:rejected->no"]), {"n": 2}, {}),
         "large_payload": (defn(
             [node("start", "start"), node("fetch", "http.request", url=url + "/big?size=400000"),
              node("n", "transform", expression="$count(nodes.fetch.body.items)"),
@@ -108,7 +114,7 @@ async def main(database_url: str, only: set[str] | None = None) -> None:
                                           task_queue=settings.temporal_task_queue,
                                           execution_id=f"replay-{name}", **kw)
                 if name.startswith("approval"):
-                    await _vote(h, ["a@x.io", "b@x.io"])
+                    await _vote(h, ["a@x.io", "b@x.io"] if name == "approval_two_votes" else ["a@x.io"])
                 try:
                     await h.result()
                 except WorkflowFailureError:
