@@ -9,7 +9,9 @@ from datetime import datetime
 from temporalio import activity
 
 from activities.services import Services
-from workflows.types import TASK_CLOSE_ACTIVITY, TASK_OPEN_ACTIVITY, TASK_UPDATE_ACTIVITY, TaskRecord
+from workflows.types import (
+    TASK_CLOSE_ACTIVITY, TASK_NOTIFY_ACTIVITY, TASK_OPEN_ACTIVITY, TASK_UPDATE_ACTIVITY, TaskRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +74,61 @@ class TaskActivities:
     async def update(self, t: TaskRecord) -> None:
         await self._write(t)
 
+    async def _recipients(self, t: TaskRecord) -> dict[str, list[str]]:
+        """Email address -> roles, for the task's user assignees and the tenant's active users holding its roles."""
+        out: dict[str, list[str]] = {u: [] for u in t.assignee_users if "@" in u}
+        if t.assignee_roles and t.tenant_id:
+            pool = await self.services.db_pool()
+            rows = await pool.fetch("SELECT email, role FROM users WHERE tenant_id = $1::uuid AND is_active "
+                                    "AND role = ANY($2::text[])", t.tenant_id, list(t.assignee_roles))
+            for row in rows:
+                out.setdefault(row["email"], []).append(row["role"])
+        return out
+
+    @activity.defn(name=TASK_NOTIFY_ACTIVITY)
+    async def notify(self, t: TaskRecord) -> int:
+        """Email each assignee not notified yet their own signed approve/reject links. Returns mails sent."""
+        from connectors.base import ComponentError, NodeContext
+        from connectors.email import EmailSend
+        from wfo.approval_links import link_path, make_token
+
+        settings = self.services.settings
+        pool = await self.services.db_pool()
+        done = {r["recipient"] for r in await pool.fetch(
+            "SELECT recipient FROM task_notifications WHERE task_id = $1", t.task_id)}
+        sent = 0
+        ttl = int(t.link_hours * 3600)
+        base = settings.public_base_url.rstrip("/")
+        for email, roles in (await self._recipients(t)).items():
+            if email in done:
+                continue
+            links = {d: base + link_path(t.task_id, make_token(settings, t.task_id, email, d, ttl_seconds=ttl,
+                                                               roles=roles))
+                     for d in ("approved", "rejected")}
+            text = (f"{t.title}\n\n{t.description or ''}\n\n"
+                    f"Approve: {links['approved']}\nReject:  {links['rejected']}\n\n"
+                    f"These links are yours alone, work once and expire in {t.link_hours:g} hours. "
+                    "You can also decide in the task inbox.")
+            try:
+                await EmailSend().run(
+                    {"to": [email], "subject": f"Approval needed: {t.title}", "text": text},
+                    NodeContext(execution_id=t.execution_id, node_id=t.node_id, attempt=activity.info().attempt,
+                                idempotency_key=f"{t.task_id}:notify:{email}", tenant_id=t.tenant_id,
+                                workflow_id=t.workflow_id, services=self.services))
+            except ComponentError as err:
+                if err.retryable:
+                    raise  # the SMTP server is down or busy: Temporal retries, already-mailed people are skipped
+                log.warning("approval task %s: not emailing %s: %s", t.task_id, email, err.message)
+                continue
+            await pool.execute("INSERT INTO task_notifications (task_id, recipient) VALUES ($1, $2) "
+                               "ON CONFLICT DO NOTHING", t.task_id, email)
+            sent += 1
+        return sent
+
     @activity.defn(name=TASK_CLOSE_ACTIVITY)
     async def close(self, t: TaskRecord) -> None:
         await self._write(t)
         await self._emit("task.completed" if t.status in ("approved", "rejected") else "task.failed", t)
 
     def all(self) -> list:
-        return [self.open, self.update, self.close]
+        return [self.open, self.update, self.close, self.notify]

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     outbound_allowlist: list[str] = []
     """Hosts or CIDRs admitted even though they are private/loopback (e.g. ``127.0.0.1``)."""
 
+    public_base_url: str = "http://127.0.0.1:5000"
+    """The API's address as people reach it (links in approval emails)."""
+
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str | None = None

@@ -51,6 +51,8 @@ class ApprovalTask:
     votes: list[dict[str, Any]] = field(default_factory=list)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     decided_at: datetime | None = None
+    notify_email: bool = False
+    link_hours: float = 72.0
 
     @classmethod
     def from_config(cls, task_id: str, node_id: str, cfg: dict[str, Any], started_by: str | None,
@@ -67,6 +69,8 @@ class ApprovalTask:
             due=due, due_at=now + due if due else None,
             escalate_users=_norm(escalate.get("users")), escalate_roles=_norm(escalate.get("roles")),
             on_timeout=on_timeout, allow_self=bool(cfg.get("allow_self_approval", False)), started_by=started_by,
+            notify_email=bool((cfg.get("notify") or {}).get("email")),
+            link_hours=float((cfg.get("notify") or {}).get("link_hours") or (due / timedelta(hours=1) if due else 72)),
         )
 
     # ------------------------------------------------------------ rules
@@ -179,4 +183,5 @@ class ApprovalTask:
             form=self.form, due_at=self.due_at.isoformat() if self.due_at else None, escalated=self.escalated,
             started_by=self.started_by, decision=self.status if self.closed else None, votes=self.votes,
             completed_at=self.decided_at.isoformat() if self.decided_at else None,
+            notify_email=self.notify_email, link_hours=self.link_hours,
         )

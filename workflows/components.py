@@ -128,7 +128,10 @@ BUILTIN_SPECS: tuple[ComponentSpec, ...] = (
                        "due": _DURATION,
                        "escalate_to": {"type": "object"},
                        "on_timeout": {"enum": ["escalate", "reject", "timeout"]},
-                       "allow_self_approval": {"type": "boolean"}},
+                       "allow_self_approval": {"type": "boolean"},
+                       "notify": {"type": "object", "additionalProperties": False, "properties": {
+                           "email": {"type": "boolean"},
+                           "link_hours": {"type": "number", "exclusiveMinimum": 0, "maximum": 24 * 90}}}},
                    "additionalProperties": False},
                   ports=("approved", "rejected", "timeout"), template_skip=("form",)),
 )

@@ -20,7 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.graph import analyze
     from workflows.approvals import ApprovalTask
     from workflows.types import (
-        APPROVALS_QUERY, DECIDE_UPDATE, TASK_CLOSE_ACTIVITY, TASK_OPEN_ACTIVITY, TASK_UPDATE_ACTIVITY, Decision,
+        APPROVALS_QUERY, DECIDE_UPDATE, TASK_CLOSE_ACTIVITY, TASK_NOTIFY_ACTIVITY, TASK_OPEN_ACTIVITY,
+        TASK_UPDATE_ACTIVITY, Decision,
         CHECKPOINT_ACTIVITY, INTERPRETER_WORKFLOW, LOAD_DEFINITION_ACTIVITY, PROGRESS_QUERY, ComponentRequest, ComponentResult,
         ExecutionInput, LoadDefinitionRequest, LoadDefinitionResult,
     )
@@ -265,14 +266,21 @@ class InterpreterWorkflow:
             raise
         return Outcome(output=results if step.kind == "map" else results[0])
 
-    async def _task_activity(self, name: str, task: "ApprovalTask", inp: ExecutionInput) -> None:
+    async def _task_activity(self, name: str, task: "ApprovalTask", inp: ExecutionInput, suffix: str = "") -> None:
         await workflow.execute_activity(
             name, task.record(workflow.info().workflow_id, inp.workflow_id, inp.tenant_id),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
-            activity_id=f"{task.node_id}#{name}#{task.task_id.rsplit(':', 1)[-1]}",
+            activity_id=f"{task.node_id}#{name}#{task.task_id.rsplit(':', 1)[-1]}{suffix}",
             summary=f"{name.split('_')[-1]} approval task '{task.title}'",
         )
+
+    async def _notify(self, task: "ApprovalTask", inp: ExecutionInput) -> None:
+        """Email signed links to assignees not notified yet (in the background: nobody waits for mail)."""
+        if task.notify_email and not task.closed:
+            suffix = "#escalated" if task.escalated else ""
+            self._background.append(
+                asyncio.create_task(self._task_activity(TASK_NOTIFY_ACTIVITY, task, inp, suffix)))
 
     async def _await_approval(self, step: AwaitApproval, act: dict[str, Any], inp: ExecutionInput) -> Outcome:
         """Wait, durably and without polling, for people to decide; escalate or time out when due."""
@@ -280,6 +288,7 @@ class InterpreterWorkflow:
         # decidable as soon as it exists here: the inbox row written next never runs ahead of it
         self._approvals[task.task_id] = task
         await self._task_activity(TASK_OPEN_ACTIVITY, task, inp)
+        await self._notify(task, inp)
         try:
             try:
                 await workflow.wait_condition(lambda: task.closed, timeout=task.due)
@@ -287,6 +296,7 @@ class InterpreterWorkflow:
                 if task.on_timeout == "escalate":
                     task.escalate(workflow.now())
                     await self._task_activity(TASK_UPDATE_ACTIVITY, task, inp)
+                    await self._notify(task, inp)
                     try:
                         await workflow.wait_condition(lambda: task.closed, timeout=task.due)
                     except asyncio.TimeoutError:

@@ -84,6 +84,7 @@ APPROVALS_QUERY = "approvals"
 TASK_OPEN_ACTIVITY = "wfo.task_open"
 TASK_UPDATE_ACTIVITY = "wfo.task_update"
 TASK_CLOSE_ACTIVITY = "wfo.task_close"
+TASK_NOTIFY_ACTIVITY = "wfo.task_notify"
 
 
 @dataclass
@@ -125,3 +126,6 @@ class TaskRecord:
     decision: str | None = None
     votes: list[dict[str, Any]] = field(default_factory=list)
     completed_at: str | None = None
+    notify_email: bool = False
+    """Email each assignee signed approve/reject links (users by address, roles through the tenant's users)."""
+    link_hours: float = 72.0

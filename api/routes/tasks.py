@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
-from api.approval_links import LinkError, make_token, read_token
+from wfo.approval_links import LinkError, link_path, make_token, read_token
 from api.deps import CurrentPrincipal, SessionDep, SettingsDep, TemporalDep
 from api.services import tasks as svc
 from api.services.tasks import REFUSALS, CompleteTask, TaskPage, TaskPublic, TaskStatus  # noqa: F401 - re-exported
@@ -88,10 +88,11 @@ async def create_links(task_id: str, body: LinkRequest, session: SessionDep, pri
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"{body.assignee} is not an assignee of this task")
     ttl = int(body.ttl_hours * 3600)
-    base = f"/api/v1/tasks/{task_id}/act?token="
     return TaskLinks(
-        approve_url=base + make_token(settings, task_id, body.assignee, "approved", ttl_seconds=ttl, roles=roles),
-        reject_url=base + make_token(settings, task_id, body.assignee, "rejected", ttl_seconds=ttl, roles=roles),
+        approve_url=link_path(task_id, make_token(settings, task_id, body.assignee, "approved", ttl_seconds=ttl,
+                                                  roles=roles)),
+        reject_url=link_path(task_id, make_token(settings, task_id, body.assignee, "rejected", ttl_seconds=ttl,
+                                                 roles=roles)),
         expires_in_hours=body.ttl_hours,
     )
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from api.approval_links import make_token
+from wfo.approval_links import make_token
 
 
 def approval_definition(users: list[str], roles: list[str] | None = None, **extra) -> dict:

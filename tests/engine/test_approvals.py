@@ -191,3 +191,33 @@ async def test_timeout_reject_policy(time_env, settings):
                                   task_queue=local.temporal_task_queue)
         out = await asyncio.wait_for(h.result(), 60)
     assert out["result"] == "rejected" and out["task"]["timed_out"] is True
+
+
+async def test_escalation_emails_the_new_assignees(time_env, settings):
+    from tests.localpeers import SmtpSink
+
+    client = time_env.client
+    with SmtpSink() as smtp:
+        local = settings.model_copy(update={"temporal_task_queue": f"ts-{uuid.uuid4().hex[:8]}",
+                                            "smtp_host": "127.0.0.1", "smtp_port": smtp.port})
+        d = approval_flow(assignees={"users": ["alice@x.io"]}, due="P1D", escalate_to={"users": ["boss@x.io"]},
+                          notify={"email": True})
+        async with build_worker(client, local):
+            h = await start_execution(client, definition=d, input={"invoice": "I-9", "amount": 9},
+                                      task_queue=local.temporal_task_queue)
+            task = await open_task(h)
+            for _ in range(100):
+                if smtp.mails:
+                    break
+                await asyncio.sleep(0.1)
+            assert [m.rcpt_tos for m in smtp.mails] == [["alice@x.io"]]
+            await time_env.sleep(86400 + 60)
+            for _ in range(100):
+                if len(smtp.mails) == 2:
+                    break
+                await asyncio.sleep(0.1)
+            assert [m.rcpt_tos for m in smtp.mails] == [["alice@x.io"], ["boss@x.io"]]
+            assert "Pay invoice I-9" in smtp.mails[1].message["Subject"]
+            await decide(h, task["task_id"], "boss@x.io")
+            out = await asyncio.wait_for(h.result(), 60)
+    assert out["result"] == "approved" and out["task"]["escalated"] is True

@@ -47,6 +47,11 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def link_path(task_id: str, token: str) -> str:
+    """Where a link token is used: a confirmation page (GET) that decides with a POST."""
+    return f"/api/v1/tasks/{task_id}/act?token={token}"
+
+
 def make_token(settings: Settings, task_id: str, assignee: str, decision: str, *, ttl_seconds: int,
                roles: list[str] | None = None, now: float | None = None) -> str:
     claim = {"t": task_id, "u": assignee, "r": roles or [], "d": decision,
