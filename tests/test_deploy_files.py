@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from wfo.settings import Settings
 from wfo.temporal import SEARCH_ATTRIBUTES
 
-yaml = pytest.importorskip("yaml", reason="PyYAML is needed to read the deployment files")
+import yaml  # noqa: E402  (a test dependency)
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"

@@ -111,12 +111,9 @@ async def test_docs_are_served(http):
 def test_every_graphql_root_field_is_in_the_table():
     from pathlib import Path
 
-    import pytest
     from graphql import build_schema
 
     sdl = Path(__file__).resolve().parents[2] / "api" / "graphql" / "schema.graphql"
-    if not sdl.exists():
-        pytest.skip("no GraphQL schema yet")
     text = sdl.read_text()
     try:
         schema = build_schema(text)
