@@ -52,14 +52,30 @@ def extra_workflows_and_activities(services: Services) -> tuple[list[type], list
             [deliveries.deliver, deliveries.record_outcome, events.emit, *triggers.all()])
 
 
+class _Worker(Worker):
+    """A worker that also releases the clients and pools it created once it has shut down."""
+
+    owned_services: Services | None = None
+
+    async def shutdown(self) -> None:
+        try:
+            await super().shutdown()
+        finally:
+            if self.owned_services is not None:
+                services, self.owned_services = self.owned_services, None
+                await services.close()
+
+
 def build_worker(client: Client, settings: Settings, *, services: Services | None = None,
                  activities: Sequence[Any] = (), workflows: Sequence[type] = ()) -> Worker:
-    """A worker for `settings.temporal_task_queue`. Use as `async with build_worker(...):`."""
+    """A worker for `settings.temporal_task_queue`. Use as `async with build_worker(...):`.
+    Services passed in stay the caller's to close; services it creates are closed at shutdown."""
+    owned = services is None
     services = services or Services(settings)
     comp = ComponentActivities(services, services.adopt(connectors()))
     tasks = TaskActivities(services)
     extra_wf, extra_act = extra_workflows_and_activities(services)
-    return Worker(
+    worker = _Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=[InterpreterWorkflow, *extra_wf, *workflows],
@@ -69,6 +85,9 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
     )
+    if owned:
+        worker.owned_services = services
+    return worker
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
