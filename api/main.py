@@ -17,6 +17,8 @@ from temporalio.client import Client
 
 from api import logredact
 from api.deps import enforce_route_permission
+from api.metrics import MetricsMiddleware
+from api.metrics import router as metrics_router
 from api.middleware import BodySizeLimitMiddleware
 from api.routes import OPTIONAL_ROUTER_MODULES, ROUTER_MODULES
 from wfo.db import create_engine, create_sessionmaker
@@ -101,6 +103,8 @@ def create_app(
     app.state.get_redis = get_redis
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(MetricsMiddleware)
+    app.include_router(metrics_router)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

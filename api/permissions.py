@@ -49,6 +49,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     # health / auth
     ("GET", "/health"): PUBLIC,
     ("GET", "/health/detailed"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,  # Prometheus scrape (route templates only, no ids or tokens)
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("GET", "/api/v1/auth/me"): P.READ,
     # users & API keys (tenant administration)
