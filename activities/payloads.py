@@ -38,6 +38,31 @@ class PostgresPayloadStore:
         return bytes(row["data"])
 
 
+class SqlPayloadStore:
+    """The same `payloads` table through an SQLAlchemy async engine (what the API holds)."""
+
+    def __init__(self, engine):
+        self._engine = engine
+
+    async def put(self, data: bytes, tenant_id: str | None) -> str:
+        from sqlalchemy import text
+
+        key = uuid.uuid4().hex
+        async with self._engine.begin() as conn:
+            await conn.execute(text("INSERT INTO payloads (id, tenant_id, data, size) VALUES (:id, :t, :d, :s)"),
+                               {"id": key, "t": tenant_id, "d": data, "s": len(data)})
+        return key
+
+    async def get(self, key: str) -> bytes:
+        from sqlalchemy import text
+
+        async with self._engine.connect() as conn:
+            data = (await conn.execute(text("SELECT data FROM payloads WHERE id = :id"), {"id": key})).scalar()
+        if data is None:
+            raise KeyError(f"stored payload {key} not found")
+        return bytes(data)
+
+
 class MemoryPayloadStore:
     """In-process store for unit tests of pure code."""
 

@@ -107,6 +107,19 @@ async def list_executions(
     return Page(items=[_public(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
+async def _resolved(session, value: Any) -> Any:
+    """An output stored by reference (over the payload threshold) is shown with its data."""
+    from activities.payloads import SqlPayloadStore, resolve
+    from workflows.engine import is_ref
+
+    if not is_ref(value):
+        return value
+    try:
+        return await resolve(value, SqlPayloadStore(session.bind))
+    except KeyError:
+        return value
+
+
 async def _detail(session, client, settings, row: Execution) -> ExecutionDetail:
     """Row + Temporal describe + progress query; degrades to the row alone if Temporal is down."""
     temporal_status = None
@@ -129,7 +142,7 @@ async def _detail(session, client, settings, row: Execution) -> ExecutionDetail:
     return ExecutionDetail(
         **_public(row).model_dump(),
         input=row.input,
-        output=row.output,
+        output=await _resolved(session, row.output),
         progress=progress,
         progress_percent=svc.progress_percent(progress, row.status),
         nodes=(progress or {}).get("nodes"),

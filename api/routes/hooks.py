@@ -35,6 +35,8 @@ from api.events.jsonsafe import UnstorableJSON, loads_strict, scrub_nul
 from api.events.redis_client import SafeRedis, get_safe_redis
 from api.events.secretbox import unseal
 from api.events.signing import INBOUND_SIGNATURE_HEADER, verify_body_signature
+from activities.payloads import SqlPayloadStore
+from workflows.types import ExecutionOptions
 from activities.triggers import index_execution
 
 log = logging.getLogger("wfo.api.hooks")
@@ -297,6 +299,8 @@ async def receive_hook(trigger_id: str, request: Request, session: SessionDep):
                 trigger="webhook",
                 tenant_id=str(trigger.tenant_id),
                 started_by=f"webhook:{trigger.id}",
+                payload_store=SqlPayloadStore(request.app.state.engine),
+                options=ExecutionOptions(payload_threshold_bytes=settings.payload_threshold_bytes),
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             ),

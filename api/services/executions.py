@@ -98,7 +98,9 @@ async def start(
     trigger: str = "manual",
 ) -> Execution:
     """Index and start one execution of ``workflow`` (the caller's, already tenant-checked)."""
+    from activities.payloads import SqlPayloadStore
     from workflows.client import start_execution
+    from workflows.types import ExecutionOptions
 
     if workflow.status == WorkflowStatus.archived.value:
         raise HTTPException(status.HTTP_409_CONFLICT, "workflow is archived")
@@ -141,6 +143,8 @@ async def start(
             trigger=trigger,
             tenant_id=str(principal.tenant_id),
             started_by=principal.name,
+            payload_store=SqlPayloadStore(session.bind),
+            options=ExecutionOptions(payload_threshold_bytes=settings.payload_threshold_bytes),
         )
     except Exception as exc:  # noqa: BLE001
         log.warning("starting execution %s failed: %s", execution_id, type(exc).__name__)
