@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 
 from tests.helpers import defn, node
 from worker.main import build_worker

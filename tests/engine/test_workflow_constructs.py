@@ -323,7 +323,7 @@ async def test_large_output_stays_out_of_history(run, http_sink, settings):
 
 
 async def test_large_execution_input_by_reference(run, settings):
-    from activities.payloads import PostgresPayloadStore, offload_if_large
+    from activities.payloads import offload_if_large
     from activities.services import Services
 
     services = Services(settings)
