@@ -116,9 +116,14 @@ async def reconcile(session, client, row) -> Any:
     handle = client.get_workflow_handle(m["execution_id"])
     try:
         running = (await asyncio.wait_for(handle.describe(), 5)).status.name == "RUNNING"
-        tasks = await asyncio.wait_for(handle.query(APPROVALS_QUERY), 5)
     except Exception:  # noqa: BLE001 - Temporal down, history gone: keep the row
         return row
+    try:
+        tasks = await asyncio.wait_for(handle.query(APPROVALS_QUERY), 5)
+    except Exception:  # noqa: BLE001 - no worker to answer (a closed execution needs a replay): decide below
+        if running:
+            return row
+        tasks = []
     live = next((t for t in tasks if t["task_id"] == m["id"]), None)
     if not running and (live is None or live["status"] == "pending"):
         # the execution ended without closing the task (terminated from outside, timed out): nobody can act
