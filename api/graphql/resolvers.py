@@ -354,10 +354,10 @@ async def resolve_complete_task(_, info: GraphQLResolveInfo, id: str, decision: 
     try:
         async with ctx.lock:
             row = await task_svc.load(ctx.session, ctx.principal, id)
-        client = await ctx.temporal()
-        result = await task_svc.decide(client, row._mapping["execution_id"],
-                                       task_svc.principal_decision(ctx.principal, id, body, idempotencyKey,
-                                                                   via="graphql"))
+            client = await ctx.temporal()
+            result = await task_svc.decide_once(ctx.session, client, row._mapping["execution_id"],
+                                                task_svc.principal_decision(ctx.principal, id, body, idempotencyKey,
+                                                                            via="graphql"))
     except HTTPException as exc:
         return refused(*_messages(exc))
     try:

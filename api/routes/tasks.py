@@ -68,8 +68,8 @@ async def complete_task(
 ) -> dict[str, Any]:
     """Decide; the execution validates (assignee, one vote each, no self-approval, form) before recording."""
     row = await _load(session, principal, task_id)
-    return await _decide(client, row._mapping["execution_id"],
-                         svc.principal_decision(principal, task_id, body, idempotency_key))
+    return await svc.decide_once(session, client, row._mapping["execution_id"],
+                                 svc.principal_decision(principal, task_id, body, idempotency_key))
 
 
 @router.post("/api/v1/tasks/{task_id}/links", response_model=TaskLinks)

@@ -205,6 +205,24 @@ async def decide(client, execution_id: str, decision: Decision) -> dict[str, Any
         raise
 
 
+async def decide_once(session, client, execution_id: str, decision: Decision) -> dict[str, Any]:
+    """`decide`, remembering the answer under the decision's idempotency key: a repeat gets the first answer,
+    even once the execution has finished (the workflow answers repeats itself while it runs)."""
+    key = decision.idempotency_key
+    if key:
+        stored = (await sql(session, "SELECT result FROM task_decisions WHERE task_id = :t AND idempotency_key = :k",
+                            {"t": decision.task_id, "k": key})).first()
+        if stored is not None:
+            return stored[0]
+    result = await decide(client, execution_id, decision)
+    if key:
+        await sql(session, "INSERT INTO task_decisions (task_id, idempotency_key, result) "
+                           "VALUES (:t, :k, CAST(:r AS jsonb)) ON CONFLICT DO NOTHING",
+                  {"t": decision.task_id, "k": key, "r": json.dumps(result, default=str)})
+        await session.commit()
+    return result
+
+
 def principal_decision(principal, task_id: str, body: CompleteTask, idempotency_key: str | None,
                        via: str = "api") -> Decision:
     """The decision of an authenticated caller (the key is scoped to the caller; `via` is recorded on the vote)."""

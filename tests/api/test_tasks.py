@@ -179,3 +179,18 @@ async def test_task_of_an_execution_terminated_from_outside_is_closed(http, work
     assert await close_orphaned_tasks(app.state.sessionmaker) >= 1  # the periodic pass
     r = await http.get("/api/v1/tasks", params={"status": "pending"}, headers=tenant_a.h("operator"))
     assert t2["id"] not in {t["id"] for t in r.json()["items"]}
+
+
+async def test_idempotent_repeat_after_the_execution_finished(http, worker, tenant_a):
+    op = tenant_a.users["operator"].email
+    ex = await start(http, tenant_a, approval_definition([op]), {"order": "R", "total": 1})
+    task = await wait_task(http, tenant_a, ex, "operator")
+    headers = {**tenant_a.h("operator"), "Idempotency-Key": "once"}
+    first = await http.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approved"}, headers=headers)
+    assert first.status_code == 200, first.text
+    assert (await wait_execution(http, tenant_a, ex))["status"] == "completed"
+    again = await http.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approved"}, headers=headers)
+    assert again.status_code == 200 and again.json() == first.json()
+    other = await http.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approved"},
+                            headers={**tenant_a.h("operator"), "Idempotency-Key": "twice"})
+    assert other.status_code == 409
