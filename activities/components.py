@@ -97,7 +97,7 @@ class ComponentActivities:
                 raise _app_error(f"{type(err).__name__}: {err}", type(err).__name__, True, info.attempt,
                                  secrets=secrets) from None
             output = await offload_if_large(output, self.services.payloads, req.payload_threshold_bytes,
-                                            req.tenant_id)
+                                            req.tenant_id, req.execution_id)
             return ComponentResult(output=output, attempt=info.attempt)
 
         return run_component
@@ -112,7 +112,7 @@ class ComponentActivities:
         except ExpressionError as err:
             raise _app_error(err.message, "ExpressionError", False, activity.info().attempt) from None
         output = await offload_if_large(outcome.output, self.services.payloads, req.payload_threshold_bytes,
-                                        req.tenant_id)
+                                        req.tenant_id, req.execution_id)
         return ComponentResult(output=output, port=outcome.port, attempt=activity.info().attempt)
 
     @activity.defn(name=LOAD_DEFINITION_ACTIVITY)

@@ -12,7 +12,7 @@ REF_PREFIX = "payload:"
 
 
 class PayloadStore(Protocol):
-    async def put(self, data: bytes, tenant_id: str | None) -> str: ...
+    async def put(self, data: bytes, tenant_id: str | None, execution_id: str | None = None) -> str: ...
 
     async def get(self, key: str) -> bytes: ...
 
@@ -23,11 +23,11 @@ class PostgresPayloadStore:
     def __init__(self, pool_factory):
         self._pool_factory = pool_factory
 
-    async def put(self, data: bytes, tenant_id: str | None) -> str:
+    async def put(self, data: bytes, tenant_id: str | None, execution_id: str | None = None) -> str:
         key = uuid.uuid4().hex
         pool = await self._pool_factory()
-        await pool.execute("INSERT INTO payloads (id, tenant_id, data, size) VALUES ($1, $2, $3, $4)",
-                           key, tenant_id, data, len(data))
+        await pool.execute("INSERT INTO payloads (id, tenant_id, data, size, execution_id) VALUES ($1, $2, $3, $4, $5)",
+                           key, tenant_id, data, len(data), execution_id)
         return key
 
     async def get(self, key: str) -> bytes:
@@ -44,13 +44,14 @@ class SqlPayloadStore:
     def __init__(self, engine):
         self._engine = engine
 
-    async def put(self, data: bytes, tenant_id: str | None) -> str:
+    async def put(self, data: bytes, tenant_id: str | None, execution_id: str | None = None) -> str:
         from sqlalchemy import text
 
         key = uuid.uuid4().hex
         async with self._engine.begin() as conn:
-            await conn.execute(text("INSERT INTO payloads (id, tenant_id, data, size) VALUES (:id, :t, :d, :s)"),
-                               {"id": key, "t": tenant_id, "d": data, "s": len(data)})
+            await conn.execute(text("INSERT INTO payloads (id, tenant_id, data, size, execution_id) "
+                                    "VALUES (:id, :t, :d, :s, :e)"),
+                               {"id": key, "t": tenant_id, "d": data, "s": len(data), "e": execution_id})
         return key
 
     async def get(self, key: str) -> bytes:
@@ -69,7 +70,7 @@ class MemoryPayloadStore:
     def __init__(self) -> None:
         self.items: dict[str, bytes] = {}
 
-    async def put(self, data: bytes, tenant_id: str | None) -> str:
+    async def put(self, data: bytes, tenant_id: str | None, execution_id: str | None = None) -> str:
         key = uuid.uuid4().hex
         self.items[key] = data
         return key
@@ -78,14 +79,15 @@ class MemoryPayloadStore:
         return self.items[key]
 
 
-async def offload_if_large(value: Any, store: PayloadStore, threshold: int, tenant_id: str | None = None) -> Any:
+async def offload_if_large(value: Any, store: PayloadStore, threshold: int, tenant_id: str | None = None,
+                           execution_id: str | None = None) -> Any:
     """Replace `value` by a reference if its JSON form exceeds `threshold` bytes."""
     if value is None or is_ref(value):
         return value
     size = json_size(value)
     if size <= threshold:
         return value
-    key = await store.put(json.dumps(value, separators=(",", ":"), default=str).encode(), tenant_id)
+    key = await store.put(json.dumps(value, separators=(",", ":"), default=str).encode(), tenant_id, execution_id)
     return {REF_KEY: REF_PREFIX + key, "size": size}
 
 

@@ -22,7 +22,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 K8S_FILES = sorted((ROOT / "k8s").glob("*.yaml"))
 
-SUBCOMMANDS = {"api", "worker", "migrate", "dev", "validate", "run"}
+SUBCOMMANDS = {"api", "worker", "migrate", "dev", "validate", "run", "gc"}
 SETTINGS_ENV = {name.upper() for name in Settings.model_fields}
 WORKFLOW_SECRET_PREFIX = "WFO_SECRET_"  # `secret://NAME` -> env WFO_SECRET_NAME on the worker (activities/services.py)
 WFO_COMPOSE_SERVICES = {"migrate", "api", "worker"}
@@ -38,8 +38,11 @@ def _k8s_docs() -> list[dict]:
 
 def _pod_specs() -> dict[str, dict]:
     """name of the Deployment/Job -> its pod spec."""
-    return {doc["metadata"]["name"]: doc["spec"]["template"]["spec"]
-            for doc in _k8s_docs() if doc["kind"] in ("Deployment", "Job", "StatefulSet", "DaemonSet")}
+    specs = {doc["metadata"]["name"]: doc["spec"]["template"]["spec"]
+             for doc in _k8s_docs() if doc["kind"] in ("Deployment", "Job", "StatefulSet", "DaemonSet")}
+    specs.update({doc["metadata"]["name"]: doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+                  for doc in _k8s_docs() if doc["kind"] == "CronJob"})
+    return specs
 
 
 def _containers() -> list[dict]:
@@ -156,7 +159,7 @@ def test_k8s_containers_run_wfo_subcommands_on_one_image():
         _assert_wfo_command([*container.get("command", []), *container.get("args", [])],
                             f"k8s container {container['name']}")
     images = {name: spec["containers"][0]["image"] for name, spec in specs.items()}
-    assert images["wfo-api"] == images["wfo-worker"] == images["wfo-migrate"]
+    assert images["wfo-api"] == images["wfo-worker"] == images["wfo-migrate"] == images["wfo-gc"]
 
 
 def test_k8s_env_names_are_settings():

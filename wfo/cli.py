@@ -105,6 +105,19 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gc(args: argparse.Namespace) -> int:
+    from wfo.gc import collect_payloads
+    from workflows.definition import parse_duration
+
+    try:
+        retention = parse_duration(args.older_than)
+    except ValueError as err:
+        raise SystemExit(f"wfo gc: --older-than: {err}")
+    deleted = asyncio.run(collect_payloads(get_settings().database_url, retention))
+    print(f"deleted {deleted} stored payload(s) older than {args.older_than} of finished executions")
+    return 0
+
+
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -143,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("migrate", help="migrate the metadata database to the latest schema")
     p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("gc", help="delete stored payloads of finished executions older than a retention")
+    p.add_argument("--older-than", default="P30D", help="ISO-8601 duration (default P30D)")
+    p.set_defaults(func=cmd_gc)
 
     p = sub.add_parser("api", help="serve the API")
     p.add_argument("--host")

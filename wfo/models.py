@@ -160,9 +160,12 @@ class Execution(SQLModel, table=True):
 
 class Payload(SQLModel, table=True):
     __tablename__ = "payloads"
+    __table_args__ = (sa.Index("ix_payloads_created_at", "created_at"),)
 
     id: str = Field(primary_key=True, sa_type=sa.Text)
     tenant_id: str | None = Field(default=None, sa_type=sa.Text)
     data: bytes = Field(sa_type=BYTEA)
     size: int | None = None
     created_at: datetime = _ts()
+    execution_id: str | None = Field(default=None, sa_type=sa.Text)
+    """The execution (Temporal workflow id) that stored it; children's ids start with their root's."""

@@ -43,11 +43,12 @@ async def start_execution(
     """Start the interpreter on `definition`. The definition travels in the input (self-contained history).
     With a `payload_store`, an input larger than the payload threshold is stored there and passed by reference."""
     options = options or default_options()
+    execution_id = execution_id or new_execution_id()
     if payload_store is not None:
         from activities.payloads import offload_if_large
 
         input = await offload_if_large(input, payload_store, options.payload_threshold_bytes,
-                                       tenant_id and str(tenant_id))
+                                       tenant_id and str(tenant_id), execution_id)
     pairs = [SearchAttributePair(SA_TRIGGER, trigger)]
     if workflow_id is not None:
         pairs.append(SearchAttributePair(SA_WORKFLOW_ID, str(workflow_id)))
@@ -60,7 +61,7 @@ async def start_execution(
         ExecutionInput(definition=definition, input=input, workflow_id=workflow_id and str(workflow_id),
                        version=version, trigger=trigger, tenant_id=tenant_id and str(tenant_id),
                        started_by=started_by, options=options),
-        id=execution_id or new_execution_id(),
+        id=execution_id,
         task_queue=task_queue,
         search_attributes=TypedSearchAttributes(pairs),
         id_conflict_policy=id_conflict_policy,
