@@ -158,6 +158,7 @@ class InterpreterWorkflow:
                             started_by=inp.started_by, options=opts, state=self._carry_over(engine)))
                     break  # every token has ended without reaching an end node
                 inline = 0
+                self._show_details(engine)
                 done, _ = await workflow.wait(list(tasks), return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     act = tasks.pop(task)
@@ -180,6 +181,20 @@ class InterpreterWorkflow:
         if failure:
             raise ApplicationError(failure["message"], failure, type=failure["type"], non_retryable=True)
         return engine.state["result"]
+
+    def _show_details(self, engine: Engine) -> None:
+        """What the execution is doing now, for the Temporal UI's "current details" (not part of history)."""
+        lines = []
+        for act in sorted(engine.state["running"].values(), key=lambda a: a["seq"])[:20]:
+            node = engine.defn.nodes[act["node"]]
+            status = engine.state["nodes"][node.id]
+            task = next((t for t in self._approvals.values() if t.node_id == node.id and not t.closed), None)
+            what = (f"waiting for approval ({len(task.votes)}/{task.required} votes"
+                    + (f", due {task.due_at.isoformat()}" if task.due_at else "") + ")") if task else "running"
+            lines.append(f"- **{node.label}** (`{node.type}`) {what} since {status['started_at']}")
+        details = "\n".join(lines) or "idle"
+        if details != workflow.get_current_details():
+            workflow.set_current_details(details)
 
     async def _drain_background(self) -> None:
         while self._background:

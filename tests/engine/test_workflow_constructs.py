@@ -487,3 +487,19 @@ async def test_large_rendered_configs(temporal_env, settings, http_sink):
             assert b"{{ [nodes.a, nodes.a] }}" in payload and len(payload) < 900_000
     assert err["type"] == "PayloadTooLarge" and "payload limit" in err["message"]
     assert not [r for r in http_sink.requests if r["path"] == "/both"]
+
+
+async def test_current_details_show_what_runs(run, http_sink):
+    """The Temporal UI's "current details" name the running nodes (metadata, not history)."""
+    d = defn([node("start", "start"), node("slow", "http.request", name="Slow call", url=http_sink.url + "/slow?s=2"),
+              node("end", "end")], ["start->slow", "slow->end"])
+    h = await run(d)
+    details = ""
+    for _ in range(40):
+        meta = await h.query("__temporal_workflow_metadata")
+        details = meta.current_details if hasattr(meta, "current_details") else meta.get("currentDetails", "")
+        if "Slow call" in details:
+            break
+        await asyncio.sleep(0.1)
+    assert "**Slow call** (`http.request`) running" in details
+    await result_of(h)
