@@ -105,6 +105,49 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from temporalio.client import WorkflowHistory
+    from temporalio.worker import Replayer
+
+    from worker.main import workflow_runner
+    from workflows.delivery import DeliveryWorkflow
+    from workflows.interpreter import InterpreterWorkflow
+    from workflows.trigger_schedule import ScheduledTriggerWorkflow
+
+    histories: list[WorkflowHistory] = []
+    for path in args.files:
+        try:
+            histories.append(WorkflowHistory.from_json(Path(path).stem, Path(path).read_text()))
+        except (OSError, ValueError) as err:
+            print(f"wfo replay: cannot read {path}: {err}", file=sys.stderr)
+            return 2
+    if args.execution_id:
+        from wfo.temporal import connect
+
+        client = await connect(settings)
+        for execution_id in args.execution_id:
+            histories.append(await client.get_workflow_handle(execution_id).fetch_history())
+    if not histories:
+        print("wfo replay: give history files (temporal workflow show -o json) or --execution-id", file=sys.stderr)
+        return 2
+    replayer = Replayer(workflows=[InterpreterWorkflow, DeliveryWorkflow, ScheduledTriggerWorkflow],
+                        workflow_runner=workflow_runner())
+    failed = 0
+    for history in histories:
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        if result.replay_failure is None:
+            print(f"ok      {history.workflow_id}")
+        else:
+            failed += 1
+            print(f"FAILED  {history.workflow_id}: {result.replay_failure}")
+    print(f"{len(histories) - failed} replayed, {failed} failed")
+    return 1 if failed else 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    return asyncio.run(_replay(args, get_settings()))
+
+
 def cmd_gc(args: argparse.Namespace) -> int:
     from wfo.gc import collect_payloads
     from workflows.definition import parse_duration
@@ -156,6 +199,13 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("migrate", help="migrate the metadata database to the latest schema")
     p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("replay", help="replay execution histories with this code (catches non-determinism "
+                                      "before a deploy)")
+    p.add_argument("files", nargs="*", help="history JSON files named <workflow id>.json "
+                                            "(temporal workflow show -w ID -o json > ID.json)")
+    p.add_argument("--execution-id", action="append", default=[], help="fetch this execution's history")
+    p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("gc", help="delete stored payloads of finished executions older than a retention")
     p.add_argument("--older-than", default="P30D", help="ISO-8601 duration (default P30D)")

@@ -66,3 +66,25 @@ async def test_run_refuses_invalid_definition_and_bad_input(temporal_env):
 async def test_run_without_server_says_so():
     code, _, err = await wfo("run", str(EXAMPLES / "order-total.json"), env={"TEMPORAL_ADDRESS": "127.0.0.1:1"})
     assert code == 3 and "cannot reach Temporal" in err
+
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+
+
+async def test_replay_recorded_histories_and_a_tampered_one(tmp_path):
+    code, out, _ = await wfo("replay", *sorted(str(p) for p in HISTORIES.glob("*.json")))
+    assert code == 0 and "9 replayed, 0 failed" in out
+    tampered = tmp_path / "replay-issue_example.json"
+    tampered.write_text((HISTORIES / "replay-issue_example.json").read_text()
+                        .replace('"http.request"', '"email.send"'))
+    code, out, _ = await wfo("replay", str(tampered))
+    assert code == 1 and "FAILED" in out and "0 replayed, 1 failed" in out
+
+
+async def test_replay_a_live_execution(temporal_env):
+    env = {"TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host}
+    code, out, err = await wfo("run", str(EXAMPLES / "order-total.json"), "--input", '{"items": []}', env=env)
+    assert code == 0, err
+    execution_id = err.split("execution ", 1)[1].split(":", 1)[0]
+    code, out, _ = await wfo("replay", "--execution-id", execution_id, env=env)
+    assert code == 0 and f"ok      {execution_id}" in out

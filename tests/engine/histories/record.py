@@ -122,7 +122,7 @@ async def main(database_url: str, only: set[str] | None = None) -> None:
                 # the first run (continue-as-new chains: the first link)
                 first = env.client.get_workflow_handle(h.id, run_id=h.first_execution_run_id)
                 history = await first.fetch_history()
-                (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+                (HERE / f"replay-{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
                 print("recorded", name)
     finally:
         await env.shutdown()
