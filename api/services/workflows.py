@@ -64,6 +64,14 @@ def not_found() -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, "workflow not found")
 
 
+
+async def _save(session: AsyncSession, commit: bool) -> None:
+    """Commit, or only flush when the caller batches several operations in one transaction (bulk)."""
+    if commit:
+        await session.commit()
+    else:
+        await session.flush()
+
 async def get_workflow(
     session: AsyncSession, principal: Principal, workflow_id: uuid.UUID | str, *, for_update: bool = False
 ) -> Workflow:
@@ -141,10 +149,7 @@ async def create_workflow(
     await session.flush()
     ver = WorkflowVersion(workflow_id=wf.id, version=1, definition=data.definition, created_by=principal.name, created_at=now)
     session.add(ver)
-    if commit:
-        await session.commit()
-    else:
-        await session.flush()
+    await _save(session, commit)
     return wf, ver
 
 
@@ -185,10 +190,7 @@ async def update_workflow(
             setattr(wf, key, fields[key])
     wf.updated_at = now
     session.add(wf)
-    if commit:
-        await session.commit()
-    else:
-        await session.flush()
+    await _save(session, commit)
     return wf
 
 
@@ -202,8 +204,5 @@ async def archive_workflow(
         wf.archived_at = now
         wf.updated_at = now
         session.add(wf)
-    if commit:
-        await session.commit()
-    else:
-        await session.flush()
+    await _save(session, commit)
     return wf
