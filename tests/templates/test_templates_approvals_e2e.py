@@ -11,25 +11,12 @@ import pytest_asyncio
 from temporalio.client import WorkflowFailureError
 
 from api import templates as catalog
-from tests.localpeers import HttpSink, SmtpSink
 from wfo.settings import Settings
 from worker.main import build_worker
 from workflows.client import start_execution
 from workflows.types import APPROVALS_QUERY, DECIDE_UPDATE, Decision
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    with SmtpSink() as sink:
-        yield sink
-
-
-@pytest.fixture(scope="module")
-def web():
-    with HttpSink() as sink:
-        yield sink
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest_asyncio
 from temporalio.client import WorkflowFailureError
 
 from api import templates as catalog
-from tests.localpeers import HttpSink, SmtpSink
+from tests.localpeers import SmtpSink
 from wfo.settings import Settings
 from worker.main import build_worker
 from workflows.client import start_execution
@@ -20,18 +20,6 @@ from workflows.client import start_execution
 pytestmark = pytest.mark.asyncio
 
 SECRET = "TPL_E2E_DB"
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    with SmtpSink() as sink:
-        yield sink
-
-
-@pytest.fixture(scope="module")
-def web():
-    with HttpSink() as sink:
-        yield sink
 
 
 @pytest_asyncio.fixture(scope="module")
