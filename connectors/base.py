@@ -34,6 +34,40 @@ class NodeContext:
     services: Any = None
     """The worker's shared clients (`activities.services.Services`)."""
     extra: dict[str, Any] = field(default_factory=dict)
+    credentials: Any = None
+    """Resolves credential names to values (`CredentialResolver`); set by the component activity."""
+    secret_values: list[str] = field(default_factory=list)
+    """Every secret value resolved for this run: redacted from errors and scrubbed from the output."""
+
+    async def credential(self, name: str, *types: str) -> dict[str, Any]:
+        """The tenant's credential `name` (its decrypted fields), checked to be one of `types`.
+
+        Only ever called inside an activity: the value never enters workflow history. The values are
+        recorded in `secret_values` so the activity scrubs them from whatever leaves it.
+        """
+        if self.credentials is None:
+            raise ComponentError(f"credential {name!r}: no credential store on this worker",
+                                 retryable=False, type="CredentialNotFound")
+        values = await self.credentials.resolve(self.tenant_id, name, types)
+        self.secret_values.extend(_leaf_strings(values))
+        return values
+
+
+class CredentialResolver(Protocol):
+    async def resolve(self, tenant_id: str | None, name: str, types: tuple[str, ...]) -> dict[str, Any]:
+        """Decrypted fields of the tenant's credential; raises `ComponentError` (non-retryable)
+        `CredentialNotFound` when missing and `CredentialTypeMismatch` when not one of `types`."""
+        ...
+
+
+def _leaf_strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if len(value) >= 4 else []
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _leaf_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _leaf_strings(v)]
+    return []
 
 
 class Connector(Protocol):

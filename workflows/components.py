@@ -8,10 +8,12 @@ their connector modules and merged into a registry by `connectors.registry`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Kind = Literal["control", "pure", "activity"]
+Category = Literal["core", "logic", "data", "integration", "communication", "advanced"]
+CATEGORIES: tuple[str, ...] = ("core", "logic", "data", "integration", "communication", "advanced")
 """`control`: handled by the interpreter (start, parallel, wait, map...);
 `pure`: computed from the context without I/O, evaluated inline in the workflow;
 `activity`: has side effects, always runs as a Temporal activity named after its type."""
@@ -36,6 +38,31 @@ class ComponentSpec:
     """Config fields holding bare JSONata (not ``{{ }}`` templates)."""
     template_skip: tuple[str, ...] = ()
     """Config fields that are not rendered as templates before the node runs."""
+    category: Category = "core"
+    """Palette family: core, logic, data, integration, communication or advanced."""
+    title: str = ""
+    """Display name in the designer (defaults to the type)."""
+    icon: str = "box"
+    """Icon name the designer shows (a lucide icon name)."""
+    output_schema: Mapping[str, Any] = field(default_factory=dict)
+    """JSON Schema of the node's output (`{}`: anything). Drives `nodes.<id>.` completions and checks."""
+    idempotent: bool = False
+    """Whether running the node twice with the same config has the effect of running it once."""
+    docs: str = ""
+    """Longer help (Markdown) shown in the designer and in `GET /api/v1/components`."""
+    example: Mapping[str, Any] | None = None
+    """An example `config` for the node."""
+
+    def describe(self) -> dict[str, Any]:
+        """The spec as JSON for the designer's palette (`GET /api/v1/components`)."""
+        return {
+            "type": self.type, "kind": self.kind, "category": self.category,
+            "title": self.title or self.type, "description": self.description, "icon": self.icon,
+            "config_schema": dict(self.config_schema), "output_schema": dict(self.output_schema),
+            "ports": list(self.ports), "dynamic_ports": self.type == "switch", "can_fail": self.can_fail,
+            "idempotent": self.idempotent, "docs": self.docs, "example": dict(self.example) if self.example else None,
+            "expression_fields": list(self.bare_expressions),
+        }
 
     def output_ports(self, config: Mapping[str, Any]) -> tuple[str, ...]:
         ports = self.ports
@@ -135,6 +162,40 @@ BUILTIN_SPECS: tuple[ComponentSpec, ...] = (
                    "additionalProperties": False},
                   ports=("approved", "rejected", "timeout"), template_skip=("form",)),
 )
+
+_ANY: dict[str, Any] = {}
+_BUILTIN_META: dict[str, dict[str, Any]] = {
+    "start": {"category": "core", "title": "Start", "icon": "play", "idempotent": True},
+    "end": {"category": "core", "title": "End", "icon": "square", "idempotent": True},
+    "terminate": {"category": "core", "title": "Terminate", "icon": "octagon-x", "idempotent": True},
+    "transform": {"category": "data", "title": "Transform", "icon": "wand", "idempotent": True,
+                  "example": {"expression": "{ 'total': $sum(input.items.(price * qty)) }"}},
+    "set": {"category": "data", "title": "Set variables", "icon": "variable", "idempotent": True,
+            "output_schema": {"type": "object"}, "example": {"values": {"customer": "{{ input.customer }}"}}},
+    "decision": {"category": "logic", "title": "Decision (if)", "icon": "split", "idempotent": True,
+                 "output_schema": {"type": "boolean"}, "example": {"condition": "input.amount > 1000"}},
+    "switch": {"category": "logic", "title": "Switch", "icon": "route", "idempotent": True,
+               "example": {"expression": "input.kind", "cases": [{"port": "a", "value": "a"}]}},
+    "filter": {"category": "data", "title": "Filter", "icon": "filter", "idempotent": True,
+               "output_schema": {"type": "array"}, "example": {"items": "input.items", "condition": "item.qty > 0"}},
+    "parallel": {"category": "logic", "title": "Parallel", "icon": "git-fork", "idempotent": True},
+    "join": {"category": "logic", "title": "Join", "icon": "git-merge", "idempotent": True,
+             "output_schema": {"type": "object"}},
+    "loop": {"category": "logic", "title": "Loop", "icon": "repeat", "idempotent": True,
+             "example": {"condition": "vars.i < 10", "max_iterations": 100}},
+    "map": {"category": "logic", "title": "Map (for each)", "icon": "list-tree", "output_schema": {"type": "array"}},
+    "subworkflow": {"category": "core", "title": "Sub-workflow", "icon": "workflow"},
+    "wait": {"category": "core", "title": "Wait", "icon": "timer", "idempotent": True,
+             "example": {"duration": "PT1H"}},
+    "approval": {"category": "core", "title": "Approval", "icon": "user-check",
+                 "output_schema": {"type": "object", "properties": {
+                     "task_id": {"type": "string"}, "decision": {"type": "string"},
+                     "comment": {"type": ["string", "null"]}, "data": {"type": ["object", "null"]},
+                     "decided_by": {"type": ["string", "null"]}, "decided_at": {"type": ["string", "null"]},
+                     "votes": {"type": "array"}, "escalated": {"type": "boolean"}, "timed_out": {"type": "boolean"}}},
+                 "example": {"title": "Approve the expense", "assignees": {"roles": ["admin"]}, "due": "P2D"}},
+}
+BUILTIN_SPECS = tuple(replace(spec, **_BUILTIN_META.get(spec.type, {})) for spec in BUILTIN_SPECS)
 
 
 class Registry:
