@@ -18,6 +18,8 @@ dev: $(STAMP)
 	$(BIN)/wfo dev
 
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 bench: $(STAMP)

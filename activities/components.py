@@ -11,14 +11,19 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.payloads import offload_if_large, resolve_context
 from activities.services import SecretNotFound, Services
 from connectors.base import ComponentError, Connector, NodeContext
+from wfo.stores.payloads import offload_if_large, resolve_context
 from workflows.definition import Node
 from workflows.engine import compute_pure
 from workflows.expressions import EvalEnv, ExpressionError, render
 from workflows.types import (
-    CHECKPOINT_ACTIVITY, EVALUATE_ACTIVITY, LOAD_DEFINITION_ACTIVITY, ComponentRequest, ComponentResult, LoadDefinitionRequest,
+    CHECKPOINT_ACTIVITY,
+    EVALUATE_ACTIVITY,
+    LOAD_DEFINITION_ACTIVITY,
+    ComponentRequest,
+    ComponentResult,
+    LoadDefinitionRequest,
     LoadDefinitionResult,
 )
 
@@ -93,7 +98,7 @@ class ComponentActivities:
                 raise _app_error(str(err), type(err).__name__, False, info.attempt) from None
             except ApplicationError:
                 raise
-            except Exception as err:  # unexpected: retry, but never leak secrets in the message
+            except Exception as err:  # noqa: BLE001 - unexpected: retry, but never leak secrets in the message
                 raise _app_error(f"{type(err).__name__}: {err}", type(err).__name__, True, info.attempt,
                                  secrets=secrets) from None
             output = await offload_if_large(output, self.services.payloads, req.payload_threshold_bytes,

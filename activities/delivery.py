@@ -4,45 +4,31 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 
 import httpx
-from api.events.db import sql
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from api.events.secretbox import unseal
-from api.events.signing import signed_headers
-from api.events.ssrf import UnresolvableHostError, UnsafeURLError, check_outbound_url, pinned_request
+from wfo.db import sql
+from wfo.events import emit_event
+from wfo.netguard import UnresolvableHostError, UnsafeURLError, check_outbound_url, pinned_request
+from wfo.security.secretbox import unseal
+from wfo.security.signing import signed_headers
 from wfo.settings import Settings
+from workflows.delivery import (
+    DELIVER_ACTIVITY,
+    EMIT_EVENT_ACTIVITY,
+    RECORD_OUTCOME_ACTIVITY,
+    DeliverRequest,
+    DeliveryOutcome,
+    EmitEventRequest,
+)
 
 log = logging.getLogger(__name__)
 
-NON_RETRYABLE_ERRORS = ("SubscriptionGone", "UnsafeURL")
 MAX_RESPONSE_BYTES = 2048
 USER_AGENT = "wfo-webhooks/1"
-
-
-@dataclass
-class DeliverRequest:
-    delivery_id: str
-    subscription_id: str
-    event_type: str
-    body: str
-    timeout_seconds: float = 30.0
-    tenant_id: str | None = None
-    event_id: str | None = None
-
-
-@dataclass
-class DeliveryOutcome:
-    delivery_id: str
-    status: str
-    """succeeded | failed | cancelled"""
-    attempts: int
-    response_status: int | None
-    error: str | None
 
 
 class DeliveryActivities:
@@ -83,7 +69,7 @@ class DeliveryActivities:
             )
             await session.commit()
 
-    @activity.defn(name="webhook_delivery.deliver")
+    @activity.defn(name=DELIVER_ACTIVITY)
     async def deliver(self, req: DeliverRequest) -> DeliveryOutcome:
         attempt = activity.info().attempt
         async with self.sessionmaker() as session:
@@ -148,7 +134,7 @@ class DeliveryActivities:
         await self._record_attempt(req, attempt, status_code, error, False)
         raise ApplicationError(error, type="DeliveryError")
 
-    @activity.defn(name="webhook_delivery.record_outcome")
+    @activity.defn(name=RECORD_OUTCOME_ACTIVITY)
     async def record_outcome(self, outcome: DeliveryOutcome) -> DeliveryOutcome:
         async with self.sessionmaker() as session:
             row = (
@@ -167,15 +153,6 @@ class DeliveryActivities:
         return outcome
 
 
-@dataclass
-class EmitEventRequest:
-    event_type: str
-    tenant_id: str
-    data: dict
-    event_id: str
-    """Stable per event (e.g. ``"execution.completed:<execution id>"``): a retried emit delivers once."""
-
-
 class EventActivities:
     """``wfo.events.emit``: lets workflows (the interpreter, approvals) publish outbound events.
 
@@ -186,10 +163,8 @@ class EventActivities:
     def __init__(self, sessionmaker: async_sessionmaker) -> None:
         self.sessionmaker = sessionmaker
 
-    @activity.defn(name="wfo.events.emit")
+    @activity.defn(name=EMIT_EVENT_ACTIVITY)
     async def emit(self, req: EmitEventRequest) -> list[str]:
-        from api.events.emit import emit_event
-
         return await emit_event(
             req.event_type,
             req.data,

@@ -10,8 +10,9 @@ from typing import Any
 import asyncpg
 import httpx
 
-from activities.payloads import PayloadStore, PostgresPayloadStore
+from wfo.db import create_engine, create_sessionmaker
 from wfo.settings import Settings
+from wfo.stores.payloads import PayloadStore, SqlPayloadStore
 
 SECRET_PREFIX = "secret://"
 SECRET_RE = re.compile(r"secret://([A-Za-z0-9_.\-]+)")
@@ -41,7 +42,9 @@ class Services:
         self.http = http or httpx.AsyncClient()
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
-        self.payloads = payloads or PostgresPayloadStore(self.db_pool)
+        self._engine = None
+        self._sessionmaker = None
+        self.payloads = payloads or SqlPayloadStore(self.engine())
         self.secrets = secrets or EnvSecrets()
 
     async def db_pool(self) -> asyncpg.Pool:
@@ -52,13 +55,16 @@ class Services:
                     self._pool = await asyncpg.create_pool(self.settings.database_url, min_size=0, max_size=10)
         return self._pool
 
+    def engine(self):
+        """The SQLAlchemy async engine on the metadata database (connects on first use)."""
+        if self._engine is None:
+            self._engine = create_engine(self.settings)
+        return self._engine
+
     def sessionmaker(self):
         """An SQLAlchemy async session factory on the metadata database, created on first use."""
-        if getattr(self, "_sessionmaker", None) is None:
-            from wfo.db import create_engine, create_sessionmaker
-
-            self._engine = create_engine(self.settings)
-            self._sessionmaker = create_sessionmaker(self._engine)
+        if self._sessionmaker is None:
+            self._sessionmaker = create_sessionmaker(self.engine())
         return self._sessionmaker
 
     def resolve_secrets(self, value: Any) -> tuple[Any, list[str]]:
@@ -98,7 +104,7 @@ class Services:
         await self.http.aclose()
         for client in getattr(self, "_clients", []):
             await client.aclose()
-        if getattr(self, "_engine", None) is not None:
+        if self._engine is not None:
             await self._engine.dispose()
         if self._pool is not None:
             await self._pool.close()

@@ -9,8 +9,16 @@ from datetime import datetime
 from temporalio import activity
 
 from activities.services import Services
+from connectors.base import ComponentError, NodeContext
+from connectors.email import EmailSend
+from wfo.approval_links import link_path, make_token
+from wfo.events import emit_event
 from workflows.types import (
-    TASK_CLOSE_ACTIVITY, TASK_NOTIFY_ACTIVITY, TASK_OPEN_ACTIVITY, TASK_UPDATE_ACTIVITY, TaskRecord,
+    TASK_CLOSE_ACTIVITY,
+    TASK_NOTIFY_ACTIVITY,
+    TASK_OPEN_ACTIVITY,
+    TASK_UPDATE_ACTIVITY,
+    TaskRecord,
 )
 
 log = logging.getLogger(__name__)
@@ -52,10 +60,6 @@ class TaskActivities:
         if not t.tenant_id:
             return
         try:
-            from api.events.emit import emit_event
-        except ImportError:
-            return
-        try:
             await emit_event(
                 event, {"task_id": t.task_id, "execution_id": t.execution_id, "workflow_id": t.workflow_id,
                         "node_id": t.node_id, "title": t.title, "status": t.status, "decision": t.decision},
@@ -88,10 +92,6 @@ class TaskActivities:
     @activity.defn(name=TASK_NOTIFY_ACTIVITY)
     async def notify(self, t: TaskRecord) -> int:
         """Email each assignee not notified yet their own signed approve/reject links. Returns mails sent."""
-        from connectors.base import ComponentError, NodeContext
-        from connectors.email import EmailSend
-        from wfo.approval_links import link_path, make_token
-
         settings = self.services.settings
         pool = await self.services.db_pool()
         done = {r["recipient"] for r in await pool.fetch(

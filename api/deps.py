@@ -31,6 +31,7 @@ from api import security
 from api.permissions import PUBLIC, permission_for_route, role_at_most, role_has
 from wfo.models import ApiKey, User
 from wfo.settings import Settings
+from wfo.temporal import connect
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -61,8 +62,6 @@ async def get_temporal_client(app) -> Client:
     lock: asyncio.Lock = app.state.temporal_lock
     async with lock:
         if app.state.temporal_client is None:
-            from wfo.temporal import connect
-
             app.state.temporal_client = await connect(app.state.settings)
         return app.state.temporal_client
 
@@ -70,7 +69,7 @@ async def get_temporal_client(app) -> Client:
 async def get_temporal(request: Request) -> Client:
     try:
         return await get_temporal_client(request.app)
-    except Exception as exc:  # noqa: BLE001 - server unreachable
+    except Exception as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow engine (Temporal) unavailable") from exc
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 import math
+import uuid
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 

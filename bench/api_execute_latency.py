@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
+import httpx
 
-from bench.stack import cpu_seconds, local_stack, pct  # noqa: E402
+from bench.stack import cpu_seconds, local_stack, pct
 
 DEFINITION = {
     "schema_version": 1,

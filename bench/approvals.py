@@ -37,9 +37,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
+import httpx
 
-from bench.stack import pct, start_temporal, temp_database  # noqa: E402
+from bench.stack import pct, start_temporal, temp_database
 
 
 def definition(sink_url: str) -> dict:

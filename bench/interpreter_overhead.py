@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
+from temporalio.testing import WorkflowEnvironment
 
-from bench.handwritten import HandWrittenChain  # noqa: E402
-from wfo.settings import Settings  # noqa: E402
-from wfo.temporal import SEARCH_ATTRIBUTES, temporal_cli_path  # noqa: E402
-from worker.main import build_worker  # noqa: E402
-from workflows.client import start_execution  # noqa: E402
+from bench.handwritten import HandWrittenChain
+from wfo.executions import start_execution
+from wfo.settings import Settings
+from wfo.temporal import SEARCH_ATTRIBUTES, temporal_cli_path
+from worker.main import build_worker
 
 
 def linear(n_noop: int, n_transform: int = 0) -> dict:

@@ -171,7 +171,7 @@ async def local_stack(*, worker: str = "process", api_process: bool = True,
                 worker_cm = build_worker(env.client, settings)
                 await worker_cm.__aenter__()
             elif worker == "process":
-                stack.procs.append(subprocess.Popen([sys.executable, "-m", "wfo.cli", "worker"], env=child_env,
+                stack.procs.append(subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], env=child_env,
                                                     cwd=str(ROOT)))
             try:
                 yield stack

@@ -27,9 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
+import httpx
 
-from bench.stack import local_stack, pct  # noqa: E402
+from bench.stack import local_stack, pct
 
 DEFINITION = {
     "schema_version": 1,
@@ -53,7 +53,7 @@ async def main() -> None:
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args()
 
-    from api.events.idempotency import execution_id_for_delivery
+    from wfo.idempotency import execution_id_for_delivery
 
     worker = "none" if args.no_worker else ("inline" if args.inline_worker else "process")
     async with local_stack(worker=worker) as stack:

@@ -110,7 +110,7 @@ class DatabaseQuery:
         try:
             pool = await self._pool(dsn, connect_timeout)
             conn = await pool.acquire(timeout=connect_timeout)
-        except BaseException as err:  # noqa: BLE001 - mapped below, never leaks the DSN
+        except BaseException as err:
             if isinstance(err, asyncio.CancelledError):
                 raise
             raise _map_error(err, where, connecting=True) from None
@@ -127,7 +127,7 @@ class DatabaseQuery:
         except ComponentError:
             healthy = True  # raised before or after talking to the server: the connection is fine
             raise
-        except BaseException as err:  # noqa: BLE001
+        except BaseException as err:
             if isinstance(err, asyncio.CancelledError):
                 raise
             healthy = isinstance(err, pgerr.PostgresError) and not isinstance(

@@ -10,12 +10,11 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from wfo.settings import Settings
 from wfo.temporal import SEARCH_ATTRIBUTES
-
-import yaml  # noqa: E402  (a test dependency)
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
@@ -71,8 +70,8 @@ def _assert_wfo_command(argv: list[str], where: str) -> None:
 
 
 def test_subcommand_set_matches_cli():
-    """The set above is the one wfo.cli declares (read from its source; nothing is run)."""
-    tree = ast.parse((ROOT / "wfo" / "cli.py").read_text())
+    """The set above is the one cli.main declares (read from its source; nothing is run)."""
+    tree = ast.parse((ROOT / "cli" / "main.py").read_text())
     declared = {node.args[0].value for node in ast.walk(tree)
                 if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_parser"
                 and node.args and isinstance(node.args[0], ast.Constant)}

@@ -32,7 +32,7 @@ async def start_dev(data_dir: Path, api: int, grpc: int, ui: int) -> tuple[async
     env = {**os.environ, "TEMPORAL_ADDRESS": f"127.0.0.1:{grpc}", "TEMPORAL_UI_URL": f"http://127.0.0.1:{ui}",
            "ENVIRONMENT": "dev", "REDIS_URL": "redis://127.0.0.1:6379/0"}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "wfo.cli", "dev", "--data-dir", str(data_dir), "--port", str(api),
+        sys.executable, "-m", "cli.main", "dev", "--data-dir", str(data_dir), "--port", str(api),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env, cwd=ROOT)
     banner = []
 
@@ -80,7 +80,7 @@ async def test_dev_stack_starts_works_stops_and_keeps_data(tmp_path):
             assert ui_page.status_code == 200
         # the engine answers on the dev server (search attributes registered, worker polling)
         run = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "wfo.cli", "run", str(ROOT / "docs/examples/order-total.json"),
+            sys.executable, "-m", "cli.main", "run", str(ROOT / "docs/examples/order-total.json"),
             "--input", '{"items": [{"price": 2, "qty": 3}]}', stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env={**os.environ, "TEMPORAL_ADDRESS": f"127.0.0.1:{grpc}"})
         out, err = await asyncio.wait_for(run.communicate(), timeout=120)

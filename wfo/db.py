@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -81,14 +84,12 @@ async def run_migrations(database_url: str, revision: str = "heads") -> None:
 
 async def current_revisions(database_url: str) -> set[str]:
     """The revision(s) the database is at (empty when never migrated)."""
-    from sqlalchemy import text
-
     engine = create_async_engine(to_sqlalchemy_url(database_url), pool_size=1, max_overflow=0)
     try:
         async with engine.connect() as conn:
             try:
                 return set((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars())
-            except Exception:
+            except Exception:  # noqa: BLE001 - best effort
                 return set()
     finally:
         await engine.dispose()
@@ -97,3 +98,9 @@ async def current_revisions(database_url: str) -> set[str]:
 async def current_revision(database_url: str) -> str | None:
     revs = await current_revisions(database_url)
     return ",".join(sorted(revs)) if revs else None
+
+
+async def sql(session: Any, query: str, params: dict[str, Any] | None = None) -> Result:
+    """Raw SQL over a (SQLModel or SQLAlchemy) async session (being replaced by store modules)."""
+    conn = await session.connection()
+    return await conn.execute(text(query), params or {})

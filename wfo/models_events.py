@@ -1,7 +1,7 @@
 """Tables for outbound event webhooks and inbound triggers (migration ``0003_triggers_webhooks``).
 
 Secrets (a subscription's signing secret, a webhook trigger's verification secret) are stored
-encrypted (``api.events.secretbox``) and are never returned by the API, logged or put in Temporal
+encrypted (``wfo.security.secretbox``) and are never returned by the API, logged or put in Temporal
 history: the delivery activity loads a subscription's secret by id.
 """
 

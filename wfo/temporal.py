@@ -6,17 +6,18 @@ import shutil
 import sys
 from pathlib import Path
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
+from wfo.observability import tracing_interceptors, worker_runtime
 from wfo.settings import Settings
+from workflows.converter import data_converter
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
-# Search attributes registered on the server so the Temporal UI can filter executions.
-SA_WORKFLOW_ID = SearchAttributeKey.for_keyword("WfoWorkflowId")
-SA_VERSION = SearchAttributeKey.for_int("WfoWorkflowVersion")
-SA_TRIGGER = SearchAttributeKey.for_keyword("WfoTrigger")
-SA_TENANT = SearchAttributeKey.for_keyword("WfoTenant")
-SEARCH_ATTRIBUTES = (SA_WORKFLOW_ID, SA_VERSION, SA_TRIGGER, SA_TENANT)
+__all__ = ["SEARCH_ATTRIBUTES", "connect", "dev_server_cli_args", "ensure_search_attributes",
+           "temporal_cli_path", "test_server_path"]
 
 
 def dev_server_cli_args() -> list[str]:
@@ -53,11 +54,6 @@ def test_server_path() -> str:
 
 async def connect(settings: Settings, *, worker: bool = False) -> Client:
     """A client for `settings`; `worker=True` also turns on the worker's metrics endpoint."""
-    from temporalio.service import TLSConfig
-
-    from wfo.observability import tracing_interceptors, worker_runtime
-    from workflows.converter import data_converter
-
     tls: bool | TLSConfig = False
     if settings.temporal_tls_cert and settings.temporal_tls_key:
         with open(settings.temporal_tls_cert, "rb") as cert, open(settings.temporal_tls_key, "rb") as key:
@@ -77,11 +73,6 @@ async def connect(settings: Settings, *, worker: bool = False) -> Client:
 
 async def ensure_search_attributes(client: Client, namespace: str = "default") -> None:
     """Register our search attributes on the server if they are missing (idempotent)."""
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-
-    from temporalio.service import RPCError, RPCStatusCode
-
     try:
         existing = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace=namespace))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 import logging
 import signal
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -14,12 +14,16 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.components import ComponentActivities
+from activities.delivery import DeliveryActivities, EventActivities
 from activities.services import Services
 from activities.tasks import TaskActivities
+from activities.triggers import TriggerActivities
 from connectors.registry import connectors
 from wfo.settings import Settings
 from wfo.temporal import connect
+from workflows.delivery import DeliveryWorkflow
 from workflows.interpreter import InterpreterWorkflow
+from workflows.trigger_schedule import ScheduledTriggerWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +40,6 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 def extra_workflows_and_activities(services: Services) -> tuple[list[type], list[Any]]:
     """Workflows and activities of the events subsystem (outbound deliveries, schedule triggers)."""
     import httpx
-
-    from activities.delivery import DeliveryActivities, EventActivities
-    from activities.triggers import TriggerActivities
-    from workflows.delivery import DeliveryWorkflow
-    from workflows.trigger_schedule import ScheduledTriggerWorkflow
 
     sessionmaker = services.sessionmaker()
     # deliveries never follow redirects nor proxies: the address checked is the address called

@@ -1,4 +1,4 @@
-"""Durable delivery of one outbound event to one subscription (``WebhookDelivery``).
+"""Durable delivery of one outbound event to one subscription (``WebhookDelivery``), and its contracts.
 
 One workflow per (subscription, event). The activity POSTs the signed event and is retried by
 Temporal with exponential backoff, so a delivery survives worker and API restarts. The
@@ -14,15 +14,42 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-with workflow.unsafe.imports_passed_through():
-    from activities.delivery import (
-        NON_RETRYABLE_ERRORS,
-        DeliveryActivities,
-        DeliveryOutcome,
-        DeliverRequest,
-    )
-
 WORKFLOW_NAME = "WebhookDelivery"
+DELIVER_ACTIVITY = "webhook_delivery.deliver"
+RECORD_OUTCOME_ACTIVITY = "webhook_delivery.record_outcome"
+EMIT_EVENT_ACTIVITY = "wfo.events.emit"
+"""Local activity that lets workflows (the interpreter, approvals) publish outbound events."""
+NON_RETRYABLE_ERRORS = ("SubscriptionGone", "UnsafeURL")
+
+
+@dataclass
+class DeliverRequest:
+    delivery_id: str
+    subscription_id: str
+    event_type: str
+    body: str
+    timeout_seconds: float = 30.0
+    tenant_id: str | None = None
+    event_id: str | None = None
+
+
+@dataclass
+class DeliveryOutcome:
+    delivery_id: str
+    status: str
+    """succeeded | failed | cancelled"""
+    attempts: int
+    response_status: int | None
+    error: str | None
+
+
+@dataclass
+class EmitEventRequest:
+    event_type: str
+    tenant_id: str
+    data: dict
+    event_id: str
+    """Stable per event (e.g. ``"execution.completed:<execution id>"``): a retried emit delivers once."""
 
 
 @dataclass
@@ -61,8 +88,8 @@ class DeliveryWorkflow:
     async def run(self, inp: DeliveryInput) -> DeliveryOutcome:
         r = inp.retry
         try:
-            result = await workflow.execute_activity_method(
-                DeliveryActivities.deliver,
+            result = await workflow.execute_activity(
+                DELIVER_ACTIVITY,
                 DeliverRequest(
                     delivery_id=inp.delivery_id,
                     subscription_id=inp.subscription_id,
@@ -81,6 +108,7 @@ class DeliveryWorkflow:
                     non_retryable_error_types=list(NON_RETRYABLE_ERRORS),
                 ),
                 summary=f"POST {inp.event_type}",
+                result_type=DeliveryOutcome,
             )
             self._status = "succeeded"
             return result
@@ -96,11 +124,12 @@ class DeliveryWorkflow:
                 response_status=None,
                 error=message,
             )
-            outcome = await workflow.execute_activity_method(
-                DeliveryActivities.record_outcome,
+            outcome = await workflow.execute_activity(
+                RECORD_OUTCOME_ACTIVITY,
                 outcome,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+                result_type=DeliveryOutcome,
             )
             self._status = status
             return outcome

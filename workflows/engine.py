@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from workflows.components import BUILTINS, ERROR_PORT, DEFAULT_PORT
+from workflows.components import BUILTINS, DEFAULT_PORT, ERROR_PORT
 from workflows.definition import Definition, Node, parse_duration
 from workflows.expressions import EvalEnv, ExpressionError, evaluate, evaluate_condition, render
 from workflows.graph import GraphInfo

@@ -81,7 +81,7 @@ def compile_expression(text: str) -> Jsonata:
         raise ExpressionError(f"cannot parse expression: {_message(err)}", text) from None
     except RecursionError:
         raise ExpressionError("cannot parse expression: nested too deeply", text) from None
-    except Exception as err:  # the parser's own crashes on odd input (IndexError, KeyError...)
+    except Exception as err:  # noqa: BLE001 - the parser's own crashes on odd input (IndexError, KeyError...)
         raise ExpressionError(f"cannot parse expression: {type(err).__name__} near the end of the input",
                               text) from None
     if compiled.errors:
@@ -180,7 +180,7 @@ def evaluate(text: str, data: Any, env: EvalEnv, variables: Mapping[str, Any] | 
         raise ExpressionError(f"expression failed: {_message(err)}", text) from None
     except RecursionError:
         raise BudgetExceeded("expression nested too deeply (recursion limit)", text) from None
-    except Exception as err:  # the evaluator's own bugs must still fail the node, not the worker
+    except Exception as err:  # noqa: BLE001 - the evaluator's own bugs must still fail the node, not the worker
         raise ExpressionError(f"expression failed: {_message(err)}", text) from None
     return to_json_value(result)
 

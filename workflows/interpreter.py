@@ -11,19 +11,38 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.approvals import ApprovalTask
     from workflows.components import DEFAULT_PORT
     from workflows.definition import DefinitionError, RetrySpec, load_definition
     from workflows.engine import (
-        AwaitApproval, Done, Engine, Outcome, RunActivity, RunChildren, Sleep, new_state,
+        AwaitApproval,
+        Done,
+        Engine,
+        Outcome,
+        RunActivity,
+        RunChildren,
+        Sleep,
+        new_state,
     )
     from workflows.expressions import EvalEnv
     from workflows.graph import analyze
-    from workflows.approvals import ApprovalTask
     from workflows.types import (
-        APPROVALS_QUERY, DECIDE_UPDATE, TASK_CLOSE_ACTIVITY, TASK_NOTIFY_ACTIVITY, TASK_OPEN_ACTIVITY,
-        TASK_UPDATE_ACTIVITY, Decision,
-        CHECKPOINT_ACTIVITY, INTERPRETER_WORKFLOW, LOAD_DEFINITION_ACTIVITY, PROGRESS_QUERY, ComponentRequest, ComponentResult,
-        ExecutionInput, LoadDefinitionRequest, LoadDefinitionResult,
+        APPROVALS_QUERY,
+        CHECKPOINT_ACTIVITY,
+        DECIDE_UPDATE,
+        INTERPRETER_WORKFLOW,
+        LOAD_DEFINITION_ACTIVITY,
+        PROGRESS_QUERY,
+        TASK_CLOSE_ACTIVITY,
+        TASK_NOTIFY_ACTIVITY,
+        TASK_OPEN_ACTIVITY,
+        TASK_UPDATE_ACTIVITY,
+        ComponentRequest,
+        ComponentResult,
+        Decision,
+        ExecutionInput,
+        LoadDefinitionRequest,
+        LoadDefinitionResult,
     )
 
 DEFAULT_RETRY = RetrySpec()

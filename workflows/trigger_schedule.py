@@ -1,4 +1,4 @@
-"""``ScheduledTrigger``: the action of a trigger's Temporal Schedule.
+"""``ScheduledTrigger``: the action of a trigger's Temporal Schedule, and its contracts.
 
 Each fire resolves the workflow's *current* active version (a schedule keeps working across
 edits, and skips while the workflow is not active), indexes the execution, and runs the
@@ -10,17 +10,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ChildWorkflowError
 
-with workflow.unsafe.imports_passed_through():
-    from activities.triggers import PreparedRun, PrepareScheduledRun, TriggerActivities
-    from wfo.temporal import SA_TENANT, SA_TRIGGER, SA_VERSION, SA_WORKFLOW_ID
-    from workflows.types import INTERPRETER_WORKFLOW, ExecutionInput
+from workflows.search_attributes import SA_TENANT, SA_TRIGGER, SA_VERSION, SA_WORKFLOW_ID
+from workflows.types import INTERPRETER_WORKFLOW, ExecutionInput
 
 WORKFLOW_NAME = "ScheduledTrigger"
+PREPARE_SCHEDULED_RUN_ACTIVITY = "wfo.trigger.prepare_scheduled_run"
+
+
+@dataclass
+class PrepareScheduledRun:
+    trigger_id: str
+    execution_id: str
+    fired_at: str
+
+
+@dataclass
+class PreparedRun:
+    skip_reason: str | None = None
+    definition: dict[str, Any] | None = None
+    version: int | None = None
+    workflow_id: str | None = None
+    tenant_id: str | None = None
+    input: Any = None
 
 
 @dataclass
@@ -46,11 +63,12 @@ class ScheduledTriggerWorkflow:
     async def run(self, inp: ScheduledRunInput) -> ScheduledRunResult:
         info = workflow.info()
         execution_id = f"{info.workflow_id}-exec"
-        prepared: PreparedRun = await workflow.execute_activity_method(
-            TriggerActivities.prepare_scheduled_run,
+        prepared: PreparedRun = await workflow.execute_activity(
+            PREPARE_SCHEDULED_RUN_ACTIVITY,
             PrepareScheduledRun(inp.trigger_id, execution_id, workflow.now().isoformat()),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=20),
+            result_type=PreparedRun,
         )
         if prepared.skip_reason:
             workflow.logger.info("scheduled run skipped: %s", prepared.skip_reason)

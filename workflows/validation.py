@@ -14,12 +14,6 @@ from workflows.graph import analyze
 __all__ = ["Problem", "validate_definition", "validate_parsed"]
 
 
-def _default_registry() -> Registry:
-    from connectors.registry import default_registry
-
-    return default_registry()
-
-
 def _is_template(value: Any) -> bool:
     return isinstance(value, str) and "{{" in value
 
@@ -118,9 +112,10 @@ def validate_parsed(defn: Definition, registry: Registry, _depth: int = 0) -> li
     return problems
 
 
-def validate_definition(data: Any, registry: Registry | None = None, _depth: int = 0) -> list[Problem]:
-    """Check a definition as a whole. Returns every problem found (empty list: valid)."""
-    registry = registry or _default_registry()
+def validate_definition(data: Any, registry: Registry, _depth: int = 0) -> list[Problem]:
+    """Check a definition as a whole against ``registry`` (the component specs: built-in nodes plus
+    the connectors, ``connectors.registry.default_registry()``). Returns every problem found (empty
+    list: valid)."""
     defn, problems = parse_definition(data)
     if defn is None:
         return problems

@@ -19,8 +19,9 @@ from typing import Any
 
 from temporalio.client import Client
 
-from api.events.db import sql
-from api.events.emit import emit_event
+from api.deps import get_temporal_client
+from wfo.db import sql
+from wfo.events import emit_event
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +143,6 @@ class EventBridge:
 
 async def bridge_loop(app, interval: float = SCAN_INTERVAL_SECONDS) -> None:
     """Run the bridge for an app until cancelled (errors are logged and retried)."""
-    from api.deps import get_temporal_client
-
     bridge: EventBridge | None = None
     while True:
         try:

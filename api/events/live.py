@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.events.db import sql
+from wfo.db import sql
 
 log = logging.getLogger(__name__)
 

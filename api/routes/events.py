@@ -13,8 +13,8 @@ from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 
 from api.deps import CurrentPrincipal, SessionDep, get_temporal_client
-from api.events.db import sql
 from api.events.live import execution_events
+from wfo.db import sql
 
 router = APIRouter(tags=["executions"])
 
@@ -54,7 +54,7 @@ async def stream_execution_events(
     await session.close()  # don't hold a pooled connection for the life of the stream
     try:
         client = await get_temporal_client(request.app)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "workflow engine unavailable", headers={"Retry-After": "5"}
         ) from exc

@@ -26,6 +26,8 @@ from api.schemas import (
 from api.services import executions as svc
 from api.services import workflows as wf_svc
 from wfo.models import Execution, utcnow
+from wfo.stores.payloads import SqlPayloadStore, resolve
+from workflows.engine import is_ref
 
 router = APIRouter(tags=["executions"], responses=COMMON_ERRORS)
 
@@ -109,9 +111,6 @@ async def list_executions(
 
 async def _resolved(session, value: Any) -> Any:
     """An output stored by reference (over the payload threshold) is shown with its data."""
-    from activities.payloads import SqlPayloadStore, resolve
-    from workflows.engine import is_ref
-
     if not is_ref(value):
         return value
     try:

@@ -29,15 +29,16 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import SessionDep, get_temporal_client
-from api.events import idempotency, ratelimit
-from api.events.db import sql
-from api.events.jsonsafe import UnstorableJSON, loads_strict, scrub_nul
-from api.events.redis_client import SafeRedis, get_safe_redis
-from api.events.secretbox import unseal
-from api.events.signing import INBOUND_SIGNATURE_HEADER, verify_body_signature
-from activities.payloads import SqlPayloadStore
+from wfo import idempotency, ratelimit
+from wfo.db import sql
+from wfo.executions import new_execution_id, start_execution
+from wfo.jsonsafe import UnstorableJSON, loads_strict, scrub_nul
+from wfo.redis import SafeRedis, get_safe_redis
+from wfo.security.secretbox import unseal
+from wfo.security.signing import INBOUND_SIGNATURE_HEADER, verify_body_signature
+from wfo.stores.executions import index_execution
+from wfo.stores.payloads import SqlPayloadStore
 from workflows.types import ExecutionOptions
-from activities.triggers import index_execution
 
 log = logging.getLogger("wfo.api.hooks")
 
@@ -209,8 +210,6 @@ _HOOK_BODY = {
 )
 async def receive_hook(trigger_id: str, request: Request, session: SessionDep):
     """Start the trigger's workflow with ``{body, headers, query, method, content_type, trigger}`` as input."""
-    from workflows.client import new_execution_id, start_execution
-
     settings = request.app.state.settings
     try:
         trigger = await _load_trigger(session, trigger_id)

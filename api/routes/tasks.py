@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
-from wfo.approval_links import LinkError, link_path, make_token, read_token
 from api.deps import CurrentPrincipal, SessionDep, SettingsDep, TemporalDep
 from api.services import tasks as svc
 from api.services.tasks import REFUSALS, CompleteTask, TaskPage, TaskPublic, TaskStatus  # noqa: F401 - re-exported
+from wfo.approval_links import LinkError, link_path, make_token, read_token
 from wfo.models import User
 from workflows.types import Decision
 

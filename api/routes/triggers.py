@@ -1,7 +1,7 @@
 """REST v1: a workflow's triggers (kinds ``webhook`` and ``schedule``).
 
 A ``webhook`` trigger answers at ``/api/v1/hooks/{trigger_id}`` (``api.routes.hooks``); a
-``schedule`` trigger is a Temporal Schedule (``api.events.schedules``) kept in agreement with its
+``schedule`` trigger is a Temporal Schedule (``api.services.schedules``) kept in agreement with its
 row here: Temporal is changed first, then the row; reads reconcile the row from Temporal.
 """
 
@@ -22,11 +22,11 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CurrentPrincipal, SessionDep, SettingsDep, get_temporal_client
-from api.events import schedules
-from api.events.db import sql
-from api.events.jsonsafe import StorableJSON, Text
-from api.events.secretbox import seal
+from api.services import schedules
 from api.services import workflows as wf_svc
+from wfo.db import sql
+from wfo.jsonsafe import StorableJSON, Text
+from wfo.security.secretbox import seal
 
 log = logging.getLogger("wfo.api.triggers")
 

@@ -15,12 +15,13 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field, field_validator
 
 from api.deps import CurrentPrincipal, SessionDep, SettingsDep
-from api.events.db import sql
-from api.events.jsonsafe import Text
-from api.events.secretbox import new_secret, seal
-from api.events.ssrf import UnsafeURLError, check_outbound_url
+from api.events.bridge import bridge_loop
 from api.schemas import Page
+from wfo.db import sql
+from wfo.jsonsafe import Text
 from wfo.models_events import EVENT_TYPES
+from wfo.netguard import UnsafeURLError, check_outbound_url
+from wfo.security.secretbox import new_secret, seal
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
@@ -29,8 +30,6 @@ def mount(app) -> None:
     """Mount the routes and run the event bridge (``api.events.bridge``) while the app runs."""
     import asyncio
     import contextlib
-
-    from api.events.bridge import bridge_loop
 
     app.include_router(router)
     inner = app.router.lifespan_context

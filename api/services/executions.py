@@ -22,8 +22,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import Principal
+from api.deps import Principal, get_temporal_client
 from api.schemas import _finite
+from api.services.tasks import close_orphaned_tasks
+from wfo.executions import get_progress, start_execution
 from wfo.models import (
     TERMINAL_EXECUTION_STATUSES,
     Execution,
@@ -34,6 +36,8 @@ from wfo.models import (
     utcnow,
 )
 from wfo.settings import Settings
+from wfo.stores.payloads import SqlPayloadStore
+from workflows.types import ExecutionOptions
 
 log = logging.getLogger("wfo.api.executions")
 
@@ -98,10 +102,6 @@ async def start(
     trigger: str = "manual",
 ) -> Execution:
     """Index and start one execution of ``workflow`` (the caller's, already tenant-checked)."""
-    from activities.payloads import SqlPayloadStore
-    from workflows.client import start_execution
-    from workflows.types import ExecutionOptions
-
     if workflow.status == WorkflowStatus.archived.value:
         raise HTTPException(status.HTTP_409_CONFLICT, "workflow is archived")
     if workflow.status == WorkflowStatus.inactive.value:
@@ -146,7 +146,7 @@ async def start(
             payload_store=SqlPayloadStore(session.bind),
             options=ExecutionOptions(payload_threshold_bytes=settings.payload_threshold_bytes),
         )
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.warning("starting execution %s failed: %s", execution_id, type(exc).__name__)
         row.status = ExecutionStatus.failed.value
         row.error = f"could not start: {type(exc).__name__}"
@@ -173,8 +173,6 @@ async def start(
 
 
 async def query_progress(client: Client, execution_id: str, timeout: float = QUERY_TIMEOUT_S) -> dict[str, Any] | None:
-    from workflows.client import get_progress
-
     try:
         return _jsonable(await asyncio.wait_for(get_progress(client.get_workflow_handle(execution_id)), timeout))
     except Exception as exc:  # noqa: BLE001 - no worker, not found, query failed: progress unknown
@@ -294,15 +292,11 @@ async def reconcile_pending(
 
 
 async def reconcile_loop(app, interval: float) -> None:
-    from api.deps import get_temporal_client
-
     while True:
         await asyncio.sleep(interval)
         try:
             client = await get_temporal_client(app)
             await reconcile_pending(app.state.sessionmaker, client)
-            from api.services.tasks import close_orphaned_tasks
-
             await close_orphaned_tasks(app.state.sessionmaker)
         except asyncio.CancelledError:
             raise

@@ -16,15 +16,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import Principal
 from api.schemas import WorkflowCreate, WorkflowUpdate
+from connectors.registry import default_registry
 from wfo.models import Workflow, WorkflowStatus, WorkflowVersion, utcnow
+from workflows.validation import validate_definition
 
 
 def validate(definition: Any) -> list[dict[str, Any]]:
     """Every problem of a definition, as dicts (empty: valid). Uses the engine's validator."""
-    from workflows.validation import validate_definition
-
     try:
-        problems = validate_definition(definition)
+        problems = validate_definition(definition, default_registry())
     except Exception as exc:  # noqa: BLE001 - a validator crash must not become a 500
         return [{"code": "invalid", "message": f"definition could not be validated: {type(exc).__name__}",
                  "node_id": None, "edge_index": None, "field": None}]

@@ -18,7 +18,9 @@ from api.templates import (
     list_templates,
     template_from_data,
 )
+from connectors.registry import default_registry
 from wfo.models_templates import TenantTemplate
+from workflows.validation import validate_definition
 
 
 class TemplateConflict(Exception):
@@ -67,8 +69,6 @@ async def get_any(session: AsyncSession, tenant_id, template_id: str) -> Templat
 
 async def create(session: AsyncSession, tenant_id, created_by: str | None, data: dict[str, Any]) -> Template:
     """Check and store a tenant template. Raises InvalidTemplate or TemplateConflict."""
-    from workflows.validation import validate_definition
-
     try:
         tpl = template_from_data(data, source="template")
     except TemplateError as err:
@@ -78,7 +78,7 @@ async def create(session: AsyncSession, tenant_id, created_by: str | None, data:
     except TemplateParameterError as err:  # pragma: no cover - template_from_data checked the examples
         raise InvalidTemplate(str(err)) from None
     try:
-        problems = [p.to_dict() for p in validate_definition(definition)]
+        problems = [p.to_dict() for p in validate_definition(definition, default_registry())]
     except Exception as err:  # noqa: BLE001 - a validator crash must not become a 500
         raise InvalidTemplate(f"the definition could not be validated: {type(err).__name__}") from None
     if problems:

@@ -9,7 +9,8 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 async def test_body_size_limit(http, tenant_a, api_settings):

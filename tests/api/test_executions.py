@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from api.services import executions as exec_svc
 from tests.api._util import wait_status as _wait_status
+from wfo.executions import start_execution
 from wfo.models import Execution, utcnow
-from workflows.client import start_execution
 
 
 def wait_def(duration: str = "PT30S") -> dict:

@@ -7,7 +7,6 @@ import re
 import uuid
 
 import pytest
-
 from fastapi.routing import iter_route_contexts
 
 from api.permissions import GRAPHQL_PERMISSIONS, PUBLIC, ROLE_PERMISSIONS, ROUTE_PERMISSIONS, Permission, role_has
@@ -117,7 +116,7 @@ def test_every_graphql_root_field_is_in_the_table():
     text = sdl.read_text()
     try:
         schema = build_schema(text)
-    except Exception:  # custom scalars/directives declared elsewhere: fall back to a lenient parse
+    except Exception:  # noqa: BLE001 - custom scalars/directives declared elsewhere: fall back to a lenient parse
         from graphql import parse
 
         fields = [
@@ -171,7 +170,7 @@ async def test_require_dependency(api_settings, tenant_a):
     mini.state.sessionmaker = create_sessionmaker(engine)
 
     @mini.post("/x")
-    async def x(p=Depends(require("workflow.execute"))):  # noqa: B008
+    async def x(p=Depends(require("workflow.execute"))):
         return {"role": p.role, "tenant": p.tenant}
 
     try:

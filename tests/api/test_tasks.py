@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-
 from wfo.approval_links import make_token
 
 

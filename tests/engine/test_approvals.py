@@ -12,8 +12,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from tests.helpers import defn, node
+from wfo.executions import start_execution
 from worker.main import build_worker
-from workflows.client import start_execution
 from workflows.types import APPROVALS_QUERY, DECIDE_UPDATE, Decision
 
 

@@ -13,7 +13,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
 async def wfo(*args: str, env: dict | None = None) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "wfo.cli", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable, "-m", "cli.main", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={**os.environ, **(env or {})})
     out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
     return proc.returncode, out.decode(), err.decode()
@@ -72,8 +72,10 @@ HISTORIES = Path(__file__).resolve().parent / "histories"
 
 
 async def test_replay_recorded_histories_and_a_tampered_one(tmp_path):
-    code, out, _ = await wfo("replay", *sorted(str(p) for p in HISTORIES.glob("*.json")))
-    assert code == 0 and "9 replayed, 0 failed" in out
+    files = sorted(str(p) for p in HISTORIES.glob("*.json"))
+    code, out, _ = await wfo("replay", *files)
+    assert len(files) >= 13  # Interpreter, WebhookDelivery and ScheduledTrigger histories
+    assert code == 0 and f"{len(files)} replayed, 0 failed" in out
     tampered = tmp_path / "replay-issue_example.json"
     tampered.write_text((HISTORIES / "replay-issue_example.json").read_text()
                         .replace('"http.request"', '"email.send"'))

@@ -33,7 +33,7 @@ async def test_payload_collection(database_url):
             await conn.execute("INSERT INTO payloads (id, data, size, execution_id, created_at) "
                                f"VALUES ($1, 'x', 1, $2, now() - interval '{age}')", f"gc-{key}", ex)
         env = {**os.environ, "DATABASE_URL": database_url}
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "wfo.cli", "gc", "--older-than", "P30D",
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "cli.main", "gc", "--older-than", "P30D",
                                                     env=env, stdout=asyncio.subprocess.PIPE)
         out, _ = await proc.communicate()
         assert proc.returncode == 0 and b"deleted 4 stored payload(s)" in out

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-
 from tests.helpers import defn, node
+from wfo.executions import start_execution
 from worker.main import build_worker
-from workflows.client import start_execution
 from workflows.types import ExecutionOptions
-
 
 N = 10_000
 

@@ -12,7 +12,7 @@ import sys
 import httpx
 
 from tests.helpers import defn, node
-from workflows.client import start_execution
+from wfo.executions import start_execution
 
 
 def free_port() -> int:
@@ -26,7 +26,7 @@ async def test_worker_metrics_endpoint(temporal_env, settings, http_sink):
     env = {**os.environ, "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
            "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue, "DATABASE_URL": settings.database_url,
            "HTTP_ALLOW_PRIVATE_NETWORKS": "true", "WORKER_METRICS_PORT": str(port), "ENVIRONMENT": "test"}
-    worker = subprocess.Popen([sys.executable, "-m", "wfo.cli", "worker"], env=env, start_new_session=True,
+    worker = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], env=env, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         d = defn([node("start", "start"), node("ok", "http.request", url=http_sink.url + "/m"),

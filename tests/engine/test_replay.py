@@ -12,12 +12,11 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from tests.engine.mutated import ReorderedInterpreter
 from worker.main import workflow_runner
 from workflows.delivery import DeliveryWorkflow
 from workflows.interpreter import InterpreterWorkflow
 from workflows.trigger_schedule import ScheduledTriggerWorkflow
-from tests.engine.mutated import ReorderedInterpreter
-
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 

@@ -6,8 +6,8 @@ import uuid
 from datetime import timedelta
 
 from tests.helpers import defn, node
+from wfo.executions import start_execution
 from worker.main import build_worker
-from workflows.client import start_execution
 
 
 async def run_on_time_server(time_env, settings, d, inp=None):

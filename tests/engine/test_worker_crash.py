@@ -11,7 +11,7 @@ import sys
 import time
 
 from tests.helpers import defn, node
-from workflows.client import start_execution
+from wfo.executions import start_execution
 
 
 def spawn_worker(settings, temporal_env) -> subprocess.Popen:
@@ -23,7 +23,7 @@ def spawn_worker(settings, temporal_env) -> subprocess.Popen:
         "HTTP_ALLOW_PRIVATE_NETWORKS": "true",
         "ENVIRONMENT": "test",
     })
-    return subprocess.Popen([sys.executable, "-m", "wfo.cli", "worker"], env=env, start_new_session=True,
+    return subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

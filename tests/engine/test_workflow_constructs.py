@@ -7,14 +7,13 @@ import json
 
 import pytest
 import pytest_asyncio
-from temporalio.client import WorkflowFailureError
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowFailureError
 
 from tests.helpers import defn, node
+from wfo.executions import get_progress, start_execution
 from worker.main import build_worker
-from workflows.client import get_progress, start_execution
 from workflows.types import ExecutionOptions
-
 
 
 @pytest_asyncio.fixture
@@ -323,8 +322,8 @@ async def test_large_output_stays_out_of_history(run, http_sink, settings):
 
 
 async def test_large_execution_input_by_reference(run, settings):
-    from activities.payloads import offload_if_large
     from activities.services import Services
+    from wfo.stores.payloads import offload_if_large
 
     services = Services(settings)
     try:

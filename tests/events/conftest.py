@@ -11,9 +11,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from api.events.db import sql
 from tests.events.receiver import Receiver
-from wfo.db import create_engine, create_sessionmaker
+from wfo.db import create_engine, create_sessionmaker, sql
 from wfo.settings import Settings
 
 

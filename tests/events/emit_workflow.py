@@ -7,7 +7,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.delivery import EmitEventRequest
+    from workflows.delivery import EmitEventRequest
 
 
 @workflow.defn(name="EmitTwice")

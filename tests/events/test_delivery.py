@@ -8,16 +8,16 @@ import uuid
 from contextlib import asynccontextmanager
 
 import httpx
-from api.events.db import sql
 from temporalio.client import Client
 from temporalio.worker import Replayer, Worker
 
-from activities.delivery import DeliveryActivities, DeliveryOutcome
-from api.events.emit import delivery_workflow_id, emit_event
-from api.events.secretbox import seal
-from api.events.signing import verify_event
+from activities.delivery import DeliveryActivities
 from tests.events.receiver import Receiver
-from workflows.delivery import DeliveryRetry, DeliveryWorkflow
+from wfo.db import sql
+from wfo.events import delivery_workflow_id, emit_event
+from wfo.security.secretbox import seal
+from wfo.security.signing import verify_event
+from workflows.delivery import DeliveryOutcome, DeliveryRetry, DeliveryWorkflow
 
 FAST = DeliveryRetry(initial_interval_seconds=0.2, backoff_coefficient=2.0, maximum_interval_seconds=1.0,
                      maximum_attempts=5, attempt_timeout_seconds=5)

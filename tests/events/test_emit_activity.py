@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from api.events.emit import emit_event_from_app
-from api.events.signing import verify_event
+from api.events import emit_event_from_app
 from tests.events.emit_workflow import EmitTwiceWorkflow
 from tests.events.receiver import Receiver
+from wfo.security.signing import verify_event
 from worker.main import build_worker
 
 

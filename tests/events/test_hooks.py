@@ -8,9 +8,9 @@ import uuid
 
 from temporalio.client import Client
 
-from api.events.db import sql
-from api.events.signing import sign_body_github
 from tests.events.conftest import SLOW_DEFINITION, api_context
+from wfo.db import sql
+from wfo.security.signing import sign_body_github
 
 
 async def temporal_count(client: Client, workflow_id: str, at_least: int = 1) -> int:

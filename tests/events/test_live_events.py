@@ -108,7 +108,7 @@ async def test_sse_without_redis_polls_directly(ev_settings, client, sessionmake
 async def test_sse_is_tenant_scoped(api, ev_settings, client, sessionmaker):
     execution_id = await start_run(api)
     other = uuid.uuid4()
-    from api.events.db import sql
+    from wfo.db import sql
 
     async with sessionmaker() as s:
         await sql(s, "INSERT INTO tenants (id, name) VALUES (:id, :n)", {"id": other, "n": other.hex})
@@ -121,7 +121,7 @@ async def test_sse_is_tenant_scoped(api, ev_settings, client, sessionmaker):
 
 async def test_sse_streams_task_events_from_the_inbox(api, worker, client, ev_settings, sessionmaker):
     """Approval tasks (rows the approval activities write) show up as task.* events while it runs."""
-    from api.events.db import sql
+    from wfo.db import sql
 
     long_wait = {**STEPS, "nodes": [dict(n) for n in STEPS["nodes"]]}
     long_wait["nodes"][1] = {"id": "first", "type": "wait", "config": {"duration": "PT4S"}}

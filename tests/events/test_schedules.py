@@ -9,9 +9,9 @@ from datetime import datetime
 
 from temporalio.worker import Replayer
 
-from api.events import schedules
+from api.services import schedules
+from wfo.db import sql
 from workflows.trigger_schedule import ScheduledTriggerWorkflow
-from api.events.db import sql
 
 
 async def wait_for_runs(sessionmaker, workflow_id: str, n: int, timeout: float = 15.0) -> list:

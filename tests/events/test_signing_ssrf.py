@@ -6,15 +6,15 @@ import time
 
 import pytest
 
-from api.events.idempotency import execution_id_for_delivery, idempotency_key_from_headers
-from api.events.signing import (
+from wfo.idempotency import execution_id_for_delivery, idempotency_key_from_headers
+from wfo.netguard import UnsafeURLError, check_outbound_url, pinned_request
+from wfo.security.secretbox import new_secret, seal, unseal
+from wfo.security.signing import (
     sign_body_github,
     signed_headers,
     verify_body_signature,
     verify_event,
 )
-from api.events.ssrf import UnsafeURLError, check_outbound_url, pinned_request
-from api.events.secretbox import new_secret, seal, unseal
 from wfo.settings import Settings
 
 

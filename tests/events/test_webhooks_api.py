@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from api.events.emit import emit_event
-from api.events.signing import verify_event
 from tests.events.conftest import api_context, make_user
 from tests.events.receiver import Receiver
+from wfo.events import emit_event
+from wfo.security.signing import verify_event
 from workflows.delivery import DeliveryRetry
 
 FAST = DeliveryRetry(initial_interval_seconds=0.2, maximum_interval_seconds=0.5, maximum_attempts=5)
@@ -85,7 +85,7 @@ async def test_subscriptions_are_tenant_scoped_and_role_checked(api, ev_settings
     r = await api.http.post("/api/v1/webhooks", headers=api.h, json={"endpoint_url": "http://127.0.0.1:9/", "events": ["*"]})
     sid = r.json()["id"]
     other = uuid.uuid4()
-    from api.events.db import sql
+    from wfo.db import sql
 
     async with sessionmaker() as s:
         await sql(s, "INSERT INTO tenants (id, name) VALUES (:id, :n)", {"id": other, "n": other.hex})

@@ -4,7 +4,7 @@ SMTP and HTTP peers shared by a module."""
 import pytest
 
 from tests.api.conftest import api_settings, app, http, make_tenant, tenant_a, tenant_b, worker  # noqa: F401
-from tests.localpeers import HttpSink, SmtpSink  # noqa: E402
+from tests.localpeers import HttpSink, SmtpSink
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ import pytest_asyncio
 from temporalio.client import WorkflowFailureError
 
 from api import templates as catalog
+from wfo.executions import start_execution
 from wfo.settings import Settings
 from worker.main import build_worker
-from workflows.client import start_execution
 from workflows.types import APPROVALS_QUERY, DECIDE_UPDATE, Decision
 
 pytestmark = pytest.mark.asyncio

@@ -44,7 +44,7 @@ def test_example_instantiates_to_a_valid_definition(template_id: str):
     assert tpl.name and len(tpl.description) > 40 and tpl.category
     assert tpl.parameters["type"] == "object" and tpl.parameters["properties"]
     definition = catalog.instantiate(template_id, tpl.example_parameters)
-    problems = validate_definition(definition)
+    problems = validate_definition(definition, default_registry())
     assert problems == [], [p.to_dict() for p in problems]
     assert _types(definition) <= REAL_TYPES
     assert all(t in default_registry() for t in _types(definition))

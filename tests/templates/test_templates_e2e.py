@@ -13,9 +13,9 @@ from temporalio.client import WorkflowFailureError
 
 from api import templates as catalog
 from tests.localpeers import SmtpSink
+from wfo.executions import start_execution
 from wfo.settings import Settings
 from worker.main import build_worker
-from workflows.client import start_execution
 
 pytestmark = pytest.mark.asyncio
 

@@ -11,7 +11,14 @@ import pytest
 from tests.helpers import defn, node
 from workflows.definition import load_definition
 from workflows.engine import (
-    Done, Engine, Outcome, RunActivity, RunChildren, Sleep, compute_pure, new_state,
+    Done,
+    Engine,
+    Outcome,
+    RunActivity,
+    RunChildren,
+    Sleep,
+    compute_pure,
+    new_state,
 )
 from workflows.expressions import EvalEnv
 from workflows.graph import analyze

@@ -10,8 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workflows.expressions import (
-    BudgetExceeded, EvalEnv, ExpressionError, compile_expression, evaluate, evaluate_condition, render,
-    syntax_error, template_expressions,
+    BudgetExceeded,
+    EvalEnv,
+    ExpressionError,
+    compile_expression,
+    evaluate,
+    evaluate_condition,
+    render,
+    syntax_error,
+    template_expressions,
 )
 
 DATA = {"input": {"n": 3, "name": "Ada", "obj": {"a": 1, "b": [1, 2]}, "items": [{"p": 2}, {"p": 5}],

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from connectors.registry import default_registry
 from tests.helpers import defn, node
 from workflows.definition import Problem
 from workflows.validation import validate_definition
@@ -30,7 +31,7 @@ ISSUE_EXAMPLE = _issue_example()
 
 
 def problems(d: Any) -> list[Problem]:
-    out = validate_definition(d)
+    out = validate_definition(d, default_registry())
     assert isinstance(out, list) and all(isinstance(p, Problem) for p in out)
     return out
 
@@ -526,6 +527,6 @@ def _mutated(draw) -> Any:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(st.one_of(_json, _mutated()))
 def test_validate_never_raises(data):
-    found = validate_definition(data)
+    found = validate_definition(data, default_registry())
     assert isinstance(found, list) and all(isinstance(p, Problem) for p in found)
     assert all(isinstance(p.code, str) and isinstance(p.message, str) for p in found)

@@ -21,10 +21,10 @@ from temporalio.testing import WorkflowEnvironment
 from tests.engine.conftest import Sink, _Handler
 from tests.engine.test_workflow_constructs import ISSUE_EXAMPLE
 from tests.helpers import defn, node
+from wfo.executions import start_execution
 from wfo.settings import Settings
 from wfo.temporal import SEARCH_ATTRIBUTES, temporal_cli_path
 from worker.main import build_worker
-from workflows.client import start_execution
 from workflows.types import ExecutionOptions
 
 HERE = Path(__file__).parent

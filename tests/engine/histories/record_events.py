@@ -44,8 +44,8 @@ async def _save(client, workflow_id: str, name: str) -> None:
 
 
 async def main(pg_admin_url: str) -> None:
-    from api.events.emit import delivery_workflow_id, emit_event
-    from api.events.schedules import schedule_id_for
+    from api.services.schedules import schedule_id_for
+    from wfo.events import delivery_workflow_id, emit_event
 
     name = f"wfo_rec_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(pg_admin_url)

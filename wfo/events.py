@@ -13,13 +13,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from api.events.db import sql
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from wfo.db import sql
 from wfo.models_events import EVENT_TYPES
+from workflows.delivery import DeliveryInput, DeliveryRetry, DeliveryWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,6 @@ async def emit_event(
     ``event_id`` (e.g. ``f"execution.completed:{execution_id}"``) to make the call idempotent.
     Returns the delivery ids. Raises when Temporal is unreachable (callers may retry: safe).
     """
-    from workflows.delivery import DeliveryInput, DeliveryRetry, DeliveryWorkflow
-
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     tenant = str(tenant_id)
@@ -125,29 +124,3 @@ async def emit_event(
     if deliveries:
         log.info("event %s (%s) -> %d deliveries", event_type, event_id, len(deliveries))
     return [d for _, d in deliveries]
-
-
-async def emit_event_from_app(
-    app: Any, event_type: str, data: dict[str, Any], *, tenant_id: str | uuid.UUID, event_id: str | None = None
-) -> list[str]:
-    """For API routes: emit with the app's Temporal client, session factory and task queue.
-
-    Best effort: a failure is logged and swallowed, so publishing an event never fails the
-    request that caused it. Pass a stable ``event_id`` and call again to retry.
-    """
-    try:
-        from api.deps import get_temporal_client
-
-        client = await get_temporal_client(app)
-        return await emit_event(
-            event_type,
-            data,
-            tenant_id=tenant_id,
-            client=client,
-            sessionmaker=app.state.sessionmaker,
-            task_queue=app.state.settings.temporal_task_queue,
-            event_id=event_id,
-        )
-    except Exception as exc:  # noqa: BLE001
-        log.warning("emitting %s failed: %s", event_type, type(exc).__name__)
-        return []

@@ -53,7 +53,7 @@ class SafeRedis:
     async def close(self) -> None:
         try:
             await self.redis.aclose()
-        except Exception:  # pragma: no cover - best effort
+        except Exception:  # noqa: BLE001 - pragma: no cover - best effort
             pass
 
 

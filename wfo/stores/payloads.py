@@ -6,6 +6,9 @@ import json
 import uuid
 from typing import Any, Protocol
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from workflows.engine import REF_KEY, is_ref, json_size
 
 REF_PREFIX = "payload:"
@@ -17,36 +20,15 @@ class PayloadStore(Protocol):
     async def get(self, key: str) -> bytes: ...
 
 
-class PostgresPayloadStore:
-    """Stores payloads in the `payloads` table (created by the migrations)."""
-
-    def __init__(self, pool_factory):
-        self._pool_factory = pool_factory
-
-    async def put(self, data: bytes, tenant_id: str | None, execution_id: str | None = None) -> str:
-        key = uuid.uuid4().hex
-        pool = await self._pool_factory()
-        await pool.execute("INSERT INTO payloads (id, tenant_id, data, size, execution_id) VALUES ($1, $2, $3, $4, $5)",
-                           key, tenant_id, data, len(data), execution_id)
-        return key
-
-    async def get(self, key: str) -> bytes:
-        pool = await self._pool_factory()
-        row = await pool.fetchrow("SELECT data FROM payloads WHERE id = $1", key)
-        if row is None:
-            raise KeyError(f"stored payload {key} not found")
-        return bytes(row["data"])
-
-
 class SqlPayloadStore:
-    """The same `payloads` table through an SQLAlchemy async engine (what the API holds)."""
+    """The `payloads` table (created by the migrations) through an SQLAlchemy async engine.
 
-    def __init__(self, engine):
+    The one payload store: the API, the hooks and the worker's activities all use it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
     async def put(self, data: bytes, tenant_id: str | None, execution_id: str | None = None) -> str:
-        from sqlalchemy import text
-
         key = uuid.uuid4().hex
         async with self._engine.begin() as conn:
             await conn.execute(text("INSERT INTO payloads (id, tenant_id, data, size, execution_id) "
@@ -55,28 +37,11 @@ class SqlPayloadStore:
         return key
 
     async def get(self, key: str) -> bytes:
-        from sqlalchemy import text
-
         async with self._engine.connect() as conn:
             data = (await conn.execute(text("SELECT data FROM payloads WHERE id = :id"), {"id": key})).scalar()
         if data is None:
             raise KeyError(f"stored payload {key} not found")
         return bytes(data)
-
-
-class MemoryPayloadStore:
-    """In-process store for unit tests of pure code."""
-
-    def __init__(self) -> None:
-        self.items: dict[str, bytes] = {}
-
-    async def put(self, data: bytes, tenant_id: str | None, execution_id: str | None = None) -> str:
-        key = uuid.uuid4().hex
-        self.items[key] = data
-        return key
-
-    async def get(self, key: str) -> bytes:
-        return self.items[key]
 
 
 async def offload_if_large(value: Any, store: PayloadStore, threshold: int, tenant_id: str | None = None,

@@ -6,16 +6,21 @@ import secrets
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 
-from wfo.temporal import SA_TENANT, SA_TRIGGER, SA_VERSION, SA_WORKFLOW_ID
+from wfo.settings import get_settings
+from wfo.stores.payloads import offload_if_large
+from workflows.search_attributes import SA_TENANT, SA_TRIGGER, SA_VERSION, SA_WORKFLOW_ID
 from workflows.types import INTERPRETER_WORKFLOW, PROGRESS_QUERY, ExecutionInput, ExecutionOptions
 
 
 def default_options() -> ExecutionOptions:
     """Execution options from the process's settings (PAYLOAD_THRESHOLD_BYTES...)."""
-    from wfo.settings import get_settings
-
     return ExecutionOptions(payload_threshold_bytes=get_settings().payload_threshold_bytes)
 
 
@@ -45,8 +50,6 @@ async def start_execution(
     options = options or default_options()
     execution_id = execution_id or new_execution_id()
     if payload_store is not None:
-        from activities.payloads import offload_if_large
-
         input = await offload_if_large(input, payload_store, options.payload_threshold_bytes,
                                        tenant_id and str(tenant_id), execution_id)
     pairs = [SearchAttributePair(SA_TRIGGER, trigger)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from api.events.redis_client import SafeRedis
+from wfo.redis import SafeRedis
 
 # Headers naming one delivery, in order of preference. Providers retry with the same value.
 IDEMPOTENCY_HEADERS = (

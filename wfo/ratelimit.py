@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from api.events.redis_client import SafeRedis
+from wfo.redis import SafeRedis
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from wfo.temporal import SA_TENANT, SA_TRIGGER, SA_WORKFLOW_ID
+from workflows.search_attributes import SA_TENANT, SA_TRIGGER, SA_WORKFLOW_ID
 from workflows.trigger_schedule import ScheduledRunInput, ScheduledTriggerWorkflow, schedule_id_for
 
 OVERLAP = {

@@ -11,7 +11,20 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from api.main import create_app
+from cli.dev import run_dev
+from connectors.registry import default_registry
+from wfo.db import run_migrations
+from wfo.executions import start_execution
+from wfo.gc import collect_payloads
 from wfo.settings import Settings, get_settings
+from wfo.temporal import connect
+from worker.main import build_worker, run_worker, workflow_runner
+from workflows.definition import parse_duration
+from workflows.delivery import DeliveryWorkflow
+from workflows.interpreter import InterpreterWorkflow
+from workflows.trigger_schedule import ScheduledTriggerWorkflow
+from workflows.validation import validate_definition
 
 
 def _load_json_file(path: str) -> Any:
@@ -26,9 +39,7 @@ def _load_json_file(path: str) -> Any:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from workflows.validation import validate_definition
-
-    problems = validate_definition(_load_json_file(args.file))
+    problems = validate_definition(_load_json_file(args.file), default_registry())
     if args.json:
         print(json.dumps({"valid": not problems, "problems": [p.to_dict() for p in problems]}, indent=2))
     elif problems:
@@ -43,13 +54,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from temporalio.client import WorkflowFailureError
 
-    from wfo.temporal import connect
-    from worker.main import build_worker
-    from workflows.client import start_execution
-    from workflows.validation import validate_definition
-
     definition = _load_json_file(args.file)
-    problems = validate_definition(definition)
+    problems = validate_definition(definition, default_registry())
     if problems:
         for p in problems:
             print(f"  - {p}", file=sys.stderr)
@@ -61,7 +67,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     try:
         client = await connect(settings)
-    except Exception as err:  # connection refused, bad address...
+    except Exception as err:  # noqa: BLE001 - connection refused, bad address...
         print(f"wfo: cannot reach Temporal at {settings.temporal_address}: {err}", file=sys.stderr)
         return 3
     task_queue = f"wfo-run-{uuid.uuid4().hex[:8]}"
@@ -87,8 +93,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from worker.main import run_worker
-
     settings = get_settings()
     if args.task_queue:
         settings = settings.model_copy(update={"temporal_task_queue": args.task_queue})
@@ -97,8 +101,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from wfo.db import run_migrations
-
     settings = get_settings()
     asyncio.run(run_migrations(settings.database_url))
     print("database migrated to head")
@@ -109,11 +111,6 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
     from temporalio.client import WorkflowHistory
     from temporalio.worker import Replayer
 
-    from worker.main import workflow_runner
-    from workflows.delivery import DeliveryWorkflow
-    from workflows.interpreter import InterpreterWorkflow
-    from workflows.trigger_schedule import ScheduledTriggerWorkflow
-
     histories: list[WorkflowHistory] = []
     for path in args.files:
         try:
@@ -122,8 +119,6 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
             print(f"wfo replay: cannot read {path}: {err}", file=sys.stderr)
             return 2
     if args.execution_id:
-        from wfo.temporal import connect
-
         client = await connect(settings)
         for execution_id in args.execution_id:
             histories.append(await client.get_workflow_handle(execution_id).fetch_history())
@@ -149,9 +144,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
-    from wfo.gc import collect_payloads
-    from workflows.definition import parse_duration
-
     try:
         retention = parse_duration(args.older_than)
     except ValueError as err:
@@ -164,16 +156,12 @@ def cmd_gc(args: argparse.Namespace) -> int:
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.main import create_app
-
     settings = get_settings()
     uvicorn.run(create_app(settings), host=args.host or settings.api_host, port=args.port or settings.api_port)
     return 0
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    from wfo.dev import run_dev
-
     return asyncio.run(run_dev(Path(args.data_dir), api_port=args.port))
 
 

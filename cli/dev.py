@@ -19,10 +19,14 @@ from pathlib import Path
 
 import asyncpg
 
+from api.bootstrap import ensure_default_admin
+from api.main import create_app
+from wfo.db import run_migrations
 from wfo.settings import Settings
 from wfo.temporal import connect, ensure_search_attributes, temporal_cli_path
+from worker.main import run_worker
 
-log = logging.getLogger("wfo.dev")
+log = logging.getLogger("cli.dev")
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -101,26 +105,13 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
     try:
         client = await connect(settings)
         await ensure_search_attributes(client, settings.temporal_namespace)
-        try:
-            from wfo.db import run_migrations
-        except ImportError:
-            run_migrations = None
-        if run_migrations is not None:
-            await run_migrations(database_url)
-        credentials = None
-        with contextlib.suppress(ImportError):
-            from api.bootstrap import ensure_default_admin
-
-            credentials = await ensure_default_admin(settings)
-
-        from worker.main import run_worker
+        await run_migrations(database_url)
+        credentials = await ensure_default_admin(settings)
 
         tasks.append(asyncio.create_task(run_worker(settings, stop), name="worker"))
         server = None
         try:
             import uvicorn
-
-            from api.main import create_app
 
             server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=api_port,
                                                    log_level="info"))
