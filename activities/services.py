@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 
 from wfo.db import create_engine, create_sessionmaker
+from wfo.errors import NotFound
 from wfo.settings import Settings
 from wfo.stores.payloads import PayloadStore, SqlPayloadStore
 
@@ -18,7 +19,7 @@ SECRET_PREFIX = "secret://"
 SECRET_RE = re.compile(r"secret://([A-Za-z0-9_.\-]+)")
 
 
-class SecretNotFound(KeyError):
+class SecretNotFound(NotFound, KeyError):
     pass
 
 

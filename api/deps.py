@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,6 +29,7 @@ from temporalio.client import Client
 
 from api import security
 from api.permissions import PUBLIC, permission_for_route, role_at_most, role_has
+from wfo.errors import Forbidden, Unauthorized, Unavailable
 from wfo.models import ApiKey, User
 from wfo.settings import Settings
 from wfo.temporal import connect
@@ -70,7 +71,7 @@ async def get_temporal(request: Request) -> Client:
     try:
         return await get_temporal_client(request.app)
     except Exception as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow engine (Temporal) unavailable") from exc
+        raise Unavailable("workflow engine (Temporal) unavailable") from exc
 
 
 TemporalDep = Annotated[Client, Depends(get_temporal)]
@@ -101,8 +102,8 @@ class Principal:
         return str(self.tenant_id)
 
 
-def _unauthorized(detail: str = "not authenticated") -> HTTPException:
-    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+def _unauthorized(detail: str = "not authenticated") -> Unauthorized:
+    return Unauthorized(detail)  # 401 with WWW-Authenticate: Bearer (api.errors)
 
 
 async def _principal_from_api_key(session: AsyncSession, key: str) -> Principal | None:
@@ -194,7 +195,7 @@ def check_permission(principal: Principal | None, permission: str) -> Principal 
     if principal is None:
         raise _unauthorized()
     if not role_has(principal.role, permission):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"permission '{permission}' required")
+        raise Forbidden(f"permission '{permission}' required")
     return principal
 
 
@@ -231,7 +232,7 @@ async def enforce_route_permission(request: Request, session: SessionDep) -> Non
     path = route_template(request.scope)
     permission = permission_for_route(request.method, path) if path else None
     if permission is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "route has no access rule")
+        raise Forbidden("route has no access rule")
     if permission == PUBLIC:
         return
     principal = getattr(request.state, "principal", None)

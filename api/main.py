@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from temporalio.client import Client
 
-from api import logredact
+from api import errors, logredact
 from api.deps import enforce_route_permission
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
@@ -105,6 +105,8 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(MetricsMiddleware)
     app.include_router(metrics_router)
+
+    errors.install(app)  # wfo.errors -> HTTP status, one place
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

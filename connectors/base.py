@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from wfo.errors import WfoError
 from workflows.components import ComponentSpec
 
 
-class ComponentError(Exception):
+class ComponentError(WfoError):
     """A connector failure. `retryable=False` stops Temporal's retries at once."""
 
     def __init__(self, message: str, *, retryable: bool = True, type: str = "ComponentError",
                  details: dict[str, Any] | None = None):
         super().__init__(message)
-        self.message = message
         self.retryable = retryable
         self.type = type
         self.details = details or {}

@@ -15,13 +15,15 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from wfo.errors import WfoError
 from wfo.settings import Settings
 
 
-class LinkError(Exception):
+class LinkError(WfoError):
+    """A signed approval link is unusable; ``status`` is the HTTP status the link page answers with."""
+
     def __init__(self, message: str, status: int):
         super().__init__(message)
-        self.message = message
         self.status = status
 
 

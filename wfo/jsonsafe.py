@@ -8,11 +8,13 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
+from wfo.errors import InvalidInput
+
 MAX_DEPTH = 64
 
 
-class UnstorableJSON(ValueError):
-    pass
+class UnstorableJSON(InvalidInput, ValueError):
+    """JSON a third party sent that cannot be stored (NaN, too deep, ...)."""
 
 
 def _constant(name: str) -> Any:

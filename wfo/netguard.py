@@ -15,12 +15,13 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from wfo.errors import InvalidInput
 from wfo.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-class UnsafeURLError(ValueError):
+class UnsafeURLError(InvalidInput, ValueError):
     """The URL is not an acceptable outbound target; the message is safe to show to the caller."""
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from workflows.components import DEFAULT_PORT
+from workflows.errors import InvalidInput
 
 NODE_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,127}$")
 SCHEMA_VERSION = 1
@@ -41,7 +42,7 @@ class Problem:
         return (", ".join(where) + ": " if where else "") + self.message
 
 
-class DefinitionError(ValueError):
+class DefinitionError(InvalidInput, ValueError):
     """Raised when a definition cannot be used; carries every problem found."""
 
     def __init__(self, problems: list[Problem]):

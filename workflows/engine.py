@@ -20,6 +20,7 @@ from typing import Any
 
 from workflows.components import BUILTINS, DEFAULT_PORT, ERROR_PORT
 from workflows.definition import Definition, Node, parse_duration
+from workflows.errors import WfoError
 from workflows.expressions import EvalEnv, ExpressionError, evaluate, evaluate_condition, render
 from workflows.graph import GraphInfo
 
@@ -39,12 +40,11 @@ def json_size(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), default=str))
 
 
-class NodeFailure(Exception):
+class NodeFailure(WfoError):
     """A node failed in a way its `error` port may handle."""
 
     def __init__(self, message: str, type: str = "NodeError", details: Any = None):
         super().__init__(message)
-        self.message = message
         self.type = type
         self.details = details
 

@@ -21,6 +21,8 @@ from typing import Any
 from jsonata import Jsonata
 from jsonata.jexception import JException
 
+from workflows.errors import InvalidInput
+
 DEFAULT_MAX_STEPS = 300_000
 DEFAULT_MAX_DEPTH = 120
 
@@ -28,12 +30,11 @@ _TEMPLATE_RE = re.compile(r"\{\{(.*?)\}\}", re.S)
 _EXACT_RE = re.compile(r"^\s*\{\{(.*?)\}\}\s*$", re.S)
 
 
-class ExpressionError(Exception):
+class ExpressionError(InvalidInput):
     """An expression failed to parse or evaluate. `expression` is the offending source text."""
 
     def __init__(self, message: str, expression: str | None = None):
         super().__init__(message)
-        self.message = message
         self.expression = expression
 
 

@@ -28,9 +28,11 @@ from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 
 from api.deps import CurrentPrincipal, Principal, SessionDep, SettingsDep, get_temporal_client
+from api.errors import graphql_code, messages
 from api.graphql.limits import MAX_COMPLEXITY, MAX_DEPTH, limits_rule, permission_rule
 from api.graphql.loaders import Loaders
 from api.graphql.resolvers import OBJECTS
+from wfo.errors import Unavailable, WfoError
 from wfo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,15 +71,16 @@ class Context:
         except Exception:  # noqa: BLE001 - server unreachable
             if optional:
                 return None
-            from fastapi import HTTPException
-
-            raise HTTPException(503, "workflow engine (Temporal) unavailable") from None
+            raise Unavailable("workflow engine (Temporal) unavailable") from None
 
 
 def _format_error(error: GraphQLError, debug: bool = False) -> dict:
     """GraphQL errors as usual; an unexpected exception inside a resolver never shows its text."""
     out = error.formatted
-    if error.original_error is not None and not isinstance(error.original_error, GraphQLError):
+    if isinstance(error.original_error, WfoError):  # the project's errors: their safe message and a code
+        out["message"] = messages(error.original_error)[0]
+        out.setdefault("extensions", {})["code"] = graphql_code(error.original_error)
+    elif error.original_error is not None and not isinstance(error.original_error, GraphQLError):
         log.warning("graphql resolver error at %s: %s", out.get("path"), type(error.original_error).__name__)
         out["message"] = "internal error"
         out.setdefault("extensions", {})["code"] = "INTERNAL_SERVER_ERROR"

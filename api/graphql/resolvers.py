@@ -9,16 +9,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ariadne import MutationType, ObjectType, QueryType, ScalarType
-from fastapi import HTTPException
 from graphql import GraphQLError, GraphQLResolveInfo
 from sqlmodel import col, select
 
 from api import templates as catalog
+from api.errors import messages
 from api.schemas import WorkflowCreate, WorkflowUpdate
 from api.services import executions as exec_svc
 from api.services import tasks as task_svc
+from api.services import templates as template_svc
 from api.services import workflows as wf_svc
+from api.services.templates import CreateFromTemplate
 from api.templates import store as template_store
+from wfo.errors import NotFound, WfoError
 from wfo.models import Execution, Workflow, WorkflowStatus
 
 query = QueryType()
@@ -79,26 +82,6 @@ def _uuid(value: str | None) -> uuid.UUID | None:
         return None
 
 
-def _messages(exc: HTTPException) -> list[str]:
-    detail = exc.detail
-    if isinstance(detail, dict):
-        problems = detail.get("problems") or detail.get("errors")
-        if problems:
-            out = []
-            for p in problems:
-                if "parameter" in p:
-                    out.append(f"parameter {p['parameter']}: {p['message']}")
-                else:
-                    where = [f"node '{p['node_id']}'" if p.get("node_id") else "",
-                             f"edge #{p['edge_index']}" if p.get("edge_index") is not None else "",
-                             p.get("field") or ""]
-                    prefix = ", ".join(w for w in where if w)
-                    out.append(f"{prefix}: {p['message']}" if prefix else p["message"])
-            return out
-        return [str(detail.get("message") or detail)]
-    return [str(detail)]
-
-
 def _json_arg(text: str | None, name: str) -> tuple[Any, str | None]:
     if text is None or text == "":
         return None, None
@@ -154,15 +137,13 @@ async def resolve_executions(_, info: GraphQLResolveInfo, workflowId=None, statu
 
 @query.field("execution")
 async def resolve_execution(_, info: GraphQLResolveInfo, id: str):
-    from api.routes.executions import _detail  # the REST detail: Temporal describe + progress query
-
     ctx = info.context
     async with ctx.lock:
         try:
             row = await exec_svc.get_execution_row(ctx.session, ctx.principal, id)
-        except HTTPException:
+        except NotFound:
             return None
-        detail = await _detail(ctx.session, await ctx.temporal(optional=True), ctx.settings, row)
+        detail = await exec_svc.detail(ctx.session, await ctx.temporal(optional=True), ctx.settings, row)
     out = detail.model_dump()
     out["_progress"] = detail.progress
     return out
@@ -215,7 +196,7 @@ async def resolve_task(_, info: GraphQLResolveInfo, id: str):
     async with ctx.lock:
         try:
             return _task_out(await task_svc.get_task(ctx.session, client, ctx.principal, id))
-        except HTTPException:
+        except NotFound:
             return None
 
 
@@ -238,8 +219,8 @@ async def resolve_create_workflow(_, info: GraphQLResolveInfo, name: str, workfl
     try:
         async with ctx.lock:
             wf, _ = await wf_svc.create_workflow(ctx.session, ctx.principal, data)
-    except HTTPException as exc:
-        return {"workflow": None, "success": False, "errors": _messages(exc)}
+    except WfoError as exc:
+        return {"workflow": None, "success": False, "errors": messages(exc)}
     return {"workflow": wf, "success": True, "errors": []}
 
 
@@ -258,15 +239,13 @@ async def resolve_execute_workflow(_, info: GraphQLResolveInfo, workflowId: str,
         async with ctx.lock:
             row = await exec_svc.start(ctx.session, client, ctx.settings, ctx.principal, wf, input=payload,
                                        version=version)
-    except HTTPException as exc:
-        return {"execution": None, "success": False, "errors": _messages(exc)}
+    except WfoError as exc:
+        return {"execution": None, "success": False, "errors": messages(exc)}
     return {"execution": row, "success": True, "errors": []}
 
 
 @mutation.field("createWorkflowFromTemplate")
 async def resolve_create_from_template(_, info: GraphQLResolveInfo, templateId: str, name: str, parameters=None):
-    from api.routes.templates import CreateFromTemplate, create_workflow_from_template
-
     ctx = info.context
     params, err = _json_arg(parameters, "parameters")
     if err:
@@ -279,9 +258,9 @@ async def resolve_create_from_template(_, info: GraphQLResolveInfo, templateId: 
         return {"workflow": None, "success": False, "errors": [_pydantic_message(exc)]}
     try:
         async with ctx.lock:
-            wf, _ = await create_workflow_from_template(ctx.session, ctx.principal, templateId, body)
-    except HTTPException as exc:
-        return {"workflow": None, "success": False, "errors": _messages(exc)}
+            wf, _ = await template_svc.create_workflow_from_template(ctx.session, ctx.principal, templateId, body)
+    except WfoError as exc:
+        return {"workflow": None, "success": False, "errors": messages(exc)}
     return {"workflow": wf, "success": True, "errors": []}
 
 
@@ -302,8 +281,8 @@ async def resolve_update_workflow(_, info: GraphQLResolveInfo, id: str, workflow
     try:
         async with ctx.lock:
             wf = await wf_svc.update_workflow(ctx.session, ctx.principal, id, data, if_match=ifMatch)
-    except HTTPException as exc:
-        return {"workflow": None, "success": False, "errors": _messages(exc)}
+    except WfoError as exc:
+        return {"workflow": None, "success": False, "errors": messages(exc)}
     return {"workflow": wf, "success": True, "errors": []}
 
 
@@ -313,23 +292,20 @@ async def resolve_delete_workflow(_, info: GraphQLResolveInfo, id: str):
     try:
         async with ctx.lock:
             wf = await wf_svc.archive_workflow(ctx.session, ctx.principal, id)
-    except HTTPException as exc:
-        return {"workflow": None, "success": False, "errors": _messages(exc)}
+    except WfoError as exc:
+        return {"workflow": None, "success": False, "errors": messages(exc)}
     return {"workflow": wf, "success": True, "errors": []}
 
 
 @mutation.field("cancelExecution")
 async def resolve_cancel_execution(_, info: GraphQLResolveInfo, id: str):
-    from api.routes.executions import cancel_execution  # the REST handler: same checks and answers
-
     ctx = info.context
     try:
         client = await ctx.temporal()
         async with ctx.lock:
-            await cancel_execution(id, ctx.session, ctx.principal, client)
-            row = await exec_svc.get_execution_row(ctx.session, ctx.principal, id)
-    except HTTPException as exc:
-        return {"execution": None, "success": False, "errors": _messages(exc)}
+            row = await exec_svc.cancel(ctx.session, client, ctx.principal, id)
+    except WfoError as exc:
+        return {"execution": None, "success": False, "errors": messages(exc)}
     return {"execution": row, "success": True, "errors": []}
 
 
@@ -358,12 +334,12 @@ async def resolve_complete_task(_, info: GraphQLResolveInfo, id: str, decision: 
             result = await task_svc.decide_once(ctx.session, client, row._mapping["execution_id"],
                                                 task_svc.principal_decision(ctx.principal, id, body, idempotencyKey,
                                                                             via="graphql"))
-    except HTTPException as exc:
-        return refused(*_messages(exc))
+    except WfoError as exc:
+        return refused(*messages(exc))
     try:
         async with ctx.lock:
             task = _task_out(await task_svc.get_task(ctx.session, client, ctx.principal, id))
-    except HTTPException:  # pragma: no cover - deleted in between
+    except NotFound:  # pragma: no cover - deleted in between
         task = None
     return {"task": task, "result": result, "success": True, "errors": []}
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import ValidationError
 
 from api.deps import CurrentPrincipal, SessionDep, SettingsDep, TemporalDep, check_permission
+from api.errors import error_body, http_status
 from api.permissions import Permission
 from api.schemas import (
     COMMON_ERRORS,
@@ -21,6 +22,7 @@ from api.schemas import (
 )
 from api.services import executions as exec_svc
 from api.services import workflows as svc
+from wfo.errors import InvalidInput, WfoError
 
 router = APIRouter(prefix="/api/v2/workflows", tags=["v2"], responses=COMMON_ERRORS)
 
@@ -34,8 +36,8 @@ _OP_PERMISSION = {
 
 
 def _error_detail(exc: Exception) -> Any:
-    if isinstance(exc, HTTPException):
-        return exc.detail
+    if isinstance(exc, WfoError):
+        return error_body(exc)
     if isinstance(exc, ValidationError):
         return [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
     return type(exc).__name__
@@ -60,7 +62,7 @@ async def bulk(body: BulkRequest, session: SessionDep, principal: CurrentPrincip
                                               result=WorkflowPublic.model_validate(wf).model_dump(mode="json")))
                 continue
             if item.id is None:
-                raise HTTPException(422, "id is required for " + item.op)
+                raise InvalidInput("id is required for " + item.op)
             if item.op == "update":
                 upd = WorkflowUpdate.model_validate(item.data or {})
             elif item.op in ("activate", "deactivate"):
@@ -73,9 +75,9 @@ async def bulk(body: BulkRequest, session: SessionDep, principal: CurrentPrincip
                 wf = await svc.archive_workflow(session, principal, item.id)
             results.append(BulkItemResult(index=i, op=item.op, ok=True, status=200, id=str(wf.id),
                                           result=WorkflowPublic.model_validate(wf).model_dump(mode="json")))
-        except (HTTPException, ValidationError) as exc:
+        except (WfoError, ValidationError) as exc:
             await session.rollback()
-            code = exc.status_code if isinstance(exc, HTTPException) else 422
+            code = http_status(exc) if isinstance(exc, WfoError) else 422
             results.append(BulkItemResult(index=i, op=item.op, ok=False, status=code,
                                           id=str(item.id) if item.id else None, error=_error_detail(exc)))
     return _summary(results)
@@ -97,8 +99,8 @@ async def execute_batch(
                 result={"id": row.id, "status": row.status, "workflow_id": str(row.workflow_id), "version": row.version,
                         "temporal_ui_url": exec_svc.temporal_ui_url(settings, row.id)},
             ))
-        except HTTPException as exc:
+        except WfoError as exc:
             await session.rollback()
-            results.append(BulkItemResult(index=i, op="execute", ok=False, status=exc.status_code,
-                                          id=str(item.workflow_id), error=exc.detail))
+            results.append(BulkItemResult(index=i, op="execute", ok=False, status=http_status(exc),
+                                          id=str(item.workflow_id), error=error_body(exc)))
     return _summary(results)

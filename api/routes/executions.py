@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from sqlalchemy import func
 from sqlmodel import col, select
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CurrentPrincipal, OptionalTemporalDep, SessionDep, SettingsDep, TemporalDep
 from api.schemas import (
@@ -25,30 +23,13 @@ from api.schemas import (
 )
 from api.services import executions as svc
 from api.services import workflows as wf_svc
-from wfo.models import Execution, utcnow
-from wfo.stores.payloads import SqlPayloadStore, resolve
-from workflows.engine import is_ref
+from wfo.errors import Conflict
+from wfo.models import Execution
 
 router = APIRouter(tags=["executions"], responses=COMMON_ERRORS)
 
 LIST_RECONCILE_MAX = 50
 ExecStatus = Literal["running", "completed", "failed", "cancelled", "terminated", "timed_out"]
-
-
-def _public(row: Execution) -> ExecutionPublic:
-    return ExecutionPublic(
-        id=row.id,
-        workflow_id=row.workflow_id,
-        version=row.version,
-        status=row.status,
-        trigger=row.trigger,
-        started_by=row.started_by,
-        started_at=row.started_at,
-        completed_at=row.completed_at,
-        duration_ms=(d := svc.duration_ms(row)),
-        duration=None if d is None else d / 1000,
-        error=row.error,
-    )
 
 
 def _started(row: Execution, settings) -> ExecutionStarted:
@@ -106,48 +87,7 @@ async def list_executions(
     running = [r for r in rows if not svc.is_terminal(r.status)][:LIST_RECONCILE_MAX]
     if client is not None and running:
         await svc.reconcile_rows(session, client, running, with_progress=False)
-    return Page(items=[_public(r) for r in rows], total=total, limit=limit, offset=offset)
-
-
-async def _resolved(session, value: Any) -> Any:
-    """An output stored by reference (over the payload threshold) is shown with its data."""
-    if not is_ref(value):
-        return value
-    try:
-        return await resolve(value, SqlPayloadStore(session.bind))
-    except KeyError:
-        return value
-
-
-async def _detail(session, client, settings, row: Execution) -> ExecutionDetail:
-    """Row + Temporal describe + progress query; degrades to the row alone if Temporal is down."""
-    temporal_status = None
-    progress = row.progress if svc.is_terminal(row.status) and row.progress else None
-    if client is not None:
-        if not svc.is_terminal(row.status):
-            if await svc.reconcile_row(session, client, row):
-                await session.commit()
-        try:
-            desc = await asyncio.wait_for(client.get_workflow_handle(row.id).describe(), svc.DESCRIBE_TIMEOUT_S)
-            temporal_status = desc.status.name if desc.status else None
-        except Exception:  # noqa: BLE001
-            pass
-        if progress is None and temporal_status is not None:
-            progress = await svc.query_progress(client, row.id)
-            if progress is not None and svc.is_terminal(row.status):
-                row.progress = progress
-                session.add(row)
-                await session.commit()
-    return ExecutionDetail(
-        **_public(row).model_dump(),
-        input=row.input,
-        output=await _resolved(session, row.output),
-        progress=progress,
-        progress_percent=svc.progress_percent(progress, row.status),
-        nodes=(progress or {}).get("nodes"),
-        temporal_ui_url=svc.temporal_ui_url(settings, row.id),
-        temporal_status=temporal_status,
-    )
+    return Page(items=[svc.public(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/api/v1/executions/{execution_id}", response_model=ExecutionDetail)
@@ -157,27 +97,13 @@ async def get_execution(
 ):
     """The indexed row combined with Temporal's describe and the progress query (per-node status)."""
     row = await svc.get_execution_row(session, principal, execution_id)
-    return await _detail(session, client, settings, row)
+    return await svc.detail(session, client, settings, row)
 
 
 @router.post("/api/v1/executions/{execution_id}/cancel", response_model=ExecutionPublic, status_code=status.HTTP_202_ACCEPTED)
 async def cancel_execution(execution_id: str, session: SessionDep, principal: CurrentPrincipal, client: TemporalDep):
     """Request cancellation (the workflow stops at its next step; status becomes `cancelled`)."""
-    row = await svc.get_execution_row(session, principal, execution_id)
-    if svc.is_terminal(row.status) or await svc.reconcile_row(session, client, row, with_progress=False):
-        await session.commit()
-        if svc.is_terminal(row.status):
-            raise HTTPException(status.HTTP_409_CONFLICT, f"execution already {row.status}")
-    try:
-        await client.get_workflow_handle(row.id).cancel()
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(status.HTTP_409_CONFLICT, "execution is not running") from None
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow engine unavailable") from None
-    row.updated_at = utcnow()
-    session.add(row)
-    await session.commit()
-    return _public(row)
+    return svc.public(await svc.cancel(session, client, principal, execution_id))
 
 
 def _node_logs(progress: dict[str, Any] | None) -> list[NodeLog]:
@@ -226,7 +152,7 @@ async def execution_logs(
 ):
     """Per node: status, attempt, started/completed/failed time, duration, error; plus the event log."""
     row = await svc.get_execution_row(session, principal, execution_id)
-    detail = await _detail(session, client, settings, row)
+    detail = await svc.detail(session, client, settings, row)
     progress = detail.progress or {}
     return ExecutionLogs(
         execution_id=row.id, status=row.status, nodes=_node_logs(progress), events=list(progress.get("events") or [])
@@ -240,7 +166,7 @@ async def retry_execution(
     """Start a new execution with the same input and version."""
     row = await svc.get_execution_row(session, principal, execution_id)
     if row.workflow_id is None:
-        raise HTTPException(status.HTTP_409_CONFLICT, "execution has no stored workflow to retry")
+        raise Conflict("execution has no stored workflow to retry")
     wf = await wf_svc.get_workflow(session, principal, row.workflow_id)
     new = await svc.start(session, client, settings, principal, wf, input=row.input, version=row.version, trigger="retry")
     return _started(new, settings)

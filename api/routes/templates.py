@@ -3,27 +3,25 @@ templates — and creating a workflow from one."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
-from pydantic import BaseModel, Field, ValidationError
+from fastapi import APIRouter, Path, Query, Response, status
+from pydantic import BaseModel, Field
 
 from api import templates as catalog
 from api.deps import CurrentPrincipal, SessionDep
 from api.schemas import (
-    EditableStatus,
     JsonObject,
     JsonValue,
     RequestModel,
     Tag,
-    WorkflowCreate,
     WorkflowDetail,
     WorkflowPublic,
 )
+from api.services import templates as template_svc
 from api.services import workflows as svc
+from api.services.templates import CreateFromTemplate
 from api.templates import store
-from wfo.models import WorkflowStatus
 
 router = APIRouter(prefix="/api/v1/templates", tags=["templates"])
 
@@ -68,59 +66,12 @@ class TemplateCreate(RequestModel):
     definition: JsonObject
 
 
-class CreateFromTemplate(RequestModel):
-    name: str = Field(min_length=1, max_length=255)
-    parameters: JsonObject = Field(default_factory=dict)
-    description: str | None = Field(default=None, max_length=10_000)
-    category: str | None = Field(default=None, max_length=100)
-    tags: list[Tag] | None = Field(default=None, max_length=50)
-    status: EditableStatus = WorkflowStatus.draft.value
-
-
 class WorkflowFromTemplate(WorkflowDetail):
     template_id: str
 
 
 def _summary(t: catalog.Template) -> TemplateSummary:
     return TemplateSummary(**t.summary(), parameters=t.parameters)
-
-
-def _not_found(template_id: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"template {template_id!r} not found")
-
-
-async def get_template_for(session, principal, template_id: str) -> catalog.Template:
-    try:
-        return await store.get_any(session, principal.tenant_id, template_id)
-    except catalog.TemplateNotFound:
-        raise _not_found(template_id) from None
-
-
-def parameter_error(err: catalog.TemplateParameterError) -> HTTPException:
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-        {"message": f"{len(err.errors)} invalid parameter(s) for template {err.template_id!r}", "errors": err.errors},
-    )
-
-
-async def create_workflow_from_template(session, principal, template_id: str, body: CreateFromTemplate):
-    """Instantiate and store a workflow (shared with GraphQL). Raises HTTPException 404/422."""
-    tpl = await get_template_for(session, principal, template_id)
-    try:
-        definition = catalog.instantiate_template(tpl, body.parameters)
-    except catalog.TemplateParameterError as err:
-        raise parameter_error(err) from None
-    tags = body.tags if body.tags is not None else [*tpl.tags, f"template:{tpl.id}"]
-    try:
-        data = WorkflowCreate(name=body.name, description=body.description or tpl.description,
-                              category=(body.category or tpl.category)[:100], tags=[t[:64] for t in tags][:50],
-                              status=body.status, definition=definition)
-    except ValidationError as err:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {
-            "message": "the workflow cannot be created from this template",
-            "errors": [{"parameter": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in err.errors()]},
-        ) from None
-    return await svc.create_workflow(session, principal, data)
 
 
 @router.get("", response_model=TemplateList)
@@ -142,36 +93,21 @@ async def list_templates(
 async def create_template(body: TemplateCreate, session: SessionDep, principal: CurrentPrincipal,
                           response: Response):
     """Add a template for your tenant (permission `template.create`)."""
-    data = body.model_dump()
-    if not data.get("id"):
-        slug = re.sub(r"[^a-z0-9]+", "-", body.name.lower()).strip("-")[:63]
-        data["id"] = slug if len(slug) >= 2 else f"template-{slug or 'x'}"
-    try:
-        tpl = await store.create(session, principal.tenant_id, principal.name, data)
-    except store.InvalidTemplate as err:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            {"message": err.message, "problems": err.problems}) from None
-    except store.TemplateConflict as err:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(err)) from None
+    tpl = await template_svc.create_template(session, principal, body.model_dump())
     response.headers["Location"] = f"/api/v1/templates/{tpl.id}"
     return TemplateDetail(**tpl.to_dict())
 
 
 @router.get("/{template_id}", response_model=TemplateDetail)
 async def get_template(template_id: TemplateId, session: SessionDep, principal: CurrentPrincipal):
-    return TemplateDetail(**(await get_template_for(session, principal, template_id)).to_dict())
+    return TemplateDetail(**(await template_svc.get_template(session, principal, template_id)).to_dict())
 
 
 @router.delete("/{template_id}", status_code=status.HTTP_204_NO_CONTENT,
                responses={404: {"description": "unknown template"}, 409: {"description": "built-in template"}})
 async def delete_template(template_id: TemplateId, session: SessionDep, principal: CurrentPrincipal):
     """Remove one of your tenant's templates (workflows created from it are not affected)."""
-    try:
-        await store.delete(session, principal.tenant_id, template_id)
-    except catalog.TemplateNotFound:
-        raise _not_found(template_id) from None
-    except store.TemplateConflict as err:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(err)) from None
+    await template_svc.delete_template(session, principal.tenant_id, template_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -182,7 +118,7 @@ async def delete_template(template_id: TemplateId, session: SessionDep, principa
 async def create_workflow(template_id: TemplateId, body: CreateFromTemplate, session: SessionDep,
                           principal: CurrentPrincipal, response: Response):
     """Create a workflow (version 1, status `draft` unless given) from a template and its parameters."""
-    wf, ver = await create_workflow_from_template(session, principal, template_id, body)
+    wf, ver = await template_svc.create_workflow_from_template(session, principal, template_id, body)
     response.headers["ETag"] = svc.etag(wf)
     response.headers["Location"] = f"/api/v1/workflows/{wf.id}"
     return WorkflowFromTemplate(**WorkflowPublic.model_validate(wf).model_dump(), definition=ver.definition,

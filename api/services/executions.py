@@ -16,15 +16,15 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import HTTPException, status
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import Principal, get_temporal_client
-from api.schemas import _finite
+from api.schemas import ExecutionDetail, ExecutionPublic, _finite
 from api.services.tasks import close_orphaned_tasks
+from wfo.errors import Conflict, InvalidInput, NotFound, Unavailable
 from wfo.executions import get_progress, start_execution
 from wfo.models import (
     TERMINAL_EXECUTION_STATUSES,
@@ -36,7 +36,8 @@ from wfo.models import (
     utcnow,
 )
 from wfo.settings import Settings
-from wfo.stores.payloads import SqlPayloadStore
+from wfo.stores.payloads import SqlPayloadStore, resolve
+from workflows.engine import is_ref
 from workflows.types import ExecutionOptions
 
 log = logging.getLogger("wfo.api.executions")
@@ -74,8 +75,8 @@ def _jsonable(value: Any) -> Any:
         return str(value)
 
 
-def not_found() -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, "execution not found")
+def not_found() -> NotFound:
+    return NotFound("execution not found")
 
 
 async def get_execution_row(session: AsyncSession, principal: Principal, execution_id: str) -> Execution:
@@ -85,6 +86,67 @@ async def get_execution_row(session: AsyncSession, principal: Principal, executi
     if row is None:
         raise not_found()
     return row
+
+
+# ---------------------------------------------------------------- read
+
+
+def public(row: Execution) -> ExecutionPublic:
+    return ExecutionPublic(
+        id=row.id,
+        workflow_id=row.workflow_id,
+        version=row.version,
+        status=row.status,
+        trigger=row.trigger,
+        started_by=row.started_by,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+        duration_ms=(d := duration_ms(row)),
+        duration=None if d is None else d / 1000,
+        error=row.error,
+    )
+
+
+async def resolved_output(session, value: Any) -> Any:
+    """An output stored by reference (over the payload threshold) is shown with its data."""
+    if not is_ref(value):
+        return value
+    try:
+        return await resolve(value, SqlPayloadStore(session.bind))
+    except KeyError:
+        return value
+
+
+async def detail(session, client, settings, row: Execution) -> ExecutionDetail:
+    """Row + Temporal describe + progress query; degrades to the row alone if Temporal is down.
+    (REST ``GET /api/v1/executions/{id}`` and GraphQL ``execution``.)"""
+    temporal_status = None
+    progress = row.progress if is_terminal(row.status) and row.progress else None
+    if client is not None:
+        if not is_terminal(row.status):
+            if await reconcile_row(session, client, row):
+                await session.commit()
+        try:
+            desc = await asyncio.wait_for(client.get_workflow_handle(row.id).describe(), DESCRIBE_TIMEOUT_S)
+            temporal_status = desc.status.name if desc.status else None
+        except Exception:  # noqa: BLE001
+            pass
+        if progress is None and temporal_status is not None:
+            progress = await query_progress(client, row.id)
+            if progress is not None and is_terminal(row.status):
+                row.progress = progress
+                session.add(row)
+                await session.commit()
+    return ExecutionDetail(
+        **public(row).model_dump(),
+        input=row.input,
+        output=await resolved_output(session, row.output),
+        progress=progress,
+        progress_percent=progress_percent(progress, row.status),
+        nodes=(progress or {}).get("nodes"),
+        temporal_ui_url=temporal_ui_url(settings, row.id),
+        temporal_status=temporal_status,
+    )
 
 
 # ---------------------------------------------------------------- start
@@ -103,17 +165,17 @@ async def start(
 ) -> Execution:
     """Index and start one execution of ``workflow`` (the caller's, already tenant-checked)."""
     if workflow.status == WorkflowStatus.archived.value:
-        raise HTTPException(status.HTTP_409_CONFLICT, "workflow is archived")
+        raise Conflict("workflow is archived")
     if workflow.status == WorkflowStatus.inactive.value:
-        raise HTTPException(status.HTTP_409_CONFLICT, "workflow is inactive; activate it to execute")
+        raise Conflict("workflow is inactive; activate it to execute")
     try:
         _finite(input)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"input: {exc}") from None
+        raise InvalidInput(f"input: {exc}") from None
     version = version or workflow.current_version
     ver = await session.get(WorkflowVersion, (workflow.id, version))
     if ver is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"version {version} not found")
+        raise NotFound(f"version {version} not found")
 
     execution_id = f"exec-{uuid.uuid4()}"
     now = utcnow()
@@ -153,7 +215,7 @@ async def start(
         row.completed_at = row.updated_at = utcnow()
         session.add(row)
         await session.commit()
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow engine unavailable; execution not started") from exc
+        raise Unavailable("workflow engine unavailable; execution not started") from exc
     if utcnow() - now > START_GRACE / 2:
         # a very slow start may have been taken for a crash by the reconciler: revive the row
         from sqlalchemy import update
@@ -166,6 +228,25 @@ async def start(
         )
         await session.commit()
         await session.refresh(row)
+    return row
+
+
+async def cancel(session: AsyncSession, client: Client, principal: Principal, execution_id: str) -> Execution:
+    """Request cancellation (the workflow stops at its next step). Conflict when it already finished."""
+    row = await get_execution_row(session, principal, execution_id)
+    if is_terminal(row.status) or await reconcile_row(session, client, row, with_progress=False):
+        await session.commit()
+        if is_terminal(row.status):
+            raise Conflict(f"execution already {row.status}")
+    try:
+        await client.get_workflow_handle(row.id).cancel()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise Conflict("execution is not running") from None
+        raise Unavailable("workflow engine unavailable") from None
+    row.updated_at = utcnow()
+    session.add(row)
+    await session.commit()
     return row
 
 

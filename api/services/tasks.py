@@ -1,6 +1,7 @@
 """Approval tasks, shared by REST (``api.routes.tasks``) and GraphQL (``api.graphql.resolvers``): the inbox
 query, loading one task within the caller's tenant, refreshing it from Temporal, and deciding through the
-``approval.decide`` Update with refusals mapped to HTTP errors (403 / 409 / 422 / 503)."""
+``approval.decide`` Update with refusals mapped to ``wfo.errors`` (Forbidden / Conflict / InvalidInput /
+Unavailable; HTTP 403 / 409 / 422 / 503 through ``api.errors``)."""
 
 from __future__ import annotations
 
@@ -10,25 +11,25 @@ from datetime import datetime
 from typing import Any, Literal, get_args
 
 import sqlalchemy as sa
-from fastapi import HTTPException, status
 from pydantic import BaseModel, Field
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from wfo.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable, WfoError
 from wfo.models import Role
 from workflows.types import APPROVALS_QUERY, DECIDE_UPDATE, Decision
 
 TaskStatus = Literal["pending", "approved", "rejected", "timed_out", "cancelled"]
 TASK_STATUSES: tuple[str, ...] = get_args(TaskStatus)
 
-REFUSALS = {
-    "NotAssignee": status.HTTP_403_FORBIDDEN,
-    "SelfApproval": status.HTTP_403_FORBIDDEN,
-    "AlreadyVoted": status.HTTP_409_CONFLICT,
-    "TaskClosed": status.HTTP_409_CONFLICT,
-    "TaskNotFound": status.HTTP_409_CONFLICT,
-    "InvalidForm": status.HTTP_422_UNPROCESSABLE_CONTENT,
-    "InvalidDecision": status.HTTP_422_UNPROCESSABLE_CONTENT,
+REFUSALS: dict[str, type[WfoError]] = {
+    "NotAssignee": Forbidden,
+    "SelfApproval": Forbidden,
+    "AlreadyVoted": Conflict,
+    "TaskClosed": Conflict,
+    "TaskNotFound": Conflict,
+    "InvalidForm": InvalidInput,
+    "InvalidDecision": InvalidInput,
 }
 
 MAX_LIMIT = 500
@@ -99,7 +100,7 @@ async def load(session, principal, task_id: str):
         session, f"SELECT {COLUMNS} FROM tasks WHERE id = :id AND tenant_id = :tenant",
         {"id": task_id, "tenant": principal.tenant_id})).first()
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} not found")
+        raise NotFound(f"task {task_id} not found")
     return row
 
 
@@ -194,14 +195,13 @@ async def decide(client, execution_id: str, decision: Decision) -> dict[str, Any
         return await handle.execute_update(DECIDE_UPDATE, decision, result_type=dict)
     except WorkflowUpdateFailedError as err:
         cause = err.cause
-        code = REFUSALS.get(getattr(cause, "type", None), status.HTTP_409_CONFLICT)
-        raise HTTPException(code, getattr(cause, "message", None) or str(err)) from None
+        refusal = REFUSALS.get(getattr(cause, "type", None) or "", Conflict)
+        raise refusal(getattr(cause, "message", None) or str(err)) from None
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(status.HTTP_409_CONFLICT, "the execution has already finished") from None
+            raise Conflict("the execution has already finished") from None
         if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow engine unavailable, retry later",
-                                headers={"Retry-After": "5"}) from None
+            raise Unavailable("workflow engine unavailable, retry later", retry_after=5) from None
         raise
 
 

@@ -1,7 +1,7 @@
 """Workflow definitions: tenant-scoped CRUD, immutable versions, validation, ETags.
 
-Functions raise ``HTTPException`` with the status a client should see; the REST v1 routes,
-the v2 bulk endpoint and GraphQL share them.
+Functions raise ``wfo.errors`` (mapped once to HTTP by ``api.errors``, to GraphQL errors by the
+resolvers); the REST v1 routes, the v2 bulk endpoint and GraphQL share them.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import HTTPException, status
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import Principal
 from api.schemas import WorkflowCreate, WorkflowUpdate
 from connectors.registry import default_registry
+from wfo.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from wfo.models import Workflow, WorkflowStatus, WorkflowVersion, utcnow
 from workflows.validation import validate_definition
 
@@ -34,10 +34,8 @@ def validate(definition: Any) -> list[dict[str, Any]]:
 def ensure_valid(definition: Any) -> None:
     problems = validate(definition)
     if problems:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            {"message": f"invalid workflow definition: {len(problems)} problem(s)", "problems": problems},
-        )
+        message = f"invalid workflow definition: {len(problems)} problem(s)"
+        raise InvalidInput(message, detail={"message": message, "problems": problems})
 
 
 def etag(workflow: Workflow) -> str:
@@ -60,8 +58,8 @@ def etag_matches(header: str | None, workflow: Workflow) -> bool:
     return False
 
 
-def not_found() -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, "workflow not found")
+def not_found() -> NotFound:
+    return NotFound("workflow not found")
 
 
 
@@ -93,7 +91,7 @@ async def get_workflow(
 async def get_version(session: AsyncSession, workflow: Workflow, version: int | None = None) -> WorkflowVersion:
     row = await session.get(WorkflowVersion, (workflow.id, version or workflow.current_version))
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"version {version} not found")
+        raise NotFound(f"version {version} not found")
     return row
 
 
@@ -168,12 +166,10 @@ async def update_workflow(
         ensure_valid(fields["definition"])  # before taking the row lock
     wf = await get_workflow(session, principal, workflow_id, for_update=True)
     if not etag_matches(if_match, wf):
-        raise HTTPException(
-            status.HTTP_412_PRECONDITION_FAILED,
-            f"workflow was modified (current ETag {etag(wf)}, version {wf.current_version}); reload and retry",
-        )
+        raise PreconditionFailed(
+            f"workflow was modified (current ETag {etag(wf)}, version {wf.current_version}); reload and retry")
     if wf.status == WorkflowStatus.archived.value:
-        raise HTTPException(status.HTTP_409_CONFLICT, "workflow is archived")
+        raise Conflict("workflow is archived")
     now = utcnow()
     definition = fields.pop("definition", None)
     if definition is not None:

@@ -31,6 +31,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
+from wfo.errors import InvalidInput, NotFound
+
 __all__ = [
     "Template", "TemplateError", "TemplateNotFound", "TemplateParameterError",
     "categories", "get_template", "instantiate", "instantiate_template", "is_builtin", "list_templates", "render",
@@ -43,27 +45,28 @@ _EXACT = re.compile(r"^%\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 
-class TemplateError(Exception):
-    """A template file is malformed (raised at load time)."""
+class TemplateError(InvalidInput):
+    """A template document is malformed (a file at load time, or a tenant's template)."""
 
 
-class TemplateNotFound(KeyError):
+class TemplateNotFound(NotFound):
     def __init__(self, template_id: str):
-        super().__init__(template_id)
+        super().__init__(f"template {template_id!r} not found")
         self.template_id = template_id
 
-    def __str__(self) -> str:
-        return f"no template {self.template_id!r}"
 
-
-class TemplateParameterError(ValueError):
+class TemplateParameterError(InvalidInput):
     """Parameters do not match a template's schema. ``errors`` lists every bad parameter."""
 
     def __init__(self, template_id: str, errors: list[dict[str, str]]):
         self.template_id = template_id
         self.errors = errors
-        super().__init__(f"invalid parameters for template {template_id!r}: "
-                         + "; ".join(f"{e['parameter']}: {e['message']}" for e in errors))
+        message = f"{len(errors)} invalid parameter(s) for template {template_id!r}"
+        super().__init__(message, detail={"message": message, "errors": errors})
+
+    def __str__(self) -> str:
+        return f"invalid parameters for template {self.template_id!r}: " + "; ".join(
+            f"{e['parameter']}: {e['message']}" for e in self.errors)
 
 
 @dataclass(frozen=True)

@@ -19,21 +19,21 @@ from api.templates import (
     template_from_data,
 )
 from connectors.registry import default_registry
+from wfo.errors import Conflict, InvalidInput
 from wfo.models_templates import TenantTemplate
 from workflows.validation import validate_definition
 
 
-class TemplateConflict(Exception):
-    pass
+class TemplateConflict(Conflict):
+    """The id is taken (by a built-in or one of the tenant's templates), or a built-in cannot change."""
 
 
-class InvalidTemplate(Exception):
+class InvalidTemplate(InvalidInput):
     """The document is not a usable template: `message`, and `problems` of its example definition if any."""
 
     def __init__(self, message: str, problems: list[dict[str, Any]] | None = None):
-        super().__init__(message)
-        self.message = message
         self.problems = problems or []
+        super().__init__(message, detail={"message": message, "problems": self.problems})
 
 
 def from_row(row: TenantTemplate) -> Template:
