@@ -14,7 +14,10 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
-import wfo.models  # noqa: F401  (registers the tables)
+import wfo.models
+import wfo.models_events
+import wfo.models_tasks
+import wfo.models_templates  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -132,6 +132,21 @@ class WorkflowVersion(SQLModel, table=True):
     created_by: str | None = Field(default=None, max_length=320)
 
 
+class ExecutionFailure(StrEnum):
+    """Why a failed execution failed, when it matters to what may happen next (``executions.failure``).
+
+    Both ``start_failed`` and ``not_found`` mean the workflow never reached Temporal, so a keyed retry
+    (an inbound webhook's delivery id, a schedule fire) may start the same execution id again."""
+
+    start_failed = "start_failed"
+    """the start call failed (Temporal unreachable, timed out)"""
+    not_found = "not_found"
+    """the reconciler found no such workflow in Temporal after the start grace period"""
+
+
+NEVER_STARTED = (ExecutionFailure.start_failed.value, ExecutionFailure.not_found.value)
+
+
 class Execution(SQLModel, table=True):
     __tablename__ = "executions"
     __table_args__ = (
@@ -150,6 +165,8 @@ class Execution(SQLModel, table=True):
     input: Any = Field(default=None, sa_type=JSONB(none_as_null=True), nullable=True)
     output: Any = Field(default=None, sa_type=JSONB(none_as_null=True), nullable=True)
     error: str | None = Field(default=None, sa_type=sa.Text)
+    failure: str | None = Field(default=None, max_length=16)
+    """An ``ExecutionFailure`` for a failed execution whose start never reached Temporal, else NULL."""
     progress: Any = Field(default=None, sa_type=JSONB(none_as_null=True), nullable=True)
     """Last known per-node progress (kept when the execution closes so reads don't need a worker)."""
     started_by: str | None = Field(default=None, max_length=320)

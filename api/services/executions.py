@@ -29,6 +29,7 @@ from wfo.executions import get_progress, start_execution
 from wfo.models import (
     TERMINAL_EXECUTION_STATUSES,
     Execution,
+    ExecutionFailure,
     ExecutionStatus,
     Workflow,
     WorkflowStatus,
@@ -212,6 +213,7 @@ async def start(
         log.warning("starting execution %s failed: %s", execution_id, type(exc).__name__)
         row.status = ExecutionStatus.failed.value
         row.error = f"could not start: {type(exc).__name__}"
+        row.failure = ExecutionFailure.start_failed.value
         row.completed_at = row.updated_at = utcnow()
         session.add(row)
         await session.commit()
@@ -223,8 +225,9 @@ async def start(
         await session.exec(
             update(Execution)
             .where(col(Execution.id) == execution_id, col(Execution.status) == ExecutionStatus.failed.value,
-                   col(Execution.error).startswith("execution not found"))
-            .values(status=ExecutionStatus.running.value, error=None, completed_at=None, updated_at=utcnow())
+                   col(Execution.failure) == ExecutionFailure.not_found.value)
+            .values(status=ExecutionStatus.running.value, error=None, failure=None, completed_at=None,
+                    updated_at=utcnow())
         )
         await session.commit()
         await session.refresh(row)
@@ -289,6 +292,7 @@ async def reconcile_row(session: AsyncSession, client: Client, row: Execution, *
         if exc.status == RPCStatusCode.NOT_FOUND and utcnow() - row.started_at > START_GRACE:
             row.status = ExecutionStatus.failed.value
             row.error = "execution not found in the workflow engine (never started or expired)"
+            row.failure = ExecutionFailure.not_found.value
             row.completed_at = row.updated_at = utcnow()
             session.add(row)
             return True

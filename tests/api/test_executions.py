@@ -175,6 +175,7 @@ async def test_index_converges_after_crash(app, temporal_env, tenant_a, definiti
     assert rows[done_id].status == "completed" and rows[done_id].output == {"value": 10}
     assert rows[done_id].completed_at
     assert rows[ghost_id].status == "failed" and "not found" in rows[ghost_id].error
+    assert rows[ghost_id].failure == "not_found"  # what lets a keyed retry revive it
     # per-node progress is fetched on first read and kept
     d = await http.get(f"/api/v1/executions/{done_id}", headers=tenant_a.h())
     assert d.json()["nodes"]["double"]["status"] == "completed"

@@ -6,7 +6,16 @@ import json
 import uuid
 from typing import Any
 
-from wfo.db import sql
+from sqlalchemy import func, literal_column
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
+
+from wfo.models import NEVER_STARTED, Execution, ExecutionStatus
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON (what a JSONB column stores); non-JSON leaves become strings."""
+    return json.loads(json.dumps(value, default=str))
 
 
 async def index_execution(
@@ -23,25 +32,23 @@ async def index_execution(
     """Insert the ``executions`` index row before the start (the API core's convention).
 
     Returns False when the row existed. A row that was marked failed because its start never
-    reached Temporal is revived: a keyed retry may start it now.
+    reached Temporal (``failure`` in ``NEVER_STARTED``) is revived: a keyed retry may start it now.
     """
-    res = await sql(
-        session,
-        "INSERT INTO executions (id, tenant_id, workflow_id, version, status, trigger, input, started_by) "
-        "VALUES (:id, :t, :w, :v, 'running', :trigger, CAST(:input AS jsonb), :by) "
-        "ON CONFLICT (id) DO UPDATE SET status = 'running', error = NULL, completed_at = NULL, updated_at = now() "
-        "WHERE executions.status = 'failed' AND (starts_with(executions.error, 'could not start') "
-        "OR starts_with(executions.error, 'execution not found')) "
-        "RETURNING (xmax = 0) AS inserted",
-        {
-            "id": execution_id,
-            "t": uuid.UUID(str(tenant_id)),
-            "w": uuid.UUID(str(workflow_id)),
-            "v": version,
-            "trigger": trigger,
-            "input": json.dumps(input, default=str),
-            "by": started_by,
-        },
+    stmt = insert(Execution).values(
+        id=execution_id,
+        tenant_id=uuid.UUID(str(tenant_id)),
+        workflow_id=uuid.UUID(str(workflow_id)),
+        version=version,
+        status=ExecutionStatus.running.value,
+        trigger=trigger,
+        input=jsonable(input),
+        started_by=started_by,
     )
-    row = res.first()
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[col(Execution.id)],
+        set_={"status": ExecutionStatus.running.value, "error": None, "failure": None, "completed_at": None,
+              "updated_at": func.now()},
+        where=(col(Execution.status) == ExecutionStatus.failed.value) & col(Execution.failure).in_(NEVER_STARTED),
+    ).returning(literal_column("(xmax = 0)").label("inserted"))
+    row = (await session.execute(stmt)).first()
     return bool(row and row.inserted)
