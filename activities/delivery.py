@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from wfo.db import sql
 from wfo.events import emit_event
-from wfo.netguard import UnresolvableHostError, UnsafeURLError, check_outbound_url, pinned_request
+from wfo.netguard import UnresolvableHostError, UnsafeURLError, guarded_send
 from wfo.security.secretbox import unseal
 from wfo.security.signing import signed_headers
 from wfo.settings import Settings
@@ -84,18 +84,7 @@ class DeliveryActivities:
         if row is None or not row.active or row.deleted_at is not None:
             raise ApplicationError("subscription was deleted or disabled", type="SubscriptionGone", non_retryable=True)
 
-        try:
-            checked = await check_outbound_url(row.endpoint_url, self.settings)
-        except UnresolvableHostError as exc:
-            await self._record_attempt(req, attempt, None, str(exc), False)
-            raise ApplicationError(str(exc), type="DeliveryError") from None
-        except UnsafeURLError as exc:
-            await self._record_attempt(req, attempt, None, str(exc), False)
-            raise ApplicationError(str(exc), type="UnsafeURL", non_retryable=True) from None
-
-        url, host_header, extensions = pinned_request(checked)
         headers = {
-            **host_header,
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             **signed_headers(
@@ -105,22 +94,26 @@ class DeliveryActivities:
                 event_type=req.event_type,
             ),
         }
-        status_code: int | None = None
+        snippet = b""
         try:
-            async with self.http.stream(
-                "POST",
-                url,
-                content=req.body.encode("utf-8"),
-                headers=headers,
-                timeout=req.timeout_seconds,
-                extensions=extensions,
-            ) as resp:
+            # the one SSRF guard: resolved, checked, connected to as checked; redirects are not followed
+            resp = await guarded_send(self.http, "POST", row.endpoint_url, self.settings, headers=headers,
+                                      content=req.body.encode("utf-8"), timeout=req.timeout_seconds,
+                                      follow_redirects=False, stream=True)
+            try:
                 status_code = resp.status_code
-                snippet = b""
                 async for chunk in resp.aiter_bytes():
                     snippet += chunk
                     if len(snippet) >= MAX_RESPONSE_BYTES:
                         break
+            finally:
+                await resp.aclose()
+        except UnresolvableHostError as exc:
+            await self._record_attempt(req, attempt, None, str(exc), False)
+            raise ApplicationError(str(exc), type="DeliveryError") from None
+        except UnsafeURLError as exc:
+            await self._record_attempt(req, attempt, None, str(exc), False)
+            raise ApplicationError(str(exc), type="UnsafeURL", non_retryable=True) from None
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
             await self._record_attempt(req, attempt, None, error, False)

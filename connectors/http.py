@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import httpx
 
 from connectors.base import ComponentError, NodeContext
-from connectors.netguard import check_url
+from wfo.netguard import UnresolvableHostError, UnsafeURLError, guarded_send
 from workflows.components import ComponentSpec
 
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
@@ -40,7 +40,6 @@ class HttpRequest:
     async def run(self, config: dict[str, Any], ctx: NodeContext) -> Any:
         settings = ctx.services.settings
         url = str(config["url"])
-        check_url(url, settings)
         method = str(config.get("method") or "GET").upper()
         headers = {str(k): str(v) for k, v in (config.get("headers") or {}).items()}
         headers.setdefault("Idempotency-Key", ctx.idempotency_key)
@@ -51,9 +50,13 @@ class HttpRequest:
             kwargs["content"] = str(config["body"]).encode()
         timeout = float(config.get("timeout_seconds") or 30)
         try:
-            resp = await ctx.services.http.request(
-                method, url, timeout=timeout, follow_redirects=bool(config.get("follow_redirects", True)), **kwargs
-            )
+            # one guard for every outbound call: every hop resolved, checked and connected to as checked
+            resp = await guarded_send(ctx.services.http, method, url, settings, timeout=timeout,
+                                      follow_redirects=bool(config.get("follow_redirects", True)), **kwargs)
+        except UnresolvableHostError as err:
+            raise ComponentError(f"{method} {url}: {err}", type="UnresolvableHost") from None
+        except UnsafeURLError as err:
+            raise ComponentError(f"refusing to call {url!r}: {err}", retryable=False, type="ForbiddenAddress") from None
         except httpx.TimeoutException as err:
             raise ComponentError(f"{method} {url}: timed out after {timeout}s", type="HttpTimeout") from err
         except httpx.HTTPError as err:

@@ -1,10 +1,14 @@
-"""Refuse outbound requests to private, loopback, link-local and other internal addresses.
+"""The one SSRF guard for every outbound call (the ``http.request`` component and webhook delivery).
 
-A URL is checked by resolving its host and checking *every* address it resolves to; the delivery
-then connects to one of the checked addresses (``pinned_request``) so a DNS answer that changes
-between check and connect (DNS rebinding) cannot reach an internal service. Hosts or CIDRs in
-``settings.outbound_allowlist`` are admitted even when internal; ``http_allow_private_networks``
-admits every internal address (development only).
+A URL is checked by resolving its host asynchronously and checking *every* address it resolves to
+(refused: private, loopback, link-local, CGNAT ``100.64/10``, multicast, reserved, unspecified, any
+non-global range, and IPv4-mapped / 6to4 / NAT64-style IPv6 forms of those); a host that does not
+resolve is refused too (``UnresolvableHostError``, retryable). The request then connects to one of the
+checked addresses (``pinned_request``) so a DNS answer that changes between check and connect (DNS
+rebinding) cannot reach an internal service, and ``guarded_send`` checks every redirect hop again
+(at most ``MAX_REDIRECTS``). Hosts or CIDRs in ``settings.outbound_allowlist`` are admitted even when
+internal; ``http_allow_private_networks`` admits every internal address (development only), but never
+an unresolvable host.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
 
 from wfo.errors import InvalidInput
 from wfo.settings import Settings
@@ -39,11 +46,19 @@ class CheckedURL:
     """Resolved addresses that passed the check, in resolver order."""
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def _is_internal(ip: IPAddress) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return _is_internal(ip.ipv4_mapped)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.sixtofour is not None:
-        return _is_internal(ip.sixtofour)
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return _is_internal(ip.ipv4_mapped)
+        if ip.sixtofour is not None:
+            return True  # 6to4 (2002::/16) relays are not global destinations; 2002:7f00:1:: is 127.0.0.1
+        if ip.teredo is not None:
+            return True
+        if ip in _NAT64:
+            return _is_internal(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     return (
         ip.is_private
         or ip.is_loopback
@@ -153,3 +168,59 @@ def pinned_request(checked: CheckedURL) -> tuple[str, dict[str, str], dict[str, 
         host_header = f"[{checked.host}]" if checked.port == default_port else f"[{checked.host}]:{checked.port}"
     extensions = {"sni_hostname": checked.host} if checked.scheme == "https" else {}
     return pinned, {"Host": host_header}, extensions
+
+
+MAX_REDIRECTS = 5
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+async def guarded_send(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    settings: Settings,
+    *,
+    headers: dict[str, str] | None = None,
+    params: Any = None,
+    content: bytes | None = None,
+    json: Any = None,
+    timeout: float | None = None,
+    follow_redirects: bool = False,
+    max_redirects: int = MAX_REDIRECTS,
+    stream: bool = False,
+) -> httpx.Response:
+    """Send one request through the guard: check, connect to the checked address, and (when
+    ``follow_redirects``) check every redirect hop the same way, at most ``max_redirects`` of them.
+
+    Raises ``UnsafeURLError`` (refused target, too many redirects), ``UnresolvableHostError`` (no DNS
+    answer) or ``httpx.HTTPError``. With ``stream=True`` the caller reads and closes the response.
+    """
+    current = str(httpx.URL(url, params=params)) if params else url
+    headers = dict(headers or {})
+    body: dict[str, Any] = {"content": content} if content is not None else {"json": json} if json is not None else {}
+    for hop in range(max_redirects + 1):
+        checked = await check_outbound_url(current, settings)
+        pinned, host_header, extensions = pinned_request(checked)
+        request = http.build_request(method, pinned, headers={**headers, **host_header}, timeout=timeout,
+                                     extensions=extensions, **body)
+        response = await http.send(request, stream=True, follow_redirects=False)
+        location = response.headers.get("location")
+        if not follow_redirects or response.status_code not in REDIRECT_STATUSES or not location:
+            if not stream:
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+            return response
+        await response.aclose()
+        if hop == max_redirects:
+            break
+        target = urljoin(current, location)
+        if response.status_code == 303 and method != "HEAD" or (
+                response.status_code in (301, 302) and method == "POST"):
+            method, body = "GET", {}
+        if urlsplit(target).hostname != urlsplit(current).hostname:
+            headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+        current = target
+    raise UnsafeURLError(f"more than {max_redirects} redirects")
