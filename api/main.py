@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import importlib.util
 import logging
 from contextlib import asynccontextmanager
 
@@ -20,30 +18,13 @@ from api.deps import enforce_route_permission
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.middleware import BodySizeLimitMiddleware
-from api.routes import OPTIONAL_ROUTER_MODULES, ROUTER_MODULES
+from api.routes import mount_routers
 from wfo.db import create_engine, create_sessionmaker
 from wfo.settings import Settings, get_settings
 
 log = logging.getLogger("wfo.api")
 
 RECONCILE_INTERVAL_S = 15.0
-
-
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def _mount(app: FastAPI, module_name: str) -> None:
-    module = importlib.import_module(module_name)
-    if hasattr(module, "mount"):
-        module.mount(app)
-    elif hasattr(module, "router"):
-        app.include_router(module.router)
-    else:  # a package that is still being written: nothing to mount yet
-        log.warning("%s has neither `router` nor `mount(app)`; not mounted", module_name)
 
 
 def create_app(
@@ -134,11 +115,7 @@ def create_app(
     async def _dependency_down(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": "a backing service is unavailable"}, status_code=503, headers={"Retry-After": "5"})
 
-    for name in ROUTER_MODULES:
-        _mount(app, name)
-    for name in OPTIONAL_ROUTER_MODULES:
-        if _module_exists(name):
-            _mount(app, name)
+    mount_routers(app)
     return app
 
 

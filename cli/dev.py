@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import asyncpg
+import uvicorn
 
 from api.bootstrap import ensure_default_admin
 from api.main import create_app
@@ -109,18 +110,12 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
         credentials = await ensure_default_admin(settings)
 
         tasks.append(asyncio.create_task(run_worker(settings, stop), name="worker"))
-        server = None
-        try:
-            import uvicorn
-
-            server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=api_port,
-                                                   log_level="info"))
-            tasks.append(asyncio.create_task(server.serve(), name="api"))
-        except ImportError as err:
-            print(f"wfo dev: API not started ({err})")
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=api_port,
+                                               log_level="info"))
+        tasks.append(asyncio.create_task(server.serve(), name="api"))
 
         print("\n" + "=" * 72)
-        print(f"  API            http://127.0.0.1:{api_port}   (docs: /api/v1/docs)" if server else "  API  (absent)")
+        print(f"  API            http://127.0.0.1:{api_port}   (docs: /api/v1/docs)")
         print(f"  Temporal UI    http://127.0.0.1:{ui_port}")
         print(f"  Temporal gRPC  127.0.0.1:{t_port_i}  (task queue '{settings.temporal_task_queue}')")
         print(f"  Postgres       {database_url}")

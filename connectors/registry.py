@@ -1,28 +1,26 @@
-"""All components: the built-in control/pure ones and every connector."""
+"""All components: the built-in control/pure ones and every connector, listed explicitly.
+
+Nothing here is optional: every connector listed is imported, and a missing third-party dependency
+stops the process at start with an ``ImportError`` naming the package and the component that needs it
+(``connectors/__init__.py``). A new connector: add its class to ``CONNECTOR_CLASSES``.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
 from connectors.base import Connector
+from connectors.database import DatabaseQuery
+from connectors.email import EmailSend
 from connectors.http import HttpRequest
 from connectors.noop import Noop
 from workflows.components import BUILTIN_SPECS, Registry
 
+CONNECTOR_CLASSES: tuple[type, ...] = (HttpRequest, Noop, DatabaseQuery, EmailSend)
+
 
 def connector_classes() -> list[type]:
-    classes: list[type] = [HttpRequest, Noop]
-    try:  # optional connectors, added as they land
-        from connectors.database import DatabaseQuery
-        classes.append(DatabaseQuery)
-    except ImportError:
-        pass
-    try:
-        from connectors.email import EmailSend
-        classes.append(EmailSend)
-    except ImportError:
-        pass
-    return classes
+    return list(CONNECTOR_CLASSES)
 
 
 def connectors() -> list[Connector]:

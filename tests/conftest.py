@@ -12,6 +12,7 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from wfo.db import run_migrations
 from wfo.settings import Settings
 from wfo.temporal import SEARCH_ATTRIBUTES, ensure_search_attributes, temporal_cli_path, test_server_path
 from workflows.converter import data_converter
@@ -68,12 +69,7 @@ async def database_url() -> AsyncIterator[str]:
     finally:
         await admin.close()
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        from wfo.db import run_migrations
-    except ImportError:  # migrations not present yet
-        run_migrations = None
-    if run_migrations is not None:
-        await run_migrations(url)
+    await run_migrations(url)
     try:
         yield url
     finally:

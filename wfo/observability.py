@@ -11,6 +11,10 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 log = logging.getLogger(__name__)
@@ -25,14 +29,7 @@ def worker_runtime(metrics_port: int | None) -> Runtime | None:
 
 @lru_cache
 def tracing_interceptors(exporter: str = "none") -> tuple:
-    """Temporal client interceptors creating OpenTelemetry spans (empty if OpenTelemetry is missing)."""
-    try:
-        from opentelemetry import trace
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
-        from temporalio.contrib.opentelemetry import TracingInterceptor
-    except ImportError:  # pragma: no cover - the SDK is a declared dependency
-        return ()
+    """Temporal client interceptors creating OpenTelemetry spans (the SDK is a declared dependency)."""
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
         provider = TracerProvider()
         if exporter == "console":

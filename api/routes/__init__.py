@@ -1,27 +1,54 @@
-"""Every router of the app, in one place. ``api.main.create_app`` mounts them in this order.
+"""Every router of the app, in one place, mounted explicitly by ``api.main.create_app`` in this order.
 
-A module listed in ``OPTIONAL_ROUTER_MODULES`` is mounted when it exists (other engineers'
-modules land independently); an import error *inside* an existing module is not swallowed.
-A module exposes either ``router`` (an ``APIRouter``) or ``mount(app)``.
-Each route must have a line in ``api.permissions.ROUTE_PERMISSIONS``.
+An entry is an ``APIRouter`` or a ``mount(app)`` function (a router that also runs something for the
+app's lifetime, e.g. the event bridge). Nothing is optional: a missing module is an import error at
+start. Each route must have a line in ``api.permissions.ROUTE_PERMISSIONS``.
 """
 
-ROUTER_MODULES: list[str] = [
-    "api.routes.health",
-    "api.routes.auth",
-    "api.routes.users",
-    "api.routes.api_keys",
-    "api.routes.workflows",
-    "api.routes.executions",
-    "api.routes.bulk",
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, FastAPI
+
+from api import graphql
+from api.routes import (
+    api_keys,
+    auth,
+    bulk,
+    events,
+    executions,
+    health,
+    hooks,
+    tasks,
+    templates,
+    triggers,
+    users,
+    webhooks,
+    workflows,
+)
+
+ROUTERS: list[APIRouter | Callable[[FastAPI], None]] = [
+    health.router,
+    auth.router,
+    users.router,
+    api_keys.router,
+    workflows.router,
+    executions.router,
+    bulk.router,
+    templates.router,
+    graphql.router,
+    triggers.router,
+    hooks.router,
+    webhooks.mount,
+    tasks.router,
+    events.router,
 ]
 
-OPTIONAL_ROUTER_MODULES: list[str] = [
-    "api.routes.templates",
-    "api.graphql",
-    "api.routes.triggers",
-    "api.routes.hooks",
-    "api.routes.webhooks",
-    "api.routes.tasks",
-    "api.routes.events",
-]
+
+def mount_routers(app: FastAPI) -> None:
+    for entry in ROUTERS:
+        if isinstance(entry, APIRouter):
+            app.include_router(entry)
+        else:
+            entry(app)

@@ -161,10 +161,12 @@ async def test_require_dependency(api_settings, tenant_a):
     import httpx
     from fastapi import Depends, FastAPI
 
+    from api import errors
     from api.deps import require
     from wfo.db import create_engine, create_sessionmaker
 
     mini = FastAPI()
+    errors.install(mini)  # the one wfo.errors -> HTTP mapping (401/403 come from there)
     mini.state.settings = api_settings
     engine = create_engine(api_settings, pool_size=1, max_overflow=0)
     mini.state.sessionmaker = create_sessionmaker(engine)
