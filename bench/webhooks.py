@@ -53,7 +53,7 @@ async def main() -> None:
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args()
 
-    from wfo.idempotency import execution_id_for_delivery
+    from wfo.executions import keyed_execution_id as execution_id_for_delivery
 
     worker = "none" if args.no_worker else ("inline" if args.inline_worker else "process")
     async with local_stack(worker=worker) as stack:

@@ -1,21 +1,39 @@
-"""Starting executions and reading their progress: the API's and the CLI's way into the engine."""
+"""Starting executions and reading their progress: the one way into the engine (API, hooks, batch, CLI).
+
+One execution-id scheme, derived here (and for schedule fires in ``workflows.trigger_schedule``):
+
+- ``exec-<uuid4>``: a run started by a person or a client (REST/GraphQL execute, batch, retry, CLI, an
+  inbound webhook without a delivery id);
+- ``hook-<trigger id>-<sha256(trigger, delivery id)[:32]>``: an inbound webhook delivery with an
+  ``Idempotency-Key`` (or provider delivery header), so a repeated delivery is the same execution;
+- ``<schedule fire workflow id>-exec``: a schedule fire's interpreter child (``scheduled_execution_id``).
+
+One use case starts an indexed execution (``start_indexed``): write the ``executions`` row, start the
+interpreter, mark the row ``failure=start_failed`` when the start does not reach Temporal. The schedule
+path does the same from inside its workflow (index activity + child workflow) with the same id scheme
+and the same search attributes (``workflows.search_attributes.execution_search_attributes``).
+"""
 
 from __future__ import annotations
 
-import secrets
+import asyncio
+import hashlib
+import logging
+import uuid
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from wfo.errors import Unavailable
+from wfo.models import utcnow
 from wfo.settings import get_settings
-from wfo.stores.payloads import offload_if_large
-from workflows.search_attributes import SA_TENANT, SA_TRIGGER, SA_VERSION, SA_WORKFLOW_ID
+from wfo.stores.executions import index_execution, mark_never_started, revive_not_found
+from wfo.stores.payloads import SqlPayloadStore, offload_if_large
+from workflows.search_attributes import execution_search_attributes
+from workflows.trigger_schedule import scheduled_execution_id
 from workflows.types import INTERPRETER_WORKFLOW, PROGRESS_QUERY, ExecutionInput, ExecutionOptions
 
 
@@ -25,7 +43,14 @@ def default_options() -> ExecutionOptions:
 
 
 def new_execution_id() -> str:
-    return f"exec-{secrets.token_hex(16)}"
+    """An unkeyed run's execution id (also its Temporal workflow id)."""
+    return f"exec-{uuid.uuid4()}"
+
+
+def keyed_execution_id(trigger_id: str, key: str) -> str:
+    """The execution id of an inbound webhook delivery with delivery id ``key`` (stable, opaque)."""
+    digest = hashlib.sha256(f"{trigger_id}\x00{key}".encode()).hexdigest()[:32]
+    return f"hook-{trigger_id}-{digest}"
 
 
 async def start_execution(
@@ -52,13 +77,6 @@ async def start_execution(
     if payload_store is not None:
         input = await offload_if_large(input, payload_store, options.payload_threshold_bytes,
                                        tenant_id and str(tenant_id), execution_id)
-    pairs = [SearchAttributePair(SA_TRIGGER, trigger)]
-    if workflow_id is not None:
-        pairs.append(SearchAttributePair(SA_WORKFLOW_ID, str(workflow_id)))
-    if version is not None:
-        pairs.append(SearchAttributePair(SA_VERSION, int(version)))
-    if tenant_id is not None:
-        pairs.append(SearchAttributePair(SA_TENANT, str(tenant_id)))
     return await client.start_workflow(
         INTERPRETER_WORKFLOW,
         ExecutionInput(definition=definition, input=input, workflow_id=workflow_id and str(workflow_id),
@@ -66,12 +84,79 @@ async def start_execution(
                        started_by=started_by, options=options),
         id=execution_id,
         task_queue=task_queue,
-        search_attributes=TypedSearchAttributes(pairs),
+        search_attributes=execution_search_attributes(trigger, workflow_id, version, tenant_id),
         id_conflict_policy=id_conflict_policy,
         id_reuse_policy=id_reuse_policy,
         static_summary=f"{trigger} run of workflow {workflow_id or '(ad hoc)'}"
         + (f" v{version}" if version is not None else ""),
     )
+
+
+log = logging.getLogger("wfo.executions")
+
+START_GRACE = timedelta(seconds=60)
+"""A row whose workflow Temporal does not know after this long is marked ``failure=not_found``."""
+
+__all__ = ["START_GRACE", "keyed_execution_id", "new_execution_id", "scheduled_execution_id", "start_execution",
+           "start_indexed", "get_progress"]
+
+
+async def start_indexed(
+    session: Any,
+    client: Client,
+    *,
+    definition: dict[str, Any],
+    input: Any,
+    task_queue: str,
+    workflow_id: str | uuid.UUID,
+    version: int,
+    tenant_id: str | uuid.UUID,
+    trigger: str,
+    started_by: str,
+    payload_threshold_bytes: int,
+    execution_id: str | None = None,
+    keyed: bool = False,
+    index_input: Any = None,
+    timeout: float | None = None,
+) -> tuple[str, bool]:
+    """THE "start an execution" use case: index the row, then start the interpreter.
+
+    Returns ``(execution_id, duplicate)``; ``duplicate`` is True when the row (a keyed delivery) already
+    existed or its workflow had already started. A ``keyed`` start reuses a running workflow with the
+    same id and never starts a finished one again. When the start does not reach Temporal (unreachable,
+    ``timeout``), the row is marked failed with ``failure=start_failed`` (so a keyed retry revives it)
+    and ``Unavailable`` is raised: nothing was accepted. ``index_input`` is the copy stored in the row
+    (default: ``input``).
+    """
+    execution_id = execution_id or new_execution_id()
+    started = utcnow()
+    inserted = await index_execution(session, execution_id=execution_id, tenant_id=tenant_id,
+                                     workflow_id=workflow_id, version=version, trigger=trigger,
+                                     input=input if index_input is None else index_input, started_by=started_by)
+    await session.commit()
+    duplicate = not inserted
+    start = start_execution(
+        client, definition=definition, input=input, task_queue=task_queue, execution_id=execution_id,
+        workflow_id=str(workflow_id), version=version, trigger=trigger, tenant_id=str(tenant_id),
+        started_by=started_by, payload_store=SqlPayloadStore(session.bind),
+        options=ExecutionOptions(payload_threshold_bytes=payload_threshold_bytes),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if keyed else WorkflowIDConflictPolicy.FAIL,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE if keyed else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    )
+    try:
+        await (asyncio.wait_for(start, timeout) if timeout else start)
+    except WorkflowAlreadyStartedError:
+        duplicate = True  # a keyed delivery whose execution already finished
+    except Exception as exc:
+        log.warning("starting execution %s failed: %s", execution_id, type(exc).__name__)
+        await mark_never_started(session, execution_id, f"could not start: {type(exc).__name__}")
+        await session.commit()
+        raise Unavailable("workflow engine unavailable; execution not started") from exc
+    if utcnow() - started > START_GRACE / 2:
+        # a very slow start may have been taken for a crash by the reconciler: revive the row
+        await revive_not_found(session, execution_id)
+        await session.commit()
+    return execution_id, duplicate
 
 
 async def get_progress(handle: WorkflowHandle) -> dict[str, Any]:

@@ -40,12 +40,6 @@ def idempotency_key_from_headers(headers: Mapping[str, str]) -> tuple[str, str] 
     return None
 
 
-def execution_id_for_delivery(trigger_id: str, key: str) -> str:
-    """The Temporal workflow id of the execution a keyed delivery starts (stable, opaque)."""
-    digest = hashlib.sha256(f"{trigger_id}\x00{key}".encode()).hexdigest()[:32]
-    return f"hook-{trigger_id}-{digest}"
-
-
 def _redis_key(trigger_id: str, key: str) -> str:
     return "wfo:idem:" + hashlib.sha256(f"{trigger_id}\x00{key}".encode()).hexdigest()
 

@@ -13,10 +13,10 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ChildWorkflowError
 
-from workflows.search_attributes import SA_TENANT, SA_TRIGGER, SA_VERSION, SA_WORKFLOW_ID
+from workflows.search_attributes import execution_search_attributes
 from workflows.types import INTERPRETER_WORKFLOW, ExecutionInput
 
 WORKFLOW_NAME = "ScheduledTrigger"
@@ -57,12 +57,17 @@ def schedule_id_for(trigger_id: str) -> str:
     return f"wfo-trigger-{trigger_id}"
 
 
+def scheduled_execution_id(fire_workflow_id: str) -> str:
+    """The interpreter child's execution id for one schedule fire (part of ``wfo.executions``' scheme)."""
+    return f"{fire_workflow_id}-exec"
+
+
 @workflow.defn(name=WORKFLOW_NAME)
 class ScheduledTriggerWorkflow:
     @workflow.run
     async def run(self, inp: ScheduledRunInput) -> ScheduledRunResult:
         info = workflow.info()
-        execution_id = f"{info.workflow_id}-exec"
+        execution_id = scheduled_execution_id(info.workflow_id)
         prepared: PreparedRun = await workflow.execute_activity(
             PREPARE_SCHEDULED_RUN_ACTIVITY,
             PrepareScheduledRun(inp.trigger_id, execution_id, workflow.now().isoformat()),
@@ -86,14 +91,8 @@ class ScheduledTriggerWorkflow:
                     started_by=f"schedule:{inp.trigger_id}",
                 ),
                 id=execution_id,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(SA_TRIGGER, "schedule"),
-                        SearchAttributePair(SA_WORKFLOW_ID, prepared.workflow_id or ""),
-                        SearchAttributePair(SA_VERSION, int(prepared.version or 0)),
-                        SearchAttributePair(SA_TENANT, prepared.tenant_id or ""),
-                    ]
-                ),
+                search_attributes=execution_search_attributes(
+                    "schedule", prepared.workflow_id, prepared.version, prepared.tenant_id, fill=True),
                 static_summary=f"schedule run of workflow {prepared.workflow_id} v{prepared.version}",
             )
         except ChildWorkflowError as err:

@@ -25,20 +25,16 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import WorkflowFailureError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import SessionDep, get_temporal_client
 from wfo import idempotency, ratelimit
 from wfo.db import sql
-from wfo.executions import new_execution_id, start_execution
+from wfo.errors import Unavailable
+from wfo.executions import keyed_execution_id, new_execution_id, start_indexed
 from wfo.jsonsafe import UnstorableJSON, loads_strict, scrub_nul
 from wfo.redis import SafeRedis, get_safe_redis
 from wfo.security.secretbox import unseal
 from wfo.security.signing import INBOUND_SIGNATURE_HEADER, verify_body_signature
-from wfo.stores.executions import index_execution
-from wfo.stores.payloads import SqlPayloadStore
-from workflows.types import ExecutionOptions
 
 log = logging.getLogger("wfo.api.hooks")
 
@@ -244,7 +240,7 @@ async def receive_hook(trigger_id: str, request: Request, session: SessionDep):
         known = await idempotency.remembered_execution(redis, str(trigger.id), keyed[1])
         if known:
             return await _answer(request, known, trigger, duplicate=True)
-        execution_id = idempotency.execution_id_for_delivery(str(trigger.id), keyed[1])
+        execution_id = keyed_execution_id(str(trigger.id), keyed[1])
     else:
         execution_id = new_execution_id()
 
@@ -268,49 +264,23 @@ async def receive_hook(trigger_id: str, request: Request, session: SessionDep):
         "trigger": {"id": str(trigger.id), "kind": "webhook", "idempotency_key": keyed[1] if keyed else None},
     }
     try:
-        inserted = await index_execution(
-            session,
-            execution_id=execution_id,
-            tenant_id=trigger.tenant_id,
-            workflow_id=trigger.workflow_id,
-            version=trigger.current_version,
-            trigger="webhook",
-            input=scrub_nul(run_input),  # the index copy; the execution gets the body as sent
-            started_by=f"webhook:{trigger.id}",
-        )
-        await session.commit()
+        client = await get_temporal_client(request.app)
+    except Exception as exc:  # noqa: BLE001 - Temporal unreachable: nothing is acknowledged
+        log.warning("webhook %s: no workflow engine: %s", trigger.id, type(exc).__name__)
+        return _unavailable("workflow engine unavailable; delivery not accepted, retry later")
+    try:
+        execution_id, duplicate = await start_indexed(
+            session, client, definition=trigger.definition, input=run_input,
+            index_input=scrub_nul(run_input),  # the index copy; the execution gets the body as sent
+            task_queue=settings.temporal_task_queue, execution_id=execution_id, workflow_id=trigger.workflow_id,
+            version=trigger.current_version, tenant_id=trigger.tenant_id, trigger="webhook",
+            started_by=f"webhook:{trigger.id}", payload_threshold_bytes=settings.payload_threshold_bytes,
+            keyed=keyed is not None, timeout=START_TIMEOUT_SECONDS)
     except (SQLAlchemyError, OSError) as exc:
         log.warning("webhook %s: indexing failed: %s", trigger.id, type(exc).__name__)
         return _unavailable("database unavailable; delivery not accepted, retry later")
-
-    duplicate = not inserted
-    try:
-        client = await get_temporal_client(request.app)
-        await asyncio.wait_for(
-            start_execution(
-                client,
-                definition=trigger.definition,
-                input=run_input,
-                task_queue=settings.temporal_task_queue,
-                execution_id=execution_id,
-                workflow_id=str(trigger.workflow_id),
-                version=trigger.current_version,
-                trigger="webhook",
-                tenant_id=str(trigger.tenant_id),
-                started_by=f"webhook:{trigger.id}",
-                payload_store=SqlPayloadStore(request.app.state.engine),
-                options=ExecutionOptions(payload_threshold_bytes=settings.payload_threshold_bytes),
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            ),
-            START_TIMEOUT_SECONDS,
-        )
-    except WorkflowAlreadyStartedError:
-        duplicate = True  # the first delivery's execution already finished
-    except Exception as exc:  # noqa: BLE001 - Temporal unreachable / timed out: nothing is acknowledged
-        # The index row stays 'running': the reconciler marks it failed if the start never
-        # reached Temporal, and a retry with the same key revives it.
-        log.warning("webhook %s: start failed: %s", trigger.id, type(exc).__name__)
+    except Unavailable:
+        # the row is marked failed (start_failed): a retry with the same key revives and starts it
         return _unavailable("workflow engine unavailable; delivery not accepted, retry later")
 
     if keyed is not None:

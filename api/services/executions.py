@@ -25,7 +25,8 @@ from api.deps import Principal, get_temporal_client
 from api.schemas import ExecutionDetail, ExecutionPublic, _finite
 from api.services.tasks import close_orphaned_tasks
 from wfo.errors import Conflict, InvalidInput, NotFound, Unavailable
-from wfo.executions import get_progress, start_execution
+from wfo.executions import START_GRACE, get_progress, start_indexed
+from wfo.jsonsafe import scrub_nul
 from wfo.models import (
     TERMINAL_EXECUTION_STATUSES,
     Execution,
@@ -39,11 +40,9 @@ from wfo.models import (
 from wfo.settings import Settings
 from wfo.stores.payloads import SqlPayloadStore, resolve
 from workflows.engine import is_ref
-from workflows.types import ExecutionOptions
 
 log = logging.getLogger("wfo.api.executions")
 
-START_GRACE = timedelta(seconds=60)
 RECONCILE_LOCK_KEY = 0x77666F_0001
 DESCRIBE_TIMEOUT_S = 5.0
 QUERY_TIMEOUT_S = 3.0
@@ -178,59 +177,13 @@ async def start(
     if ver is None:
         raise NotFound(f"version {version} not found")
 
-    execution_id = f"exec-{uuid.uuid4()}"
-    now = utcnow()
-    row = Execution(
-        id=execution_id,
-        tenant_id=principal.tenant_id,
-        workflow_id=workflow.id,
-        version=version,
-        status=ExecutionStatus.running.value,
-        trigger=trigger,
-        input=_jsonable(input),
-        started_by=principal.name,
-        started_at=now,
-        updated_at=now,
-    )
-    session.add(row)
-    await session.commit()
-    try:
-        await start_execution(
-            client,
-            definition=ver.definition,
-            input=input,
-            task_queue=settings.temporal_task_queue,
-            execution_id=execution_id,
-            workflow_id=str(workflow.id),
-            version=version,
-            trigger=trigger,
-            tenant_id=str(principal.tenant_id),
-            started_by=principal.name,
-            payload_store=SqlPayloadStore(session.bind),
-            options=ExecutionOptions(payload_threshold_bytes=settings.payload_threshold_bytes),
-        )
-    except Exception as exc:
-        log.warning("starting execution %s failed: %s", execution_id, type(exc).__name__)
-        row.status = ExecutionStatus.failed.value
-        row.error = f"could not start: {type(exc).__name__}"
-        row.failure = ExecutionFailure.start_failed.value
-        row.completed_at = row.updated_at = utcnow()
-        session.add(row)
-        await session.commit()
-        raise Unavailable("workflow engine unavailable; execution not started") from exc
-    if utcnow() - now > START_GRACE / 2:
-        # a very slow start may have been taken for a crash by the reconciler: revive the row
-        from sqlalchemy import update
-
-        await session.exec(
-            update(Execution)
-            .where(col(Execution.id) == execution_id, col(Execution.status) == ExecutionStatus.failed.value,
-                   col(Execution.failure) == ExecutionFailure.not_found.value)
-            .values(status=ExecutionStatus.running.value, error=None, failure=None, completed_at=None,
-                    updated_at=utcnow())
-        )
-        await session.commit()
-        await session.refresh(row)
+    execution_id, _ = await start_indexed(
+        session, client, definition=ver.definition, input=input, task_queue=settings.temporal_task_queue,
+        workflow_id=workflow.id, version=version, tenant_id=principal.tenant_id, trigger=trigger,
+        started_by=principal.name, payload_threshold_bytes=settings.payload_threshold_bytes,
+        index_input=_jsonable(input))
+    row = await session.get(Execution, execution_id, populate_existing=True)
+    assert row is not None  # written by start_indexed
     return row
 
 
@@ -304,14 +257,14 @@ async def reconcile_row(session: AsyncSession, client: Client, row: Execution, *
         return False
     output, error = await _closed_outcome(client, row.id, st)
     row.status = st.value
-    row.output = output
-    row.error = error
+    row.output = scrub_nul(output)  # Postgres JSONB/text cannot hold NUL (an output may echo a raw body)
+    row.error = scrub_nul(error)
     row.completed_at = desc.close_time or utcnow()
     row.updated_at = utcnow()
     if with_progress:
         progress = await query_progress(client, row.id)
         if progress is not None:
-            row.progress = progress
+            row.progress = scrub_nul(progress)
     session.add(row)
     return True
 

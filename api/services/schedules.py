@@ -21,10 +21,9 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleState,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.search_attributes import SA_TENANT, SA_TRIGGER, SA_WORKFLOW_ID
+from workflows.search_attributes import execution_search_attributes
 from workflows.trigger_schedule import ScheduledRunInput, ScheduledTriggerWorkflow, schedule_id_for
 
 OVERLAP = {
@@ -57,13 +56,7 @@ def build_schedule(
             ScheduledRunInput(trigger_id=trigger_id),
             id=schedule_id_for(trigger_id),
             task_queue=task_queue,
-            typed_search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(SA_TRIGGER, "schedule"),
-                    SearchAttributePair(SA_WORKFLOW_ID, workflow_id),
-                    SearchAttributePair(SA_TENANT, tenant_id),
-                ]
-            ),
+            typed_search_attributes=execution_search_attributes("schedule", workflow_id, None, tenant_id),
         ),
         spec=spec,
         policy=SchedulePolicy(

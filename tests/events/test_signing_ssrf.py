@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from wfo.idempotency import execution_id_for_delivery, idempotency_key_from_headers
+from wfo.executions import keyed_execution_id as execution_id_for_delivery
+from wfo.idempotency import idempotency_key_from_headers
 from wfo.netguard import UnsafeURLError, check_outbound_url, pinned_request
 from wfo.security.secretbox import new_secret, seal, unseal
 from wfo.security.signing import (

@@ -6,11 +6,11 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import func, literal_column
+from sqlalchemy import func, literal_column, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
-from wfo.models import NEVER_STARTED, Execution, ExecutionStatus
+from wfo.models import NEVER_STARTED, Execution, ExecutionFailure, ExecutionStatus
 
 
 def jsonable(value: Any) -> Any:
@@ -52,3 +52,21 @@ async def index_execution(
     ).returning(literal_column("(xmax = 0)").label("inserted"))
     row = (await session.execute(stmt)).first()
     return bool(row and row.inserted)
+
+
+async def mark_never_started(session, execution_id: str, error: str) -> None:
+    """The start of ``execution_id`` did not reach Temporal: failed, ``failure=start_failed``."""
+    await session.execute(
+        update(Execution).where(col(Execution.id) == execution_id, col(Execution.status) == ExecutionStatus.running.value)
+        .values(status=ExecutionStatus.failed.value, error=error, failure=ExecutionFailure.start_failed.value,
+                completed_at=func.now(), updated_at=func.now()))
+
+
+async def revive_not_found(session, execution_id: str) -> None:
+    """Undo the reconciler's ``not_found`` verdict on a row whose (slow) start did reach Temporal."""
+    await session.execute(
+        update(Execution).where(col(Execution.id) == execution_id,
+                                col(Execution.status) == ExecutionStatus.failed.value,
+                                col(Execution.failure) == ExecutionFailure.not_found.value)
+        .values(status=ExecutionStatus.running.value, error=None, failure=None, completed_at=None,
+                updated_at=func.now()))
