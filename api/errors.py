@@ -18,6 +18,7 @@ from wfo.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
+    MalformedRequest,
     NotFound,
     PreconditionFailed,
     RateLimited,
@@ -28,6 +29,7 @@ from wfo.errors import (
 )
 
 STATUS: dict[type[WfoError], int] = {
+    MalformedRequest: 400,
     InvalidInput: 422,
     Unauthorized: 401,
     Forbidden: 403,
@@ -86,7 +88,7 @@ def messages(exc: WfoError) -> list[str]:
     return [str(exc.body())]
 
 
-GRAPHQL_CODES: dict[int, str] = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT",
+GRAPHQL_CODES: dict[int, str] = {400: "BAD_USER_INPUT", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT",
                                   412: "PRECONDITION_FAILED", 413: "PAYLOAD_TOO_LARGE", 422: "BAD_USER_INPUT",
                                   429: "RATE_LIMITED", 503: "UNAVAILABLE"}
 

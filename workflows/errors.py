@@ -46,6 +46,10 @@ class InvalidInput(WfoError):
     """What the client sent is wrong; the message says what and where."""
 
 
+class MalformedRequest(InvalidInput):
+    """What the client sent cannot even be parsed (a body that is not JSON, not UTF-8, ...)."""
+
+
 class PreconditionFailed(WfoError):
     """A conditional request (``If-Match``) does not match the current state."""
 
