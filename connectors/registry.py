@@ -16,10 +16,10 @@ from connectors.http import HttpRequest
 from connectors.noop import Noop
 from workflows.components import BUILTIN_SPECS, Registry
 
-CONNECTOR_CLASSES: tuple[type, ...] = (HttpRequest, Noop, DatabaseQuery, EmailSend)
+CONNECTOR_CLASSES: tuple[type[Connector], ...] = (HttpRequest, Noop, DatabaseQuery, EmailSend)
 
 
-def connector_classes() -> list[type]:
+def connector_classes() -> list[type[Connector]]:
     return list(CONNECTOR_CLASSES)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from typing import Any
 
 from wfo.redis import SafeRedis
 
@@ -46,7 +47,11 @@ def _redis_key(trigger_id: str, key: str) -> str:
 
 async def remembered_execution(redis: SafeRedis, trigger_id: str, key: str) -> str | None:
     """The execution id an earlier delivery with this key started, if Redis remembers it."""
-    return await redis.call(lambda r: r.get(_redis_key(trigger_id, key)), None)
+    async def get(r: Any) -> str | None:
+        value = await r.get(_redis_key(trigger_id, key))
+        return value.decode() if isinstance(value, bytes) else value
+
+    return await redis.call(get, None)
 
 
 async def remember_execution(redis: SafeRedis, trigger_id: str, key: str, execution_id: str) -> None:

@@ -123,7 +123,7 @@ async def _resolve(host: str, port: int) -> list[str]:
         raise UnresolvableHostError(f"cannot resolve host {host!r}") from exc
     seen: list[str] = []
     for info in infos:
-        addr = info[4][0].split("%", 1)[0]
+        addr = str(info[4][0]).split("%", 1)[0]
         if addr not in seen:
             seen.append(addr)
     if not seen:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from workflows.components import DEFAULT_PORT
 from workflows.errors import InvalidInput
@@ -232,7 +232,7 @@ def parse_definition(data: Any) -> tuple[Definition | None, list[Problem]]:
             problems.append(Problem("bad_edge", "source_port must be a string", edge_index=i, field="source_port"))
             ok = False
         if ok:
-            edges.append(Edge(source=src, target=tgt, source_port=port, index=i))
+            edges.append(Edge(source=cast(str, src), target=cast(str, tgt), source_port=port, index=i))
     if not nodes and not any(p.code == "no_nodes" for p in problems):
         problems.append(Problem("no_nodes", "the definition has no nodes", field="nodes"))
     return Definition(nodes=nodes, edges=edges, schema_version=SCHEMA_VERSION), problems

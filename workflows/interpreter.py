@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -269,7 +269,7 @@ class InterpreterWorkflow:
         if definition is None:
             loaded: LoadDefinitionResult = await workflow.execute_activity(
                 LOAD_DEFINITION_ACTIVITY,
-                LoadDefinitionRequest(workflow_id=step.stored_workflow_id, version=step.stored_version,
+                LoadDefinitionRequest(workflow_id=cast(str, step.stored_workflow_id), version=step.stored_version,
                                       tenant_id=inp.tenant_id),
                 result_type=LoadDefinitionResult, start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=5, non_retryable_error_types=["DefinitionNotFound"]),
@@ -347,6 +347,6 @@ class InterpreterWorkflow:
         else:
             await self._task_activity(TASK_CLOSE_ACTIVITY, task, inp)
         port = task.port
-        if port == "timeout" and not self._engine.defn.outgoing(act["node"], "timeout"):
+        if port == "timeout" and not cast(Engine, self._engine).defn.outgoing(act["node"], "timeout"):
             port = "rejected"  # no timeout edge: a timed-out approval counts as rejected
         return Outcome(output=task.output(), port=port)

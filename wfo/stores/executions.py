@@ -44,13 +44,13 @@ async def index_execution(
         input=jsonable(input),
         started_by=started_by,
     )
-    stmt = stmt.on_conflict_do_update(
+    upsert: Any = stmt.on_conflict_do_update(
         index_elements=[col(Execution.id)],
         set_={"status": ExecutionStatus.running.value, "error": None, "failure": None, "completed_at": None,
               "updated_at": func.now()},
         where=(col(Execution.status) == ExecutionStatus.failed.value) & col(Execution.failure).in_(NEVER_STARTED),
     ).returning(literal_column("(xmax = 0)").label("inserted"))
-    row = (await session.execute(stmt)).first()
+    row = (await session.execute(upsert)).first()
     return bool(row and row.inserted)
 
 
