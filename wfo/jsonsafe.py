@@ -44,6 +44,11 @@ def check_depth(value: Any, depth: int = 0) -> None:
         raise UnstorableJSON("NaN and Infinity are not valid JSON numbers")
 
 
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON (what a JSONB column stores); non-JSON leaves become strings."""
+    return json.loads(json.dumps(value, default=str))
+
+
 def scrub_nul(value: Any) -> Any:
     """A copy with NUL characters replaced by U+FFFD (Postgres text/JSONB cannot store NUL)."""
     if isinstance(value, str):

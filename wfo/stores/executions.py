@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -10,12 +9,8 @@ from sqlalchemy import func, literal_column, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
+from wfo.jsonsafe import jsonable
 from wfo.models import NEVER_STARTED, Execution, ExecutionFailure, ExecutionStatus
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON (what a JSONB column stores); non-JSON leaves become strings."""
-    return json.loads(json.dumps(value, default=str))
 
 
 async def index_execution(
