@@ -123,20 +123,12 @@ class ComponentActivities:
     @activity.defn(name=LOAD_DEFINITION_ACTIVITY)
     async def load_definition(self, req: LoadDefinitionRequest) -> LoadDefinitionResult:
         """A stored workflow's definition (a given version, or its current one), within the tenant."""
-        pool = await self.services.db_pool()
-        row = await pool.fetchrow(
-            "SELECT v.definition, v.version FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id "
-            "WHERE w.id::text = $1 AND v.version = COALESCE($2, w.current_version) "
-            "AND ($3::text IS NULL OR w.tenant_id::text = $3)",
-            req.workflow_id, req.version, req.tenant_id,
-        )
-        if row is None:
+        found = await self.services.worker_db.definition(req.workflow_id, req.version, req.tenant_id)
+        if found is None:
             raise ApplicationError(f"workflow {req.workflow_id} version {req.version or 'current'} not found",
                                    type="DefinitionNotFound", non_retryable=True)
-        definition = row["definition"]
-        if isinstance(definition, str):
-            definition = json.loads(definition)
-        return LoadDefinitionResult(definition=definition, version=row["version"])
+        definition, version = found
+        return LoadDefinitionResult(definition=definition, version=version)
 
     @activity.defn(name=CHECKPOINT_ACTIVITY)
     async def checkpoint(self) -> None:

@@ -14,6 +14,7 @@ from wfo.db import create_engine, create_sessionmaker
 from wfo.errors import NotFound
 from wfo.settings import Settings
 from wfo.stores.payloads import PayloadStore, SqlPayloadStore
+from wfo.stores.worker_db import WorkerDb
 
 SECRET_PREFIX = "secret://"
 SECRET_RE = re.compile(r"secret://([A-Za-z0-9_.\-]+)")
@@ -46,6 +47,7 @@ class Services:
         self._engine = None
         self._sessionmaker = None
         self.payloads = payloads or SqlPayloadStore(self.engine())
+        self.worker_db = WorkerDb(self.db_pool)
         self.secrets = secrets or EnvSecrets()
 
     async def db_pool(self) -> asyncpg.Pool:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import datetime
 
 from temporalio import activity
 
@@ -23,23 +21,7 @@ from workflows.types import (
 
 log = logging.getLogger(__name__)
 
-_UPSERT = """
-INSERT INTO tasks (id, tenant_id, execution_id, workflow_id, node_id, title, description, status,
-                   assignee_users, assignee_roles, required_approvals, form, due_at, escalated, started_by,
-                   decision, votes, completed_at, updated_at)
-VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12::jsonb, $13, $14, $15, $16,
-        $17::jsonb, $18, now())
-ON CONFLICT (id) DO UPDATE SET
-    status = EXCLUDED.status, assignee_users = EXCLUDED.assignee_users, assignee_roles = EXCLUDED.assignee_roles,
-    due_at = EXCLUDED.due_at, escalated = EXCLUDED.escalated, decision = EXCLUDED.decision,
-    votes = EXCLUDED.votes, completed_at = EXCLUDED.completed_at, updated_at = now()
-"""
-
 _EVENTS = {TASK_OPEN_ACTIVITY: "task.created", TASK_CLOSE_ACTIVITY: None}
-
-
-def _ts(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 class TaskActivities:
@@ -47,13 +29,7 @@ class TaskActivities:
         self.services = services
 
     async def _write(self, t: TaskRecord) -> None:
-        pool = await self.services.db_pool()
-        await pool.execute(
-            _UPSERT, t.task_id, t.tenant_id, t.execution_id, t.workflow_id, t.node_id, t.title, t.description,
-            t.status, json.dumps(t.assignee_users), json.dumps(t.assignee_roles), t.required_approvals,
-            json.dumps(t.form) if t.form is not None else None, _ts(t.due_at), t.escalated, t.started_by,
-            t.decision, json.dumps(t.votes, default=str), _ts(t.completed_at),
-        )
+        await self.services.worker_db.upsert_task(t)
 
     async def _emit(self, event: str, t: TaskRecord) -> None:
         """Best effort: subscribers hear about the task (delivery itself is durable once started)."""
@@ -82,20 +58,15 @@ class TaskActivities:
         """Email address -> roles, for the task's user assignees and the tenant's active users holding its roles."""
         out: dict[str, list[str]] = {u: [] for u in t.assignee_users if "@" in u}
         if t.assignee_roles and t.tenant_id:
-            pool = await self.services.db_pool()
-            rows = await pool.fetch("SELECT email, role FROM users WHERE tenant_id = $1::uuid AND is_active "
-                                    "AND role = ANY($2::text[])", t.tenant_id, list(t.assignee_roles))
-            for row in rows:
-                out.setdefault(row["email"], []).append(row["role"])
+            for email, role in await self.services.worker_db.users_with_roles(t.tenant_id, list(t.assignee_roles)):
+                out.setdefault(email, []).append(role)
         return out
 
     @activity.defn(name=TASK_NOTIFY_ACTIVITY)
     async def notify(self, t: TaskRecord) -> int:
         """Email each assignee not notified yet their own signed approve/reject links. Returns mails sent."""
         settings = self.services.settings
-        pool = await self.services.db_pool()
-        done = {r["recipient"] for r in await pool.fetch(
-            "SELECT recipient FROM task_notifications WHERE task_id = $1", t.task_id)}
+        done = await self.services.worker_db.notified(t.task_id)
         sent = 0
         ttl = int(t.link_hours * 3600)
         base = settings.public_base_url.rstrip("/")
@@ -120,8 +91,7 @@ class TaskActivities:
                     raise  # the SMTP server is down or busy: Temporal retries, already-mailed people are skipped
                 log.warning("approval task %s: not emailing %s: %s", t.task_id, email, err.message)
                 continue
-            await pool.execute("INSERT INTO task_notifications (task_id, recipient) VALUES ($1, $2) "
-                               "ON CONFLICT DO NOTHING", t.task_id, email)
+            await self.services.worker_db.record_notified(t.task_id, email)
             sent += 1
         return sent
 

@@ -10,11 +10,11 @@ import json
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from wfo.db import sql
 from wfo.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable, WfoError
 from wfo.models import Role
 from workflows.types import APPROVALS_QUERY, DECIDE_UPDATE, Decision
@@ -83,10 +83,6 @@ def public(row: Any) -> TaskPublic:
         decision=m["decision"], votes=list(m["votes"] or []), created_at=m["created_at"],
         completed_at=m["completed_at"],
     )
-
-
-async def sql(session, text: str, params: dict[str, Any]):
-    return await session.exec(sa.text(text), params=params)
 
 
 def can_act_clause() -> str:

@@ -1,0 +1,84 @@
+"""The worker's raw asyncpg access, in one place: the hot path of every approval node and child definition.
+
+Activities run these statements on every approval task write and stored-definition load, so they use the
+worker's asyncpg pool directly (no ORM session per activity). Everything else goes through SQLModel
+sessions and the other store modules; no other module of the worker writes SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from workflows.types import TaskRecord
+
+_UPSERT_TASK = """
+INSERT INTO tasks (id, tenant_id, execution_id, workflow_id, node_id, title, description, status,
+                   assignee_users, assignee_roles, required_approvals, form, due_at, escalated, started_by,
+                   decision, votes, completed_at, updated_at)
+VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12::jsonb, $13, $14, $15, $16,
+        $17::jsonb, $18, now())
+ON CONFLICT (id) DO UPDATE SET
+    status = EXCLUDED.status, assignee_users = EXCLUDED.assignee_users, assignee_roles = EXCLUDED.assignee_roles,
+    due_at = EXCLUDED.due_at, escalated = EXCLUDED.escalated, decision = EXCLUDED.decision,
+    votes = EXCLUDED.votes, completed_at = EXCLUDED.completed_at, updated_at = now()
+"""
+
+
+def _ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class WorkerDb:
+    """Statements over the worker's asyncpg pool (``pool`` creates it on first use)."""
+
+    def __init__(self, pool: Callable[[], Awaitable[asyncpg.Pool]]) -> None:
+        self._pool = pool
+
+    async def upsert_task(self, t: TaskRecord) -> None:
+        """Write the inbox row of an approval task (the workflow is the source of truth)."""
+        pool = await self._pool()
+        await pool.execute(
+            _UPSERT_TASK, t.task_id, t.tenant_id, t.execution_id, t.workflow_id, t.node_id, t.title, t.description,
+            t.status, json.dumps(t.assignee_users), json.dumps(t.assignee_roles), t.required_approvals,
+            json.dumps(t.form) if t.form is not None else None, _ts(t.due_at), t.escalated, t.started_by,
+            t.decision, json.dumps(t.votes, default=str), _ts(t.completed_at),
+        )
+
+    async def users_with_roles(self, tenant_id: str, roles: list[str]) -> list[tuple[str, str]]:
+        """(email, role) of the tenant's active users holding one of ``roles``."""
+        pool = await self._pool()
+        rows = await pool.fetch("SELECT email, role FROM users WHERE tenant_id = $1::uuid AND is_active "
+                                "AND role = ANY($2::text[])", tenant_id, list(roles))
+        return [(row["email"], row["role"]) for row in rows]
+
+    async def notified(self, task_id: str) -> set[str]:
+        pool = await self._pool()
+        return {r["recipient"] for r in await pool.fetch(
+            "SELECT recipient FROM task_notifications WHERE task_id = $1", task_id)}
+
+    async def record_notified(self, task_id: str, recipient: str) -> None:
+        pool = await self._pool()
+        await pool.execute("INSERT INTO task_notifications (task_id, recipient) VALUES ($1, $2) "
+                           "ON CONFLICT DO NOTHING", task_id, recipient)
+
+    async def definition(self, workflow_id: str, version: int | None, tenant_id: str | None
+                         ) -> tuple[dict[str, Any], int] | None:
+        """A stored workflow's definition (a given version, or its current one) within the tenant."""
+        pool = await self._pool()
+        row = await pool.fetchrow(
+            "SELECT v.definition, v.version FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id "
+            "WHERE w.id::text = $1 AND v.version = COALESCE($2, w.current_version) "
+            "AND ($3::text IS NULL OR w.tenant_id::text = $3)",
+            workflow_id, version, tenant_id,
+        )
+        if row is None:
+            return None
+        definition = row["definition"]
+        if isinstance(definition, str):
+            definition = json.loads(definition)
+        return definition, row["version"]
