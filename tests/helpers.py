@@ -22,3 +22,18 @@ def defn(nodes: list[dict[str, Any]], edges: list[str | tuple]) -> dict[str, Any
 def node(id: str, type: str, **config: Any) -> dict[str, Any]:
     extra = {k: config.pop(k) for k in ("retry", "timeout", "name") if k in config}
     return {"id": id, "type": type, "config": config, **extra}
+
+
+_SAMPLE_RE = r'(\{(?:[^"}]|"[^"]*")*\})?\s+([0-9.e+-]+|NaN|[+-]Inf)$'
+
+
+def prom_sample(text: str, name: str, labels: str = "") -> float:
+    """Sum of the Prometheus samples of `name` whose labels include every `k="v"` pair of `labels`."""
+    import re
+
+    wanted = re.findall(r'\w+="[^"]*"', labels)
+    total = 0.0
+    for m in re.finditer("^" + re.escape(name) + _SAMPLE_RE, text, re.M):
+        if all(w in (m.group(1) or "") for w in wanted):
+            total += float(m.group(2))
+    return total

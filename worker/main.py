@@ -19,8 +19,11 @@ from activities.services import Services
 from activities.tasks import TaskActivities
 from activities.triggers import TriggerActivities
 from connectors.registry import connectors
+from wfo.observability import worker_runtime
 from wfo.settings import Settings
 from wfo.temporal import connect
+from worker.system_metrics import report_system_metrics
+from worker.workflow_metrics import WorkflowMetricsInterceptor
 from workflows.delivery import DeliveryWorkflow
 from workflows.interpreter import InterpreterWorkflow
 from workflows.trigger_schedule import ScheduledTriggerWorkflow
@@ -80,6 +83,7 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
         workflows=[InterpreterWorkflow, *extra_wf, *workflows],
         activities=[*comp.all(), *tasks.all(), *extra_act, *activities],
         workflow_runner=workflow_runner(),
+        interceptors=[WorkflowMetricsInterceptor()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
@@ -101,8 +105,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             pass
     worker = build_worker(client, settings, services=services)
     log.info("worker polling task queue %r on %s", settings.temporal_task_queue, settings.temporal_address)
+    system = asyncio.create_task(report_system_metrics(worker_runtime(settings.worker_metrics_port), stop))
     try:
         async with worker:
             await stop.wait()
     finally:
+        stop.set()
+        await system
         await services.close()

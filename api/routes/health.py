@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.deps import get_temporal_client
+from wfo.taskqueue import describe_task_queue
 
 router = APIRouter(tags=["health"])
 
@@ -48,6 +49,19 @@ async def health_detailed(request: Request) -> JSONResponse:
         client = await get_temporal_client(app)
         await client.service_client.check_health()
 
-    results = dict(await asyncio.gather(_timed("postgres", postgres), _timed("redis", redis), _timed("temporal", temporal)))
+    task_queue: dict[str, Any] = {}
+
+    async def workers() -> None:
+        client = await get_temporal_client(app)
+        task_queue.update((await describe_task_queue(client, app.state.settings.temporal_task_queue)).as_dict())
+
+    results = dict(await asyncio.gather(_timed("postgres", postgres), _timed("redis", redis),
+                                        _timed("temporal", temporal), _timed("task_queue", workers)))
+    tq = results.pop("task_queue")
+    tq.update(task_queue)
+    if tq["status"] == "ok" and not tq.get("workers_live"):
+        tq["status"] = "no_worker"  # the API answers; executions wait until a worker polls
     ok = all(r["status"] == "ok" for r in results.values())
-    return JSONResponse({"status": "ok" if ok else "degraded", "checks": results}, status_code=200 if ok else 503)
+    # `task_queue` reports worker liveness and the backlog; it does not make the API unhealthy
+    return JSONResponse({"status": "ok" if ok else "degraded", "checks": results, "task_queue": tq},
+                        status_code=200 if ok else 503)
