@@ -59,10 +59,10 @@ def create_app(
         title="wfo",
         summary="Durable workflow orchestration: metadata API",
         version="1.0.0",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served by api.routes.docs from packaged assets (no CDN)
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
-        swagger_ui_oauth2_redirect_url="/api/v1/docs/oauth2-redirect",
+        swagger_ui_oauth2_redirect_url=None,
         lifespan=lifespan,
         dependencies=[Depends(enforce_route_permission)],
     )

@@ -50,6 +50,10 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/health/detailed"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,  # Prometheus scrape (route templates only, no ids or tokens)
+    ("GET", "/api/v1/docs"): PUBLIC,  # documentation pages (api.routes.docs): no data
+    ("GET", "/api/v1/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/api/v1/redoc"): PUBLIC,
+    ("GET", "/api/v1/docs/static/{path}"): PUBLIC,  # their packaged JS/CSS
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("GET", "/api/v1/auth/me"): P.READ,
     # users & API keys (tenant administration)

@@ -16,6 +16,7 @@ from api.routes import (
     api_keys,
     auth,
     bulk,
+    docs,
     events,
     executions,
     health,
@@ -30,6 +31,7 @@ from api.routes import (
 
 ROUTERS: list[APIRouter | Callable[[FastAPI], None]] = [
     health.router,
+    docs.mount,
     auth.router,
     users.router,
     api_keys.router,
