@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.services import SecretNotFound, Services
 from connectors.base import ComponentError, Connector, NodeContext
+from wfo.logs import failure_line
 from wfo.stores.payloads import offload_if_large, resolve_context
 from workflows.definition import Node
 from workflows.engine import compute_pure
@@ -74,6 +75,11 @@ class ComponentActivities:
                 result = await _run(req)
             except ApplicationError as err:
                 runs.add(1, {"component": spec.type, "outcome": "failed" if err.non_retryable else "retryable"})
+                # one line per failed attempt (inside the activity's span); wfo.logs drops the SDK's traceback
+                info = activity.info()
+                policy = info.retry_policy
+                line = failure_line(err, info.attempt, policy.maximum_attempts if policy else None)
+                log.log(logging.INFO if "will be retried" in line else logging.WARNING, "%s", line)
                 raise
             runs.add(1, {"component": spec.type, "outcome": "completed"})
             return result
@@ -91,8 +97,6 @@ class ComponentActivities:
                 )
                 output = await connector.run(config, ctx)
             except ComponentError as err:
-                log.info("node %s (%s) attempt %d failed: %s", req.node_id, spec.type, info.attempt,
-                         _redact(err.message, secrets))
                 raise _app_error(err.message, err.type, err.retryable, info.attempt, err.details, secrets) from None
             except (ExpressionError, SecretNotFound) as err:
                 raise _app_error(str(err), type(err).__name__, False, info.attempt) from None

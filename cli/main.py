@@ -17,6 +17,7 @@ from connectors.registry import default_registry
 from wfo.db import run_migrations
 from wfo.executions import start_execution
 from wfo.gc import collect_payloads
+from wfo.logs import configure_logging
 from wfo.settings import Settings, get_settings
 from wfo.temporal import connect
 from worker.main import build_worker, run_worker, workflow_runner
@@ -166,7 +167,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    env = get_settings()
+    configure_logging(env.log_format, env.log_level)  # LOG_FORMAT=json: JSON lines with execution/node/trace ids
     logging.getLogger("httpx").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="wfo", description="Durable workflow orchestration on Temporal")
     sub = parser.add_subparsers(dest="command", required=True)

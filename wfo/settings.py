@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     """API key for Temporal Cloud (sent as a bearer token; implies TLS)."""
     worker_metrics_port: int | None = None
     """Serve the Temporal SDK's Prometheus metrics of `wfo worker` on this port (e.g. 9464)."""
+    log_format: Literal["text", "json"] = "text"
+    """`json`: one JSON object per line, with execution id, node id and trace id where known (`wfo.logs`)."""
+    log_level: str = "INFO"
     otel_traces_exporter: Literal["none", "console"] = "none"
     """Where OpenTelemetry spans of workflows and activities go."""
     worker_shutdown_grace_seconds: float = 30.0
