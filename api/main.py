@@ -20,6 +20,7 @@ from api.metrics import router as metrics_router
 from api.middleware import BodySizeLimitMiddleware
 from api.routes import mount_routers
 from wfo.db import create_engine, create_sessionmaker
+from wfo.observability import instrument_api
 from wfo.settings import Settings, get_settings
 
 log = logging.getLogger("wfo.api")
@@ -83,6 +84,7 @@ def create_app(
 
     app.state.get_redis = get_redis
 
+    instrument_api(app, settings.otel_traces_exporter)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(MetricsMiddleware)
     app.include_router(metrics_router)

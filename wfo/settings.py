@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     """`json`: one JSON object per line, with execution id, node id and trace id where known (`wfo.logs`)."""
     log_level: str = "INFO"
-    otel_traces_exporter: Literal["none", "console"] = "none"
-    """Where OpenTelemetry spans of workflows and activities go."""
+    otel_traces_exporter: Literal["none", "console", "otlp"] = "none"
+    """Where OpenTelemetry spans (API requests, workflows, activities, outbound HTTP) go; `otlp` sends them
+    to `OTEL_EXPORTER_OTLP_ENDPOINT`."""
     worker_shutdown_grace_seconds: float = 30.0
     """On SIGTERM a worker stops polling and lets running activities finish for this long."""
     secret_key: str = DEFAULT_SECRET_KEY
