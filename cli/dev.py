@@ -23,11 +23,15 @@ import uvicorn
 from api.bootstrap import ensure_default_admin
 from api.main import create_app
 from wfo.db import run_migrations
+from wfo.devstack import remove_stack, write_stack
 from wfo.settings import Settings
 from wfo.temporal import connect, ensure_search_attributes, temporal_cli_path
 from worker.main import run_worker
 
 log = logging.getLogger("cli.dev")
+
+DEV_OUTBOUND_ALLOWLIST = ("127.0.0.0/8", "::1", "localhost")
+"""What `wfo dev` admits for outbound calls when OUTBOUND_ALLOWLIST is not set (`wfo worker` admits none)."""
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -100,6 +104,8 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
     settings = base.model_copy(update={
         "database_url": database_url, "temporal_address": f"127.0.0.1:{t_port_i}", "api_port": api_port,
         "temporal_ui_url": f"http://127.0.0.1:{ui_port}",
+        # on your own machine, HTTP nodes and webhooks may call local services (OUTBOUND_ALLOWLIST overrides)
+        "outbound_allowlist": base.outbound_allowlist or list(DEV_OUTBOUND_ALLOWLIST),
     })
     stop = asyncio.Event()
     tasks: list[asyncio.Task] = []
@@ -121,10 +127,13 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
         print(f"  Postgres       {database_url}")
         if credentials:
             print(f"  Admin login    {credentials[0]} / {credentials[1]}   (shown once; POST /api/v1/auth/token)")
-        print(f"  Data folder    {data_dir}")
+        print(f"  Outbound HTTP  loopback admitted: {', '.join(settings.outbound_allowlist)}"
+              + ("" if base.outbound_allowlist else "   (dev default; set OUTBOUND_ALLOWLIST to change)"))
+        print(f"  Data folder    {data_dir}   (other wfo commands use this stack)")
         print("  Ctrl-C stops everything.")
         print("=" * 72 + "\n", flush=True)
 
+        write_stack(data_dir, settings, api_url=f"http://127.0.0.1:{api_port}")
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -141,6 +150,7 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
         return 0
     finally:
         print("wfo dev: stopping ...", flush=True)
+        remove_stack(data_dir)
         for t in tasks:
             t.cancel()
         temporal.send_signal(signal.SIGINT)

@@ -15,6 +15,7 @@ from api.main import create_app
 from cli.dev import run_dev
 from connectors.registry import default_registry
 from wfo.db import run_migrations
+from wfo.devstack import cli_settings
 from wfo.executions import start_execution
 from wfo.gc import collect_payloads
 from wfo.logs import configure_logging
@@ -90,11 +91,11 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return asyncio.run(_run(args, get_settings()))
+    return asyncio.run(_run(args, _settings(dev_outbound=True)))
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    settings = get_settings()
+    settings = _settings()
     if args.task_queue:
         settings = settings.model_copy(update={"temporal_task_queue": args.task_queue})
     asyncio.run(run_worker(settings))
@@ -102,7 +103,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    settings = get_settings()
+    settings = _settings()
     asyncio.run(run_migrations(settings.database_url))
     print("database migrated to head")
     return 0
@@ -141,7 +142,7 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    return asyncio.run(_replay(args, get_settings()))
+    return asyncio.run(_replay(args, _settings()))
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
@@ -149,7 +150,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
         retention = parse_duration(args.older_than)
     except ValueError as err:
         raise SystemExit(f"wfo gc: --older-than: {err}")
-    deleted = asyncio.run(collect_payloads(get_settings().database_url, retention))
+    deleted = asyncio.run(collect_payloads(_settings().database_url, retention))
     print(f"deleted {deleted} stored payload(s) older than {args.older_than} of finished executions")
     return 0
 
@@ -164,6 +165,14 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     return asyncio.run(run_dev(Path(args.data_dir), api_port=args.port))
+
+
+def _settings(*, dev_outbound: bool = False) -> Settings:
+    """The environment's settings, or the running dev stack's when the environment names none (said once)."""
+    settings, note = cli_settings(dev_outbound=dev_outbound)
+    if note:
+        print(f"wfo: {note}", file=sys.stderr)
+    return settings
 
 
 def main(argv: list[str] | None = None) -> int:

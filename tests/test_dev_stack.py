@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.localpeers import HttpSink
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -87,10 +89,37 @@ async def test_dev_stack_starts_works_stops_and_keeps_data(tmp_path):
         assert run.returncode == 0, err.decode()
         assert json.loads(out)["amount"] == 6
         execution_id = re.search(r"execution (\S+):", err.decode()).group(1)
+
+        # with no DATABASE_URL / TEMPORAL_ADDRESS, `wfo run` finds the dev stack and says so; a node may
+        # call a local service (loopback is admitted in dev) and a large output is stored in the stack's
+        # own Postgres
+        assert json.loads((data / "stack.json").read_text())["temporal_address"] == f"127.0.0.1:{grpc}"
+        assert "loopback admitted" in banner
+        local = {"nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "call", "type": "http.request", "config": {"url": "{{ input.url }}"}},
+            {"id": "big", "type": "transform", "config": {"expression": "$pad('', 300000, 'x')"}},
+            {"id": "end", "type": "end", "config": {"output": {
+                "status": "{{ nodes.call.status }}", "size": "{{ $length(nodes.big) }}"}}}],
+            "edges": [{"source": "start", "target": "call"}, {"source": "call", "target": "big"},
+                      {"source": "big", "target": "end"}]}
+        (tmp_path / "local.json").write_text(json.dumps(local))
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")}
+        with HttpSink() as sink:
+            run = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "wfo.cli", "run", str(tmp_path / "local.json"),
+                "--input", json.dumps({"url": sink.url + "/ping"}), stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, env={**env, "WFO_DATA_DIR": str(data)})
+            out, err = await asyncio.wait_for(run.communicate(), timeout=120)
+        assert run.returncode == 0, err.decode()
+        assert "using the dev stack" in err.decode()
+        assert json.loads(out) == {"status": 200, "size": 300000}
+        assert len(sink.calls("GET", "/ping")) == 1
     finally:
         code = await stop_dev(proc)
     assert code == 0
     assert not port_open(api) and not port_open(grpc)
+    assert not (data / "stack.json").exists()
 
     # restart on the same folder: no new admin, and the earlier execution is still there
     proc, banner = await start_dev(data, api, grpc, ui)
