@@ -23,10 +23,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from temporalio.testing import WorkflowEnvironment
 
 from bench.handwritten import HandWrittenChain
+from bench.runner import run
 from wfo.executions import start_execution
 from wfo.settings import Settings
 from wfo.temporal import SEARCH_ATTRIBUTES, temporal_cli_path
 from worker.main import build_worker
+
+GATE = 1.05
+"""Interpreter vs hand-written chain of 20 activities: above this ratio the bench exits 1."""
 
 
 def linear(n_noop: int, n_transform: int = 0) -> dict:
@@ -54,7 +58,7 @@ async def timed(coro_factory, rounds: int, concurrency: int) -> list[float]:
     return times
 
 
-async def main() -> None:
+async def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--concurrency", type=int, default=1)
@@ -94,10 +98,15 @@ async def main() -> None:
     print(f"  hand-written workflow, 20 activities        {med['hand'] * 1000:8.1f} ms")
     print(f"  interpreter, 20 util.noop nodes             {med['interp20'] * 1000:8.1f} ms")
     print(f"  interpreter, 10 transform + 10 util.noop    {med['mixed'] * 1000:8.1f} ms")
-    print(f"ratio interpreter(20 activities) / hand-written = {med['interp20'] / med['hand']:.3f}  (goal <= 1.15)")
+    ratio = med['interp20'] / med['hand']
+    print(f"ratio interpreter(20 activities) / hand-written = {ratio:.3f}  (regression gate <= {GATE})")
     print(f"ratio interpreter(mixed) / hand-written(20 act) = {med['mixed'] / med['hand']:.3f}  "
           "(pure nodes cost no activity round trip)")
+    if ratio > GATE:
+        print(f"REGRESSION: the interpreter costs {ratio:.3f}x the hand-written chain (gate {GATE})")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main)
