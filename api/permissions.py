@@ -54,6 +54,12 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/api/v1/redoc"): PUBLIC,
     ("GET", "/api/v1/docs/static/{path}"): PUBLIC,  # their packaged JS/CSS
+    # alert rules: everyone reads; developers and admins manage
+    ("GET", "/api/v1/alerts/rules"): P.READ,
+    ("GET", "/api/v1/alerts/rules/{rule_id}"): P.READ,
+    ("POST", "/api/v1/alerts/rules"): P.WORKFLOW_EDIT,
+    ("PATCH", "/api/v1/alerts/rules/{rule_id}"): P.WORKFLOW_EDIT,
+    ("DELETE", "/api/v1/alerts/rules/{rule_id}"): P.WORKFLOW_EDIT,
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("GET", "/api/v1/auth/me"): P.READ,
     # users & API keys (tenant administration)

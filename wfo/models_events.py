@@ -33,6 +33,8 @@ EVENT_TYPES = (
     "task.created",
     "task.completed",
     "task.failed",
+    "alert.fired",
+    "alert.resolved",
 )
 
 

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET_KEY
     """Signs JWTs and approval links."""
 
+    alerts_interval_seconds: float = 60.0
+    """How often the alert scheduler (started by `wfo worker`) evaluates every alert rule; 0 turns it off."""
+
     worker_max_concurrent_activities: int = 100
     worker_max_concurrent_workflow_tasks: int = 100
 

@@ -10,9 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.alerts import AlertActivities
 from activities.components import ComponentActivities
 from activities.delivery import DeliveryActivities, EventActivities
 from activities.services import Services
@@ -24,6 +26,7 @@ from wfo.settings import Settings
 from wfo.temporal import connect
 from worker.system_metrics import report_system_metrics
 from worker.workflow_metrics import WorkflowMetricsInterceptor
+from workflows.alerts import ALERTS_WORKFLOW_ID, AlertsSchedulerInput, AlertsSchedulerWorkflow
 from workflows.delivery import DeliveryWorkflow
 from workflows.interpreter import InterpreterWorkflow
 from workflows.trigger_schedule import ScheduledTriggerWorkflow
@@ -77,11 +80,12 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
     comp = ComponentActivities(services, services.adopt(connectors()))
     tasks = TaskActivities(services)
     extra_wf, extra_act = extra_workflows_and_activities(services)
+    alerts = AlertActivities(services, client)
     worker = _Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[InterpreterWorkflow, *extra_wf, *workflows],
-        activities=[*comp.all(), *tasks.all(), *extra_act, *activities],
+        workflows=[InterpreterWorkflow, AlertsSchedulerWorkflow, *extra_wf, *workflows],
+        activities=[*comp.all(), *tasks.all(), *alerts.all(), *extra_act, *activities],
         workflow_runner=workflow_runner(),
         interceptors=[WorkflowMetricsInterceptor()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
@@ -91,6 +95,17 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
     if owned:
         worker.owned_services = services
     return worker
+
+
+async def ensure_alerts_scheduler(client: Client, settings: Settings) -> None:
+    """Start the durable alert scheduler on this task queue unless it already runs (idempotent)."""
+    if settings.alerts_interval_seconds <= 0:
+        return
+    await client.start_workflow(
+        AlertsSchedulerWorkflow.run,
+        AlertsSchedulerInput(task_queue=settings.temporal_task_queue, interval_seconds=settings.alerts_interval_seconds),
+        id=ALERTS_WORKFLOW_ID, task_queue=settings.temporal_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -104,6 +119,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         except (NotImplementedError, RuntimeError):
             pass
     worker = build_worker(client, settings, services=services)
+    await ensure_alerts_scheduler(client, settings)
     log.info("worker polling task queue %r on %s", settings.temporal_task_queue, settings.temporal_address)
     system = asyncio.create_task(report_system_metrics(worker_runtime(settings.worker_metrics_port), stop))
     try:

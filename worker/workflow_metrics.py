@@ -17,7 +17,12 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import CancelledError as TemporalCancelledError
-from temporalio.worker import ExecuteWorkflowInput, Interceptor, WorkflowInboundInterceptor, WorkflowInterceptorClassInput
+from temporalio.worker import (
+    ExecuteWorkflowInput,
+    Interceptor,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+)
 
 INTERPRETER_TYPE = "Interpreter"
 

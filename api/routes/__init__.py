@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 
 from api import graphql
 from api.routes import (
+    alerts,
     api_keys,
     auth,
     bulk,
@@ -38,6 +39,7 @@ ROUTERS: list[APIRouter | Callable[[FastAPI], None]] = [
     workflows.router,
     executions.router,
     bulk.router,
+    alerts.router,
     templates.router,
     graphql.router,
     triggers.router,
