@@ -9,7 +9,7 @@ re-sends to the same webhook delivery ids (de-duplicated by Temporal) rather tha
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import isodate
@@ -19,14 +19,19 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities.services import Services
-from api.events.emit import emit_event
 from connectors.base import ComponentError, NodeContext
 from connectors.email import EmailSend
+from wfo.events import emit_event
 from wfo.models import Execution
 from wfo.models_alerts import AlertRule, AlertState
 from wfo.taskqueue import describe_task_queue
 from workflows.alerts import (
-    EVALUATE_ALERTS_ACTIVITY, EvaluateAlertsInput, EvaluateAlertsResult, Judgement, Observation, judge,
+    EVALUATE_ALERTS_ACTIVITY,
+    EvaluateAlertsInput,
+    EvaluateAlertsResult,
+    Judgement,
+    Observation,
+    judge,
 )
 
 log = logging.getLogger(__name__)

@@ -107,7 +107,7 @@ async def test_dev_stack_starts_works_stops_and_keeps_data(tmp_path):
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")}
         with HttpSink() as sink:
             run = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "wfo.cli", "run", str(tmp_path / "local.json"),
+                sys.executable, "-m", "cli.main", "run", str(tmp_path / "local.json"),
                 "--input", json.dumps({"url": sink.url + "/ping"}), stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE, env={**env, "WFO_DATA_DIR": str(data)})
             out, err = await asyncio.wait_for(run.communicate(), timeout=120)

@@ -11,8 +11,8 @@ from typing import Any
 
 import isodate
 import jsonschema
-from sqlmodel import select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from wfo.models import utcnow

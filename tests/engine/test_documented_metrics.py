@@ -14,9 +14,9 @@ from temporalio.client import WorkflowFailureError
 
 from tests.helpers import defn, node, prom_sample
 from tests.localpeers import free_port
-from workflows.client import start_execution
+from wfo.executions import start_execution
 
-WORKER_CMD = [sys.executable, "-m", "wfo.cli", "worker"]
+WORKER_CMD = [sys.executable, "-m", "cli.main", "worker"]
 
 
 async def test_worker_exports_execution_metrics(temporal_env, settings):

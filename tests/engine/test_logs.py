@@ -10,10 +10,10 @@ import logging
 from temporalio.client import Client
 
 from tests.helpers import defn, node
+from wfo.executions import start_execution
 from wfo.logs import configure_logging
 from wfo.observability import tracing_interceptors
 from worker.main import build_worker
-from workflows.client import start_execution
 
 
 async def test_json_logs_from_activities_one_line_per_expected_retry(temporal_env, settings, http_sink):
