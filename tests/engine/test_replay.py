@@ -14,6 +14,7 @@ from temporalio.worker import Replayer
 
 from tests.engine.mutated import ReorderedInterpreter
 from worker.main import workflow_runner
+from workflows.alerts import AlertsSchedulerWorkflow
 from workflows.delivery import DeliveryWorkflow
 from workflows.interpreter import InterpreterWorkflow
 from workflows.trigger_schedule import ScheduledTriggerWorkflow
@@ -32,11 +33,13 @@ def test_histories_are_present():
             "approval_then_http_patched"} <= names
     # WebhookDelivery and ScheduledTrigger (histories/record_events.py)
     assert {"delivery_retried", "delivery_subscription_gone", "schedule_completed", "schedule_skipped"} <= names
+    assert "alerts_scheduler" in names  # histories/record_alerts.py
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_replay_recorded_history(path: Path):
-    replayer = Replayer(workflows=[InterpreterWorkflow, DeliveryWorkflow, ScheduledTriggerWorkflow],
+    replayer = Replayer(workflows=[InterpreterWorkflow, DeliveryWorkflow, ScheduledTriggerWorkflow,
+                                   AlertsSchedulerWorkflow],
                         workflow_runner=workflow_runner())
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=True)
     assert result.replay_failure is None
