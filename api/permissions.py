@@ -119,7 +119,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/tasks/{task_id}/act"): PUBLIC,
     ("POST", "/api/v1/tasks/{task_id}/act"): PUBLIC,
     # GraphQL endpoint: authentication required; each operation is checked via GRAPHQL_PERMISSIONS
-    ("GET", "/api/beta/graphql"): P.READ,
+    ("GET", "/api/beta/graphql"): PUBLIC,  # the handler checks READ for a query; without one: the explorer page
     ("POST", "/api/beta/graphql"): P.READ,
     # the GraphiQL page itself (static HTML; its queries go to the routes above with a token)
     ("GET", "/api/beta/graphql/explorer"): PUBLIC,

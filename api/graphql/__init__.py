@@ -27,11 +27,20 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 
-from api.deps import CurrentPrincipal, Principal, SessionDep, SettingsDep, get_temporal_client
+from api.deps import (
+    CurrentPrincipal,
+    OptionalPrincipal,
+    Principal,
+    SessionDep,
+    SettingsDep,
+    check_permission,
+    get_temporal_client,
+)
 from api.errors import graphql_code, messages
 from api.graphql.limits import MAX_COMPLEXITY, MAX_DEPTH, limits_rule, permission_rule
 from api.graphql.loaders import Loaders
 from api.graphql.resolvers import OBJECTS
+from api.permissions import P
 from wfo.errors import Unavailable, WfoError
 from wfo.settings import Settings
 
@@ -148,10 +157,13 @@ async def graphql_post(request: Request, principal: CurrentPrincipal, session: S
 
 
 @router.get(PATH)
-async def graphql_get(request: Request, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep):
+async def graphql_get(request: Request, principal: OptionalPrincipal, session: SessionDep, settings: SettingsDep):
+    """A query over GET (no mutations) needs `read` like POST; without `query` (a browser opening the URL)
+    the answer is the explorer page, which holds no data (its queries carry the caller's token)."""
     params = request.query_params
     if "query" not in params:
         return HTMLResponse(explorer_html())
+    principal = check_permission(principal, P.READ)
     variables: Any = None
     if params.get("variables"):
         try:

@@ -1,7 +1,7 @@
 """Alert rules and their state.
 
 Revision ID: 0014_alerts
-Revises: 0008_payload_owner
+Revises: 0009_execution_state
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0014_alerts"
-down_revision = "0008_payload_owner"
+down_revision = "0009_execution_state"
 branch_labels = None
 depends_on = None
 

@@ -311,6 +311,13 @@ async def test_explorer_and_get(http, tenant_a):
     assert r.status_code == 405
 
 
+async def test_browser_opening_the_endpoint_gets_the_explorer_but_queries_need_a_token(http):
+    r = await http.get(URL, headers={"Accept": "text/html"})  # no token: a person in a browser
+    assert r.status_code == 200 and "graphiql" in r.text.lower()
+    r = await http.get(URL, params={"query": "{ templates { id } }"})
+    assert r.status_code == 401
+
+
 @pytest.mark.parametrize("body,status", [
     (b"not json", 400), (b"[]", 400), (b'{"query": ""}', 400), (b'{"query": 5}', 400),
     (b'{"query": "{ workflows { id }", "variables": null}', 400), (b'{"query": "{ nope }"}', 400),
