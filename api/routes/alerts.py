@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentPrincipal, SessionDep
@@ -72,17 +72,6 @@ def _public(rule: AlertRule, state: AlertState | None) -> AlertRulePublic:
                                last_evaluated_at=state.last_evaluated_at) if state else None)
 
 
-def _http(err: Exception) -> HTTPException:
-    if isinstance(err, service.AlertRuleInvalid):
-        return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, err.problems)
-    if isinstance(err, service.AlertRuleConflict):
-        return HTTPException(status.HTTP_409_CONFLICT, str(err))
-    return HTTPException(status.HTTP_404_NOT_FOUND, str(err))
-
-
-_ERRORS = (service.AlertRuleInvalid, service.AlertRuleConflict, service.AlertRuleNotFound)
-
-
 @router.get("/rules", response_model=AlertRuleList)
 async def list_alert_rules(session: SessionDep, principal: CurrentPrincipal) -> AlertRuleList:
     rows = await service.list_rules(session, principal.tenant_id)
@@ -92,34 +81,22 @@ async def list_alert_rules(session: SessionDep, principal: CurrentPrincipal) -> 
 
 @router.post("/rules", response_model=AlertRulePublic, status_code=status.HTTP_201_CREATED)
 async def create_alert_rule(body: AlertRuleCreate, session: SessionDep, principal: CurrentPrincipal) -> AlertRulePublic:
-    try:
-        rule = await service.create_rule(session, principal.tenant_id, **body.model_dump())
-    except _ERRORS as err:
-        raise _http(err) from None
+    rule = await service.create_rule(session, principal.tenant_id, **body.model_dump())
     return _public(rule, None)
 
 
 @router.get("/rules/{rule_id}", response_model=AlertRulePublic)
 async def get_alert_rule(rule_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal) -> AlertRulePublic:
-    try:
-        return _public(*await service.get_rule(session, principal.tenant_id, rule_id))
-    except _ERRORS as err:
-        raise _http(err) from None
+    return _public(*await service.get_rule(session, principal.tenant_id, rule_id))
 
 
 @router.patch("/rules/{rule_id}", response_model=AlertRulePublic)
 async def update_alert_rule(rule_id: uuid.UUID, body: AlertRuleUpdate, session: SessionDep,
                             principal: CurrentPrincipal) -> AlertRulePublic:
-    try:
-        rule = await service.update_rule(session, principal.tenant_id, rule_id, body.model_dump(exclude_none=True))
-        return _public(*await service.get_rule(session, principal.tenant_id, rule.id))
-    except _ERRORS as err:
-        raise _http(err) from None
+    rule = await service.update_rule(session, principal.tenant_id, rule_id, body.model_dump(exclude_none=True))
+    return _public(*await service.get_rule(session, principal.tenant_id, rule.id))
 
 
 @router.delete("/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_alert_rule(rule_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal) -> None:
-    try:
-        await service.delete_rule(session, principal.tenant_id, rule_id)
-    except _ERRORS as err:
-        raise _http(err) from None
+    await service.delete_rule(session, principal.tenant_id, rule_id)

@@ -1,7 +1,7 @@
 """Alert rules of a tenant: validate, create, update, delete, list with their current state.
 
-Domain code with no HTTP types: it raises `AlertRuleNotFound`, `AlertRuleConflict` and `AlertRuleInvalid`
-(the latter with every problem, each naming its field); the routes map them to 404, 409 and 422.
+Domain code with no HTTP types: it raises the project's errors (`NotFound`, `Conflict`, `InvalidInput` with
+every problem, each naming its field), which `api.errors` maps to 404, 409 and 422.
 """
 
 from __future__ import annotations
@@ -15,22 +15,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from wfo.errors import Conflict, InvalidInput, NotFound
 from wfo.models import utcnow
 from wfo.models_alerts import AlertRule, AlertState
 from workflows.alerts import CHANNELS_SCHEMA, RULE_KINDS
 
 
-class AlertRuleNotFound(LookupError):
-    pass
-
-
-class AlertRuleConflict(Exception):
-    pass
-
-
-class AlertRuleInvalid(ValueError):
+class AlertRuleInvalid(InvalidInput):
     def __init__(self, problems: list[dict[str, str]]):
-        super().__init__("; ".join(f"{p['field']}: {p['message']}" for p in problems))
+        super().__init__("; ".join(f"{p['field']}: {p['message']}" for p in problems), detail=problems)
         self.problems = problems
 
 
@@ -72,7 +65,7 @@ async def list_rules(session: AsyncSession, tenant_id: uuid.UUID) -> list[tuple[
 async def get_rule(session: AsyncSession, tenant_id: uuid.UUID, rule_id: uuid.UUID) -> tuple[AlertRule, AlertState | None]:
     rule = await session.get(AlertRule, rule_id)
     if rule is None or rule.tenant_id != tenant_id:
-        raise AlertRuleNotFound(f"alert rule {rule_id} not found")
+        raise NotFound(f"alert rule {rule_id} not found")
     return rule, await session.get(AlertState, rule_id)
 
 
@@ -85,7 +78,7 @@ async def create_rule(session: AsyncSession, tenant_id: uuid.UUID, *, name: str,
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise AlertRuleConflict(f"an alert rule named {name!r} already exists") from None
+        raise Conflict(f"an alert rule named {name!r} already exists") from None
     return rule
 
 
@@ -106,7 +99,7 @@ async def update_rule(session: AsyncSession, tenant_id: uuid.UUID, rule_id: uuid
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise AlertRuleConflict(f"an alert rule named {changes.get('name')!r} already exists") from None
+        raise Conflict(f"an alert rule named {changes.get('name')!r} already exists") from None
     return rule
 
 
