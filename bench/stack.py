@@ -86,7 +86,10 @@ async def temp_database() -> AsyncIterator[str]:
         await conn.close()
 
 
-async def start_temporal():
+EAGER_START_ARGS = ["--dynamic-config-value", "system.enableEagerWorkflowStart=true"]
+
+
+async def start_temporal(extra_args: list[str] | None = None):
     """The bundled Temporal dev server with our search attributes (WAL SQLite: ~200 starts/s on 2 cores)."""
     from temporalio.testing import WorkflowEnvironment
 
@@ -96,7 +99,8 @@ async def start_temporal():
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli_path(), search_attributes=SEARCH_ATTRIBUTES,
         data_converter=data_converter,
-        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off"],
+        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off",
+                               *(extra_args or [])],
     )
 
 
@@ -123,6 +127,8 @@ class Stack:
     settings: Any
     client: Any
     """The Temporal client."""
+    env: Any = None
+    """The Temporal dev server's environment (its process is `env._server._process`)."""
     base_url: str = ""
     api_proc: subprocess.Popen | None = None
     procs: list[subprocess.Popen] = field(default_factory=list)
@@ -134,12 +140,13 @@ class Stack:
 
 @asynccontextmanager
 async def local_stack(*, worker: str = "process", api_process: bool = True,
-                      uvicorn_args: list[str] | None = None, **settings_overrides: Any) -> AsyncIterator[Stack]:
+                      uvicorn_args: list[str] | None = None, temporal_args: list[str] | None = None,
+                      **settings_overrides: Any) -> AsyncIterator[Stack]:
     """`worker`: "process" (`wfo worker`), "inline" (this event loop) or "none"."""
     from wfo.settings import Settings
     from worker.main import build_worker
 
-    env = await start_temporal()
+    env = await start_temporal(temporal_args)
     worker_cm = None
     stack: Stack | None = None
     try:
@@ -151,7 +158,7 @@ async def local_stack(*, worker: str = "process", api_process: bool = True,
                 temporal_task_queue=f"bench-{uuid.uuid4().hex[:6]}", **settings_overrides,
             )
             await create_admin(settings)
-            stack = Stack(settings=settings, client=env.client)
+            stack = Stack(settings=settings, client=env.client, env=env)
             child_env = {
                 **os.environ, "ENVIRONMENT": "test", "DATABASE_URL": db_url, "REDIS_URL": settings.redis_url,
                 "TEMPORAL_ADDRESS": settings.temporal_address, "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
@@ -186,3 +193,22 @@ async def local_stack(*, worker: str = "process", api_process: bool = True,
                         proc.kill()
     finally:
         await env.shutdown()
+
+
+def pids_matching(*needles: str) -> list[int]:
+    """Processes whose command line contains every needle (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if all(n in cmd for n in needles):
+            found.append(int(entry.name))
+    return found
+
+
+def cpu_of(pids: list[int]) -> float:
+    return sum(c for c in (cpu_seconds(p) for p in pids) if c is not None)

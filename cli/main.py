@@ -96,8 +96,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
-    if args.task_queue:
-        settings = settings.model_copy(update={"temporal_task_queue": args.task_queue})
+    overrides = {"temporal_task_queue": args.task_queue, "worker_max_concurrent_activities": args.max_activities,
+                 "worker_max_concurrent_workflow_tasks": args.max_workflow_tasks,
+                 "worker_max_cached_workflows": args.max_cached_workflows}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    print(f"wfo worker: task queue '{settings.temporal_task_queue}', {settings.worker_max_concurrent_activities} "
+          f"activities and {settings.worker_max_concurrent_workflow_tasks} workflow tasks at once, "
+          f"{settings.worker_max_cached_workflows} cached executions", file=sys.stderr)
     asyncio.run(run_worker(settings))
     return 0
 
@@ -159,7 +164,13 @@ def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=args.host or settings.api_host, port=args.port or settings.api_port)
+    workers = args.workers or settings.api_workers
+    host, port = args.host or settings.api_host, args.port or settings.api_port
+    fast = {"loop": "uvloop", "http": "httptools"}  # C event loop and HTTP parser: less CPU per request
+    if workers > 1:  # each process builds its own app from the environment
+        uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, **fast)
+    else:
+        uvicorn.run(create_app(settings), host=host, port=port, **fast)
     return 0
 
 
@@ -194,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("worker", help="run a worker (TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE...)")
     p.add_argument("--task-queue")
+    p.add_argument("--max-activities", type=int, help="activities run at once (WORKER_MAX_CONCURRENT_ACTIVITIES)")
+    p.add_argument("--max-workflow-tasks", type=int,
+                   help="workflow tasks run at once (WORKER_MAX_CONCURRENT_WORKFLOW_TASKS)")
+    p.add_argument("--max-cached-workflows", type=int,
+                   help="sticky cache size; bounds memory (WORKER_MAX_CACHED_WORKFLOWS)")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("migrate", help="migrate the metadata database to the latest schema")
@@ -213,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("api", help="serve the API")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int, help="uvicorn worker processes (API_WORKERS, default 1)")
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("dev", help="start everything locally: Postgres, Temporal + Web UI, worker, API")

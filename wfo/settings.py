@@ -49,7 +49,15 @@ class Settings(BaseSettings):
     """How often the alert scheduler (started by `wfo worker`) evaluates every alert rule; 0 turns it off."""
 
     worker_max_concurrent_activities: int = 100
+    """Activities one worker process runs at once (`wfo worker --max-activities`)."""
     worker_max_concurrent_workflow_tasks: int = 100
+    """Workflow tasks one worker process runs at once (`wfo worker --max-workflow-tasks`)."""
+    worker_max_cached_workflows: int = 1000
+    """Sticky cache: executions kept in memory between their workflow tasks. It bounds the worker's RSS
+    (each cached interpreter holds its definition and state); an evicted execution is replayed from
+    history on its next task, which costs CPU, not correctness (`wfo worker --max-cached-workflows`)."""
+    api_workers: int = 1
+    """uvicorn worker processes of `wfo api` (`--workers`); the API is stateless, so any number works."""
 
     payload_threshold_bytes: int = 256 * 1024
     """Node inputs/outputs larger than this are kept out of Temporal history (stored by reference)."""

@@ -90,6 +90,7 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
         interceptors=[WorkflowMetricsInterceptor()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        max_cached_workflows=settings.worker_max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
     )
     if owned:
