@@ -187,6 +187,8 @@ def test_k8s_objects():
     assert by_kind["Service"] and all(s["metadata"]["name"] == "wfo-api" for s in by_kind["Service"])
     (hpa,) = by_kind["HorizontalPodAutoscaler"]
     assert hpa["spec"]["scaleTargetRef"]["name"] == "wfo-worker"
+    external = [m["external"] for m in hpa["spec"]["metrics"] if m["type"] == "External"]
+    assert external and external[0]["metric"]["name"] == "workflow_queue_depth"  # scales on the backlog
     (pdb,) = by_kind["PodDisruptionBudget"]
     assert pdb["spec"]["selector"]["matchLabels"] == api["spec"]["selector"]["matchLabels"]
     service = by_kind["Service"][0]
