@@ -172,7 +172,6 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
 
         # the worker and the API in their own processes: both cores work, and one's load never stalls the other
         children = start_children(settings, api_port)
-        server = children["api"]
         await wait_port(api_port, children)
         print("\n" + "=" * 72)
         print(f"  API            http://127.0.0.1:{api_port}   (docs: /api/v1/docs)")
