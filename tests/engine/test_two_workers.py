@@ -12,6 +12,7 @@ import time
 from tests.helpers import defn, node
 from tests.localpeers import HttpSink
 from wfo.executions import start_execution
+from wfo.taskqueue import describe_task_queue
 
 N = 24
 
@@ -29,6 +30,14 @@ async def test_two_workers_share_the_queue_and_one_can_die(temporal_env, setting
         return 200, {"ok": True}
 
     try:
+        pids = {str(w.pid) for w in workers}
+        for _ in range(300):  # both workers polling before any work exists, so both get some
+            state = await describe_task_queue(client, tq)
+            polling = {i.split("@")[0] for i in state.workflow_pollers} & {i.split("@")[0] for i in state.activity_pollers}
+            if pids <= polling:
+                break
+            await asyncio.sleep(0.1)
+        assert pids <= polling, polling
         with HttpSink() as sink:
             sink.routes[("POST", "/work")] = slow
             d = defn([node("start", "start"),
