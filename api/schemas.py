@@ -62,6 +62,10 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+    total_capped: bool = False
+    """True when `total` is a lower bound: counting stopped at the listing's count cap (e.g. 10,000)."""
+    next_cursor: str | None = None
+    """Pass as `cursor` to get the next page by keyset (fast at any depth); None on the last page."""
 
 
 class Message(BaseModel):

@@ -153,6 +153,7 @@ class Execution(SQLModel, table=True):
         sa.Index("ix_executions_tenant_workflow_started", "tenant_id", "workflow_id", "started_at"),
         sa.Index("ix_executions_tenant_started", "tenant_id", "started_at"),
         sa.Index("ix_executions_status", "status"),
+        sa.Index("ix_executions_tenant_status_started", "tenant_id", "status", "started_at"),
     )
 
     id: str = Field(primary_key=True, sa_type=sa.Text)

@@ -28,6 +28,7 @@ class Task(SQLModel, table=True):
     __tablename__ = "tasks"
     __table_args__ = (
         sa.Index("ix_tasks_tenant_status", "tenant_id", "status"),
+        sa.Index("ix_tasks_tenant_status_created", "tenant_id", "status", "created_at"),
         sa.Index("ix_tasks_execution", "execution_id"),
     )
 

@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy import func
-from sqlmodel import col, select
 
 from api.deps import CurrentPrincipal, OptionalTemporalDep, SessionDep, SettingsDep, TemporalDep
 from api.schemas import (
@@ -72,22 +70,19 @@ async def list_executions(
     started_before: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page "
+                                        "(keyset pagination; fast at any depth, `offset` is then ignored)")] = None,
 ):
+    """Newest first. `total` counts up to 10,000 matches (`total_capped` beyond); page deep lists by `cursor`."""
     conds = svc.execution_filters(principal.tenant_id, workflow_id=workflow_id, status=status_,
                                   started_after=started_after, started_before=started_before)
-    total = (await session.exec(select(func.count()).select_from(Execution).where(*conds))).one()
-    rows = list(
-        (
-            await session.exec(
-                select(Execution).where(*conds).order_by(col(Execution.started_at).desc(), Execution.id).limit(limit).offset(offset)
-            )
-        ).all()
-    )
+    rows, total, capped, next_cursor = await svc.list_page(session, conds, limit=limit, offset=offset, cursor=cursor)
     # converge the visible page with Temporal (describe only, bounded; the background pass does the rest)
     running = [r for r in rows if not svc.is_terminal(r.status)][:LIST_RECONCILE_MAX]
     if client is not None and running:
         await svc.reconcile_rows(session, client, running, with_progress=False)
-    return Page(items=[svc.public(r) for r in rows], total=total, limit=limit, offset=offset)
+    return Page(items=[svc.public(r) for r in rows], total=total, limit=limit, offset=0 if cursor else offset,
+                total_capped=capped, next_cursor=next_cursor)
 
 
 @router.get("/api/v1/executions/{execution_id}", response_model=ExecutionDetail)
