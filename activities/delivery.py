@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from wfo.db import sql
 from wfo.events import emit_event
 from wfo.netguard import UnresolvableHostError, UnsafeURLError, guarded_send
 from wfo.security.secretbox import unseal
 from wfo.security.signing import signed_headers
 from wfo.settings import Settings
+from wfo.stores import deliveries
 from workflows.delivery import (
     DELIVER_ACTIVITY,
     EMIT_EVENT_ACTIVITY,
@@ -47,40 +47,20 @@ class DeliveryActivities:
     async def _record_attempt(
         self, req: DeliverRequest, attempt: int, status_code: int | None, error: str | None, succeeded: bool
     ) -> None:
-        params = {"attempt": attempt, "code": status_code, "error": error, "ok": succeeded, "id": req.delivery_id}
         async with self.sessionmaker() as session:
             if req.tenant_id and req.event_id:
                 # The row normally exists (emit_event writes it); create it if the emitter died first.
-                await sql(
-                    session,
-                    "INSERT INTO webhook_deliveries (id, tenant_id, subscription_id, event_id, event_type) "
-                    "VALUES (:id, :t, :sub, :event_id, :type) ON CONFLICT (id) DO NOTHING",
-                    {"id": req.delivery_id, "t": uuid.UUID(req.tenant_id), "sub": uuid.UUID(req.subscription_id),
-                     "event_id": req.event_id, "type": req.event_type},
-                )
-            await sql(
-                session,
-                "UPDATE webhook_deliveries SET attempts = GREATEST(attempts, :attempt), "
-                "response_status = :code, last_error = :error, updated_at = now(), "
-                "status = CASE WHEN :ok THEN 'succeeded' ELSE status END, "
-                "completed_at = CASE WHEN :ok THEN now() ELSE completed_at END "
-                "WHERE id = :id",
-                params,
-            )
+                await deliveries.ensure_row(session, delivery_id=req.delivery_id, tenant_id=uuid.UUID(req.tenant_id),
+                                            subscription_id=uuid.UUID(req.subscription_id), event_id=req.event_id,
+                                            event_type=req.event_type)
+            await deliveries.record_attempt(session, req.delivery_id, attempt, status_code, error, succeeded)
             await session.commit()
 
     @activity.defn(name=DELIVER_ACTIVITY)
     async def deliver(self, req: DeliverRequest) -> DeliveryOutcome:
         attempt = activity.info().attempt
         async with self.sessionmaker() as session:
-            row = (
-                await sql(
-                    session,
-                    "SELECT endpoint_url, secret_enc, active, deleted_at FROM webhook_subscriptions "
-                    "WHERE id = :id",
-                    {"id": uuid.UUID(req.subscription_id)},
-                )
-            ).first()
+            row = await deliveries.subscription(session, uuid.UUID(req.subscription_id))
         if row is None or not row.active or row.deleted_at is not None:
             raise ApplicationError("subscription was deleted or disabled", type="SubscriptionGone", non_retryable=True)
 
@@ -130,19 +110,10 @@ class DeliveryActivities:
     @activity.defn(name=RECORD_OUTCOME_ACTIVITY)
     async def record_outcome(self, outcome: DeliveryOutcome) -> DeliveryOutcome:
         async with self.sessionmaker() as session:
-            row = (
-                await sql(
-                    session,
-                    "UPDATE webhook_deliveries SET status = :status, updated_at = now(), completed_at = now(), "
-                    "last_error = COALESCE(:error, last_error) WHERE id = :id "
-                    "RETURNING attempts, response_status",
-                    {"status": outcome.status, "error": outcome.error, "id": outcome.delivery_id},
-                )
-            ).first()
+            closed = await deliveries.close(session, outcome.delivery_id, outcome.status, outcome.error)
             await session.commit()
-        if row is not None:
-            outcome.attempts = row.attempts
-            outcome.response_status = row.response_status
+        if closed is not None:
+            outcome.attempts, outcome.response_status = closed
         return outcome
 
 

@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.service import RPCError
 
-from wfo.db import sql
 from wfo.settings import Settings
+from wfo.stores import triggers
 from wfo.stores.executions import index_execution
 from workflows.trigger_schedule import (
     PREPARE_SCHEDULED_RUN_ACTIVITY,
@@ -38,16 +38,7 @@ class TriggerActivities:
     @activity.defn(name=PREPARE_SCHEDULED_RUN_ACTIVITY)
     async def prepare_scheduled_run(self, req: PrepareScheduledRun) -> PreparedRun:
         async with self.sessionmaker() as session:
-            row = (
-                await sql(
-                    session,
-                    "SELECT t.id, t.tenant_id, t.workflow_id, t.config, w.status, w.current_version, v.definition "
-                    "FROM triggers t JOIN workflows w ON w.id = t.workflow_id "
-                    "LEFT JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.current_version "
-                    "WHERE t.id = :id AND t.kind = 'schedule'",
-                    {"id": uuid.UUID(req.trigger_id)},
-                )
-            ).first()
+            row = await triggers.with_current_version(session, uuid.UUID(req.trigger_id), "schedule")
             if row is None:
                 await self._delete_orphan_schedule(req.trigger_id)
                 return PreparedRun(skip_reason="trigger deleted")

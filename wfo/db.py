@@ -104,3 +104,10 @@ async def sql(session: Any, query: str, params: dict[str, Any] | None = None) ->
     """Raw SQL over a (SQLModel or SQLAlchemy) async session (being replaced by store modules)."""
     conn = await session.connection()
     return await conn.execute(text(query), params or {})
+
+
+async def execute(session: Any, statement: Any) -> Result:
+    """Run an SQLAlchemy Core statement (insert/update with ``on conflict``, ``returning``...) on the
+    session's connection, in its transaction (``session.exec`` is for ``select`` of models)."""
+    conn = await session.connection()
+    return await conn.execute(statement)

@@ -18,8 +18,8 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from wfo.db import sql
 from wfo.models_events import EVENT_TYPES
+from wfo.stores import deliveries as store
 from workflows.delivery import DeliveryInput, DeliveryRetry, DeliveryWorkflow
 
 log = logging.getLogger(__name__)
@@ -78,15 +78,7 @@ async def emit_event(
         raise ValueError(f"event body over {MAX_EVENT_BYTES} bytes; send a summary with ids instead")
 
     async with sessionmaker() as session:
-        subs = (
-            await sql(
-                session,
-                "SELECT id FROM webhook_subscriptions WHERE tenant_id = :tenant AND active "
-                "AND deleted_at IS NULL AND (events @> CAST(:ev AS jsonb) OR events @> '[\"*\"]'::jsonb) "
-                "ORDER BY created_at",
-                {"tenant": uuid.UUID(tenant), "ev": json.dumps([event_type])},
-            )
-        ).scalars().all()
+        subs = await store.matching_subscriptions(session, uuid.UUID(tenant), event_type)
     deliveries = [(str(sub), delivery_id_for(sub, event_id)) for sub in subs]
 
     # Start first, log second: a crash in between leaves a delivery whose activity writes the log
@@ -113,13 +105,8 @@ async def emit_event(
     if deliveries:
         async with sessionmaker() as session:
             for sub, delivery in deliveries:
-                await sql(
-                    session,
-                    "INSERT INTO webhook_deliveries (id, tenant_id, subscription_id, event_id, event_type) "
-                    "VALUES (:id, :tenant, :sub, :event_id, :type) ON CONFLICT (id) DO NOTHING",
-                    {"id": delivery, "tenant": uuid.UUID(tenant), "sub": uuid.UUID(sub), "event_id": event_id,
-                     "type": event_type},
-                )
+                await store.ensure_row(session, delivery_id=delivery, tenant_id=uuid.UUID(tenant),
+                                       subscription_id=uuid.UUID(sub), event_id=event_id, event_type=event_type)
             await session.commit()
     if deliveries:
         log.info("event %s (%s) -> %d deliveries", event_type, event_id, len(deliveries))

@@ -27,7 +27,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
 from wfo import idempotency, ratelimit
-from wfo.db import sql
 from wfo.errors import Conflict, MalformedRequest, NotFound, RateLimited, TooLarge, Unauthorized, Unavailable
 from wfo.executions import keyed_execution_id, new_execution_id, start_indexed
 from wfo.jsonsafe import UnstorableJSON, loads_strict, scrub_nul
@@ -35,6 +34,7 @@ from wfo.redis import SafeRedis
 from wfo.security.secretbox import unseal
 from wfo.security.signing import INBOUND_SIGNATURE_HEADER, verify_body_signature
 from wfo.settings import Settings
+from wfo.stores import triggers
 
 log = logging.getLogger("wfo.api.hooks")
 
@@ -124,16 +124,7 @@ async def load_trigger(session, trigger_id: str) -> Any:
         tid = uuid.UUID(trigger_id)
     except ValueError:
         return None
-    return (
-        await sql(
-            session,
-            "SELECT t.id, t.tenant_id, t.workflow_id, t.config, t.secret_enc, w.status, w.current_version, "
-            "v.definition FROM triggers t JOIN workflows w ON w.id = t.workflow_id "
-            "LEFT JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.current_version "
-            "WHERE t.id = :id AND t.kind = 'webhook'",
-            {"id": tid},
-        )
-    ).first()
+    return await triggers.with_current_version(session, tid, "webhook")
 
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, literal_column, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
+from wfo.db import execute
 from wfo.jsonsafe import jsonable
 from wfo.models import NEVER_STARTED, Execution, ExecutionFailure, ExecutionStatus
 
@@ -45,13 +46,13 @@ async def index_execution(
               "updated_at": func.now()},
         where=(col(Execution.status) == ExecutionStatus.failed.value) & col(Execution.failure).in_(NEVER_STARTED),
     ).returning(literal_column("(xmax = 0)").label("inserted"))
-    row = (await session.execute(upsert)).first()
+    row = (await execute(session, upsert)).first()
     return bool(row and row.inserted)
 
 
 async def mark_never_started(session, execution_id: str, error: str) -> None:
     """The start of ``execution_id`` did not reach Temporal: failed, ``failure=start_failed``."""
-    await session.execute(
+    await execute(session,
         update(Execution).where(col(Execution.id) == execution_id, col(Execution.status) == ExecutionStatus.running.value)
         .values(status=ExecutionStatus.failed.value, error=error, failure=ExecutionFailure.start_failed.value,
                 completed_at=func.now(), updated_at=func.now()))
@@ -59,7 +60,7 @@ async def mark_never_started(session, execution_id: str, error: str) -> None:
 
 async def revive_not_found(session, execution_id: str) -> None:
     """Undo the reconciler's ``not_found`` verdict on a row whose (slow) start did reach Temporal."""
-    await session.execute(
+    await execute(session,
         update(Execution).where(col(Execution.id) == execution_id,
                                 col(Execution.status) == ExecutionStatus.failed.value,
                                 col(Execution.failure) == ExecutionFailure.not_found.value)
