@@ -21,6 +21,7 @@ from activities.triggers import TriggerActivities
 from connectors.registry import connectors
 from wfo.settings import Settings
 from wfo.temporal import connect
+from workflows.data_components import SANDBOX_PASSTHROUGH as DATA_PASSTHROUGH
 from workflows.delivery import DeliveryWorkflow
 from workflows.interpreter import InterpreterWorkflow
 from workflows.trigger_schedule import ScheduledTriggerWorkflow
@@ -28,7 +29,7 @@ from workflows.trigger_schedule import ScheduledTriggerWorkflow
 log = logging.getLogger(__name__)
 
 # Modules the interpreter uses that are deterministic and safe to share with the sandbox.
-PASSTHROUGH = ("jsonata", "jsonschema", "isodate")
+PASSTHROUGH = ("jsonata", "jsonschema", "isodate", *DATA_PASSTHROUGH)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:

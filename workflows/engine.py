@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from workflows.components import BUILTINS, DEFAULT_PORT, ERROR_PORT
+from workflows.components import BUILTINS as _CORE_SPECS
+from workflows.components import DEFAULT_PORT, ERROR_PORT
+from workflows.data_components import DATA_BY_TYPE, DATA_TYPES, DataError, compute_data
 from workflows.definition import Definition, Node, parse_duration
 from workflows.errors import WfoError
 from workflows.expressions import EvalEnv, ExpressionError, evaluate, evaluate_condition, render
@@ -29,7 +31,9 @@ MAX_EVENTS = 500
 DEFAULT_MAX_ITERATIONS = 1000
 MAX_HISTORY_PAYLOAD = 1_500_000
 """Bytes above which an activity input would risk Temporal's 2 MB payload limit."""
-PURE_TYPES = {"transform", "set", "decision", "switch", "filter", "end"}
+PURE_TYPES = {"transform", "set", "decision", "switch", "filter", "end"} | DATA_TYPES
+BUILTINS = {**_CORE_SPECS, **DATA_BY_TYPE}
+"""Every type the interpreter computes itself (control and pure); anything else runs as an activity."""
 
 
 def is_ref(value: Any) -> bool:
@@ -116,7 +120,8 @@ Step = Done | RunActivity | Sleep | RunChildren | AwaitApproval
 
 
 def compute_pure(node: Node, context: dict[str, Any], env: EvalEnv) -> Outcome:
-    """Evaluate a pure data node (transform, set, decision, switch, filter, end). Raises ExpressionError."""
+    """Evaluate a pure data node (transform, set, decision, switch, filter, end, and the data components).
+    Raises ExpressionError, or NodeFailure for data a data component cannot use."""
     cfg = node.config
     t = node.type
     if t == "transform":
@@ -151,6 +156,12 @@ def compute_pure(node: Node, context: dict[str, Any], env: EvalEnv) -> Outcome:
         return Outcome(output=kept)
     if t == "end":
         return Outcome(output=render(cfg.get("output"), context, env), port="")
+    if t in DATA_TYPES:  # workflows/data_components.py
+        try:
+            output, port = compute_data(t, cfg, context, env)
+        except DataError as err:
+            raise NodeFailure(err.message, type=err.type) from None
+        return Outcome(output=output, port=port)
     raise NodeFailure(f"'{t}' is not a pure component")
 
 
