@@ -172,10 +172,12 @@ def _to_bytes(value: Any, encoding: str, what: str) -> bytes:
 
 
 def _from_bytes(data: bytes, encoding: str) -> tuple[str, str]:
-    """(text, encoding used): `auto` gives UTF-8 text when the bytes are UTF-8, else base64."""
+    """(text, encoding used): `auto` gives UTF-8 text when the bytes are UTF-8 without NULs, else base64."""
     if encoding in ("utf8", "auto"):
         try:
-            return data.decode("utf-8"), "utf8"
+            text = data.decode("utf-8")
+            if encoding == "utf8" or "\x00" not in text:  # NUL bytes: binary, even when valid UTF-8
+                return text, "utf8"
         except UnicodeDecodeError:
             if encoding == "utf8":
                 raise DataError("the data is not UTF-8 text; use output_encoding 'base64'") from None
@@ -888,7 +890,7 @@ def op_html_extract(cfg: dict[str, Any], env: EvalEnv) -> Any:
         try:
             compiled = _selector(spec["selector"])
         except soupsieve.SelectorSyntaxError as err:
-            raise DataError(f"html.extract: extract[{i}].selector {spec['selector']!r}: {err.msg}") from None
+            raise DataError(f"html.extract: extract[{i}].selector {spec['selector']!r}: {str(err).splitlines()[0]}") from None
         found = compiled.select(soup, limit=0 if spec.get("all") else 1)
         values = [_html_value(el, spec) for el in found]
         out[spec["key"]] = values if spec.get("all") else (values[0] if values else None)
@@ -1507,7 +1509,7 @@ def static_problems(type_: str, config: Mapping[str, Any]) -> list[tuple[str, st
                 try:
                     _selector(sel)
                 except soupsieve.SelectorSyntaxError as err:
-                    found.append((f"config.extract[{i}].selector", f"bad CSS selector: {err.msg}"))
+                    found.append((f"config.extract[{i}].selector", f"bad CSS selector: {str(err).splitlines()[0]}"))
     return found
 
 
