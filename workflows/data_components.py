@@ -70,6 +70,17 @@ MAX_PARSE_BYTES = 20 * 1024 * 1024
 _MISSING = object()
 
 
+INLINE_MAX_TEXT = 64 * 1024
+"""Characters of text a parsing component (csv, xml, html, markdown) handles inside a workflow task; above,
+the engine runs it in the `wfo.evaluate` activity (so no task nears the deadlock detector's 2 s)."""
+INLINE_MAX_BYTES = 1024 * 1024
+"""Decompressed bytes produced inside a workflow task; above, the node moves to the `wfo.evaluate` activity."""
+
+
+class RunInActivity(Exception):
+    """Raised only inline: this node has too much work for a workflow task; compute it in an activity."""
+
+
 class DataError(Exception):
     """A data component could not compute its output from this input (the node fails; `error` port)."""
 
@@ -1465,14 +1476,51 @@ _OPS: dict[str, Callable[[dict[str, Any], EvalEnv], Any]] = {
 }
 
 
-def compute_data(type_: str, config: Mapping[str, Any], context: dict[str, Any], env: EvalEnv) -> tuple[Any, str]:
-    """(output, port) of a pure data node. Raises DataError, or ExpressionError from its expressions."""
+_HEAVY_TEXT = {"csv.parse": "text", "xml.parse": "text", "html.extract": "html", "markdown": "text"}
+
+
+def compute_data(type_: str, config: Mapping[str, Any], context: dict[str, Any], env: EvalEnv,
+                 inline: bool = False) -> tuple[Any, str]:
+    """(output, port) of a pure data node. Raises DataError, or ExpressionError from its expressions;
+    with `inline`, RunInActivity when the input is too large to parse inside a workflow task."""
     spec = DATA_BY_TYPE[type_]
     skip = spec.bare_expressions + spec.template_skip
     cfg = render(dict(config), context, env, skip)
+    # `{{ }}` values are only checked once rendered: check the whole config now, naming the field
+    for err in _config_validator(type_).iter_errors(cfg):
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+        raise DataError(f"{type_}: config{path}: {err.message}", type="BadConfig")
     for key in spec.bare_expressions:
         if isinstance(config.get(key), str):
             cfg[key] = evaluate(config[key], context, env)
+    try:
+        return _compute(type_, cfg, context, env, inline)
+    except (DataError, RunInActivity):
+        raise
+    except (TypeError, ValueError, LookupError, AttributeError, ArithmeticError, RecursionError) as err:
+        # a value of an unexpected shape: fail the node, never the workflow task
+        raise DataError(f"{type_}: cannot use this data ({type(err).__name__}: {err})", type="BadData") from None
+
+
+@lru_cache(maxsize=None)
+def _config_validator(type_: str) -> Draft202012Validator:
+    return Draft202012Validator(DATA_BY_TYPE[type_].config_schema)
+
+
+def _compute(type_: str, cfg: dict[str, Any], context: dict[str, Any], env: EvalEnv, inline: bool) -> tuple[Any, str]:
+    if inline:
+        heavy = cfg.get(_HEAVY_TEXT.get(type_, ""))
+        if isinstance(heavy, str) and len(heavy) > INLINE_MAX_TEXT:
+            raise RunInActivity(type_)
+        if type_ == "compression" and cfg.get("operation") in ("gunzip", "unzip"):
+            cfg["max_output_bytes"] = cfg.get("max_output_bytes") or 10 * 1024 * 1024
+            try:
+                return _OPS[type_]({**cfg, "max_output_bytes": min(int(cfg["max_output_bytes"]), INLINE_MAX_BYTES)},
+                                   env), "out"
+            except DataError as err:
+                if err.type == "DecompressedTooLarge" and int(cfg["max_output_bytes"]) > INLINE_MAX_BYTES:
+                    raise RunInActivity(type_) from None
+                raise
     if type_ == "json_schema.validate":
         return op_json_schema_validate(cfg, env)
     if type_ == "template.render":

@@ -52,17 +52,18 @@ CHAIN = defn([
     node("parsed", "xml.parse", text="{{ nodes.xml.text }}", force_list=["line"]),
     node("md", "markdown", text="# Report\n\n{{ nodes.unpacked.data }}"),
     node("title", "html.extract", html="{{ nodes.md.text }}", extract=[{"key": "h1", "selector": "h1"}]),
+    node("md2", "markdown", operation="to_markdown", text="{{ nodes.md.text }}"),
     node("check", "json_schema.validate", value="{{ nodes.top }}",
          schema={"type": "array", "items": {"type": "object", "required": ["amount"]}, "maxItems": 2}),
     node("bad", "terminate", message="schema says invalid"),
     node("end", "end", output="{{ {'top': nodes.top, 'emails': nodes.emails.emails, 'merged': nodes.merged, "
                                "'report': nodes.report.text, 'digest': nodes.digest.value, 'id': nodes.id.value, "
                                "'when': nodes.when, 'roundtrip': nodes.unpacked.data, 'lines': nodes.parsed.report.line, "
-                               "'title': nodes.title.h1, 'valid': nodes.check.valid, 'now': $now()} }}"),
+                               "'title': nodes.title.h1, 'md': nodes.md2.text, 'valid': nodes.check.valid, 'now': $now()} }}"),
 ], ["start->rows", "rows->unique", "unique->sorted", "sorted->top", "top->totals", "totals->fork",
     "fork->emails", "fork->regions", "emails->join", "regions->join", "join->merged", "merged->report",
     "report->digest", "digest->id", "id->when", "when->packed", "packed->unpacked", "unpacked->xml",
-    "xml->parsed", "parsed->md", "md->title", "title->check", "check:valid->end", "check:invalid->bad"])
+    "xml->parsed", "parsed->md", "md->title", "title->md2", "md2->check", "check:valid->end", "check:invalid->bad"])
 
 
 @pytest_asyncio.fixture
@@ -98,6 +99,7 @@ async def test_chain_of_data_components_runs_inline_and_replays(started):
     assert out["roundtrip"] == "north=7/2;south=5/1;"
     assert out["lines"] == ["north", "south"]
     assert out["title"] == "Report"
+    assert out["md"] == "# Report\n\nnorth=7/2;south=5/1;\n"
     assert out["valid"] is True
     # datetime "now" is workflow time: one day after the time the end node saw, in Paris
     now = datetime.fromisoformat(out["now"].replace("Z", "+00:00"))
@@ -127,6 +129,19 @@ async def test_large_output_goes_through_evaluate_with_the_same_result(started):
     assert out["groups"] == [{"k": k, "count": len([r for r in rows if r["k"] == k])} for k in range(7)]
     # the sorted list is larger than the threshold: computed by the evaluate activity (stored by reference)
     assert "wfo.evaluate" in await _activities(h)
+
+
+async def test_heavy_parse_runs_in_the_evaluate_activity(started):
+    page = "<ul>" + "".join(f"<li>item {i}</li>" for i in range(6000)) + "</ul>"  # > 64 KiB of HTML
+    d = defn([node("start", "start"),
+              node("x", "html.extract", html="{{ input.page }}", extract=[{"key": "items", "selector": "li",
+                                                                          "all": True}]),
+              node("n", "transform", expression="$count(nodes.x.items)"),
+              node("end", "end", output="{{ {'n': nodes.n, 'last': nodes.x.items[-1]} }}")],
+             ["start->x", "x->n", "n->end"])
+    h = await started(d, {"page": page})
+    assert await asyncio.wait_for(h.result(), timeout=60) == {"n": 6000, "last": "item 5999"}
+    assert await _activities(h) == ["wfo.evaluate"]
 
 
 async def test_bad_data_fails_the_node_onto_its_error_port(started):

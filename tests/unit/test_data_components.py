@@ -433,3 +433,34 @@ def test_every_type_is_computed_inline_by_the_engine():
 
     assert DATA_TYPES <= PURE_TYPES and DATA_TYPES <= set(BUILTINS)
     assert json.dumps([s.describe() for s in DATA_SPECS])  # JSON-serialisable palette entries
+
+
+def test_rendered_config_is_checked_and_odd_data_fails_the_node_not_the_task():
+    err = fails("limit", items="input.orders", max_items="{{ 'many' }}")
+    assert err.type == "BadConfig" and "config.max_items" in err.message
+    err = fails("sort", items="input.orders", by="{{ [1] }}")
+    assert err.type == "BadConfig" and "config.by[0]" in err.message
+    err = fails("aggregate", items="input.orders", fields=["{{ {'a': 1} }}"])
+    assert err.type == "BadConfig"
+    # data without the field asked for is a node failure too
+    assert fails("split_out", items="[{'a': 1}]", field="a.b.c", skip_missing=False).type == "DataError"
+
+
+def test_heavy_inputs_move_to_the_evaluate_activity():
+    from workflows.data_components import INLINE_MAX_TEXT, RunInActivity
+
+    big = "<p>x</p>" * (INLINE_MAX_TEXT // 8 + 1)
+    env = EvalEnv(now_millis=NOW)
+    n = Node("n", "html.extract", {"html": "{{ input.html }}", "extract": [{"key": "n", "selector": "p", "all": True}]})
+    c = {"input": {"html": big}, "nodes": {}, "vars": {}, "execution": {}}
+    with pytest.raises(RunInActivity):
+        compute_pure(n, c, env, inline=True)
+    assert len(compute_pure(n, c, env).output["n"]) == INLINE_MAX_TEXT // 8 + 1  # in the activity: computed
+    bomb = base64.b64encode(gzip.compress(b"a" * 3_000_000)).decode()
+    g = Node("g", "compression", {"operation": "gunzip", "data": bomb})
+    with pytest.raises(RunInActivity):
+        compute_pure(g, c, env, inline=True)
+    assert compute_pure(g, c, env).output["bytes"] == 3_000_000
+    small = base64.b64encode(gzip.compress(b"a" * 10)).decode()
+    assert compute_pure(Node("g", "compression", {"operation": "gunzip", "data": small}), c, env,
+                        inline=True).output["data"] == "a" * 10
