@@ -975,16 +975,62 @@ def op_json_schema_validate(cfg: dict[str, Any], env: EvalEnv) -> tuple[Any, str
 
 # ---------------------------------------------------------------- Jinja2 templates
 
+MAX_TEMPLATE_CALL_DEPTH = 50
+MAX_TEMPLATE_WORK_CHARS = 20_000_000
+"""Characters of intermediate strings (concatenations, joins, replaces...) one render may build."""
+_GUARD = "__wfo_guard"
+_ITER = "__wfo_iter"
+_CONCAT = "__wfo_concat"
 
-class _Budget:
-    def __init__(self, steps: int):
-        self.left = steps
+
+class _Guard:
+    """Per-render budgets: loop iterations and characters built. Exceeding one fails the node."""
+
+    def __init__(self, autoescape: bool):
+        self.steps = MAX_TEMPLATE_LOOP_STEPS
+        self.chars = MAX_TEMPLATE_WORK_CHARS
+        self.depth = 0
+        self.autoescape = autoescape
+
+    def charge(self, n: int) -> None:
+        if n > MAX_TEMPLATE_OUTPUT:
+            raise DataError(f"template.render: a string or list of {n} elements would be too long "
+                            f"(max {MAX_TEMPLATE_OUTPUT})", type="TemplateBudgetExceeded")
+        self.chars -= n
+        if self.chars < 0:
+            raise DataError(f"template.render: built more than {MAX_TEMPLATE_WORK_CHARS} characters",
+                            type="TemplateBudgetExceeded")
+
+    def iter(self, iterable: Any) -> Any:
+        for item in iterable:
+            self.steps -= 1
+            if self.steps < 0:
+                raise DataError(f"template.render: loops ran more than {MAX_TEMPLATE_LOOP_STEPS} iterations",
+                                type="TemplateBudgetExceeded")
+            yield item
+
+    def concat(self, parts: Any) -> str:
+        parts = list(parts)
+        self.charge(sum(len(p) if isinstance(p, str) else 16 for p in parts))
+        return jinja2.runtime.markup_join(parts) if self.autoescape else jinja2.runtime.str_join(parts)
+
+
+def _guard_of(context: Any) -> _Guard | None:
+    try:
+        guard = context.resolve_or_missing(_GUARD)
+    except AttributeError:
+        return None
+    return guard if isinstance(guard, _Guard) else None
+
+
+def _size(v: Any) -> int:
+    return len(v) if isinstance(v, (str, list, tuple)) else 0
 
 
 class _TemplateEnvironment(ImmutableSandboxedEnvironment):
-    """Jinja2's immutable sandbox plus bounds on the operators that can blow up memory or time."""
+    """Jinja2's immutable sandbox plus bounds on whatever can blow up memory or time, and no randomness."""
 
-    intercepted_binops = frozenset(["*", "**", "%"])
+    intercepted_binops = frozenset(["*", "**", "%", "+"])
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # JSON data first: `input.items` is the field "items", not the dict method
@@ -993,16 +1039,35 @@ class _TemplateEnvironment(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        guard = _guard_of(context)
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > 100 and \
                 isinstance(left, (int, float)) and abs(left) > 1:
             raise DataError("template.render: exponent too large")
         if operator == "*":
             for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_TEMPLATE_OUTPUT:
-                    raise DataError("template.render: a repeated string or list would be too long")
+                if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and guard is not None:
+                    guard.charge(len(seq) * max(n, 0))
+            if isinstance(left, int) and isinstance(right, int) and \
+                    left.bit_length() + right.bit_length() > 4096:
+                raise DataError("template.render: integer too large")
+        if operator == "+" and guard is not None and isinstance(left, (str, list, tuple)):
+            guard.charge(_size(left) + _size(right))
         if operator == "%" and isinstance(left, str) and _BIG_WIDTH_RE.search(left):
             raise DataError("template.render: a format width or precision is too large")
         return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (Jinja's)
+        guard = _guard_of(__context)
+        if guard is None:
+            return super().call(__context, __obj, *args, **kwargs)
+        guard.depth += 1
+        try:
+            if guard.depth > MAX_TEMPLATE_CALL_DEPTH:
+                raise DataError(f"template.render: calls nested deeper than {MAX_TEMPLATE_CALL_DEPTH} (recursive "
+                                "macro?)", type="TemplateBudgetExceeded")
+            return super().call(__context, __obj, *args, **kwargs)
+        finally:
+            guard.depth -= 1
 
     def format_string(self, s: str, args: Any, kwargs: Any, format_func: Any = None) -> str:
         if _BIG_WIDTH_RE.search(str(s)):
@@ -1013,38 +1078,94 @@ class _TemplateEnvironment(ImmutableSandboxedEnvironment):
 _BIG_WIDTH_RE = re.compile(r"\d{5,}|\*")
 
 
-def _bounded_filter(fn: Callable[..., Any], arg_index: int) -> Callable[..., Any]:
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        for v in list(args[arg_index:arg_index + 1]) + [kwargs.get("width")]:
-            if isinstance(v, int) and v > 10_000:
+def _width_bounded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapped(value: Any, *args: Any, **kwargs: Any) -> Any:
+        for v in list(args) + list(kwargs.values()):
+            if isinstance(v, int) and not isinstance(v, bool) and v > 10_000:
                 raise DataError("template.render: a width above 10000 is not allowed")
-        return fn(*args, **kwargs)
+            if isinstance(v, str) and len(v) > 10_000:
+                raise DataError("template.render: an indent or separator above 10000 characters is not allowed")
+        return fn(value, *args, **kwargs)
     return wrapped
+
+
+def _charged(fn: Callable[..., Any], estimate: Callable[..., int]) -> Callable[..., Any]:
+    """`fn` (a built-in filter) charging the render's guard with the size `estimate` says it will build."""
+    pass_arg = getattr(fn, "jinja_pass_arg", None)
+
+    @jinja2.pass_context
+    def wrapped(context: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, (str, list, tuple, Mapping)):
+            value = list(value) if hasattr(value, "__iter__") else value
+        guard = _guard_of(context)
+        if guard is not None:
+            guard.charge(estimate(value, *args, **kwargs))
+        if pass_arg is jinja2.utils._PassArg.eval_context:
+            return fn(context.eval_ctx, value, *args, **kwargs)
+        if pass_arg is jinja2.utils._PassArg.context:
+            return fn(context, value, *args, **kwargs)
+        return fn(value, *args, **kwargs)
+    return wrapped
+
+
+def _join_estimate(value: Any, d: str = "", attribute: Any = None) -> int:
+    items = value if isinstance(value, (list, tuple, str)) else []
+    return sum(_size(x) if isinstance(x, str) else 16 for x in items) + len(str(d)) * max(len(items) - 1, 0)
+
+
+def _replace_estimate(s: Any, old: Any, new: Any, count: Any = None) -> int:
+    s, old, new = str(s), str(old), str(new)
+    hits = s.count(old) if old else len(s) + 1
+    if isinstance(count, int):
+        hits = min(hits, count)
+    return len(s) + hits * max(len(new) - len(old), 0)
+
+
+def _no_random(*args: Any, **kwargs: Any) -> Any:
+    raise DataError("template.render: `random` is not available (a workflow is deterministic); use a `crypto` "
+                    "uuid or `sort` with mode random")
 
 
 def _template_env(autoescape: bool, strict: bool) -> _TemplateEnvironment:
     env = _TemplateEnvironment(autoescape=autoescape, undefined=jinja2.StrictUndefined if strict else
                                jinja2.Undefined, keep_trailing_newline=True)
-    for name in ("center", "indent", "wordwrap"):
-        env.filters[name] = _bounded_filter(env.filters[name], 1)
+    env.globals.pop("lipsum", None)  # random text: neither deterministic nor bounded
+    env.filters["random"] = _no_random
+    for name in ("center", "indent", "wordwrap", "truncate"):
+        env.filters[name] = _width_bounded(env.filters[name])
+    env.filters["join"] = _charged(env.filters["join"], _join_estimate)
+    env.filters["replace"] = _charged(env.filters["replace"], _replace_estimate)
     return env
 
 
 _TEMPLATE_ENVS = {(a, s): _template_env(a, s) for a in (False, True) for s in (False, True)}
-_TICK = "__wfo_loop_budget"
 
 
 @lru_cache(maxsize=256)
 def _compile_template(source: str, autoescape: bool, strict: bool) -> jinja2.Template:
-    """Compile with every `for` loop's iterable wrapped in a budget counter (see `_count_iter`)."""
+    """Compile with every `for` loop's iterable counted and every `~` concatenation charged (see `_Guard`)."""
     env = _TEMPLATE_ENVS[(autoescape, strict)]
     try:
         tree = env.parse(source)
     except jinja2.TemplateSyntaxError as err:
         raise DataError(f"template.render: line {err.lineno}: {err.message}", type="TemplateSyntaxError") from None
     for loop in tree.find_all(jinja_nodes.For):
-        loop.iter = jinja_nodes.Call(jinja_nodes.Name(_TICK, "load"), [loop.iter], [], None, None)
-    return env.from_string(tree)
+        loop.iter = jinja_nodes.Call(jinja_nodes.Name(_ITER, "load"), [loop.iter], [], None, None)
+    for parent in tree.find_all(jinja_nodes.Node):
+        for field in parent.fields:
+            value = getattr(parent, field, None)
+            if isinstance(value, jinja_nodes.Concat):
+                setattr(parent, field, _concat_call(value))
+            elif isinstance(value, list):
+                setattr(parent, field, [_concat_call(v) if isinstance(v, jinja_nodes.Concat) else v for v in value])
+    try:
+        return env.from_string(tree)
+    except jinja2.TemplateSyntaxError as err:
+        raise DataError(f"template.render: line {err.lineno}: {err.message}", type="TemplateSyntaxError") from None
+
+
+def _concat_call(node: Any) -> Any:
+    return jinja_nodes.Call(jinja_nodes.Name(_CONCAT, "load"), [jinja_nodes.List(list(node.nodes))], [], None, None)
 
 
 def template_syntax_error(source: str) -> str | None:
@@ -1057,25 +1178,17 @@ def template_syntax_error(source: str) -> str | None:
 
 def op_template_render(cfg: dict[str, Any], env: EvalEnv, context: dict[str, Any]) -> Any:
     source = _str(cfg.get("template"), "template.render: 'template'")
-    tpl = _compile_template(source, bool(cfg.get("autoescape")), bool(cfg.get("strict")))
+    autoescape = bool(cfg.get("autoescape"))
+    tpl = _compile_template(source, autoescape, bool(cfg.get("strict")))
     data = cfg["data"] if "data" in cfg and cfg["data"] is not None else context
     if not isinstance(data, Mapping):
         data = {"data": data}
     limit = min(int(cfg.get("max_output_chars") or 100_000), MAX_TEMPLATE_OUTPUT)
-    budget = _Budget(MAX_TEMPLATE_LOOP_STEPS)
-
-    def count_iter(iterable: Any) -> Any:
-        for item in iterable:
-            budget.left -= 1
-            if budget.left < 0:
-                raise DataError(f"template.render: loops ran more than {MAX_TEMPLATE_LOOP_STEPS} iterations",
-                                type="TemplateBudgetExceeded")
-            yield item
-
+    guard = _Guard(autoescape)
     parts: list[str] = []
     size = 0
     try:
-        for chunk in tpl.generate({**data, _TICK: count_iter}):
+        for chunk in tpl.generate({**data, _GUARD: guard, _ITER: guard.iter, _CONCAT: guard.concat}):
             size += len(chunk)
             if size > limit:
                 raise DataError(f"template.render: the output is longer than max_output_chars={limit}",
@@ -1090,7 +1203,7 @@ def op_template_render(cfg: dict[str, Any], env: EvalEnv, context: dict[str, Any
         raise DataError(f"template.render: {err}", type="TemplateError") from None
     except RecursionError:
         raise DataError("template.render: recursion too deep", type="TemplateBudgetExceeded") from None
-    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as err:
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError, MemoryError) as err:
         raise DataError(f"template.render: {type(err).__name__}: {err}", type="TemplateError") from None
     return {"text": "".join(parts)}
 

@@ -342,6 +342,23 @@ def test_template_render_is_sandboxed_and_bounded():
     assert fails("template.render", template="{% for i in range(60000) %}{{ 'ab' }}{% endfor %}",
                  max_output_chars=1000).type == "TemplateOutputTooLarge"
     assert "too long" in fails("template.render", template="{{ 'x' * 100000000 }}").message
+    # doubling strings by recursion, namespaces, joins or replaces is charged before it is built
+    for doubling in [
+        "{% macro d(s, n) %}{% if n %}{{ d(s ~ s, n-1) }}{% else %}{{ s|length }}{% endif %}{% endmacro %}{{ d('x', 40) }}",
+        "{% macro d(s, n) %}{% if n %}{{ d(s + s, n-1) }}{% else %}{{ s|length }}{% endif %}{% endmacro %}{{ d('x', 40) }}",
+        "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}",
+        "{{ range(100000)|join('x' * 5000) }}",
+        "{% set s = 'x' * 10000 %}{{ s|replace('', s) }}",
+    ]:
+        assert fails("template.render", template=doubling).type == "TemplateBudgetExceeded", doubling
+    assert "nested deeper" in fails("template.render", template="{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}").message
+    assert "integer too large" in fails("template.render", template="{% macro sq(v, n) %}{% if n %}{{ sq(v*v, n-1) }}"
+                                        "{% else %}{{ v }}{% endif %}{% endmacro %}{{ sq(99999999999, 30) }}").message
+    # no randomness: the workflow must replay the same text
+    assert "deterministic" in fails("template.render", template="{{ [1, 2]|random }}").message
+    assert fails("template.render", template="{{ lipsum(5) }}").type == "TemplateError"
+    assert run("template.render", template="{{ input.orders|map(attribute='id')|join('-') }} {{ 'a' ~ 1 }}") == \
+        {"text": "3-1-2-1 a1"}
     assert "exponent" in fails("template.render", template="{{ 9 ** 99999999 }}").message
     assert "width" in fails("template.render", template="{{ '%099999999d' % 1 }}").message
     assert "width" in fails("template.render", template="{{ 'x'|center(999999999) }}").message
