@@ -1552,9 +1552,12 @@ DATA_SPECS: tuple[ComponentSpec, ...] = (
                 "max_output_chars": {"type": "integer", "minimum": 1, "maximum": MAX_TEMPLATE_OUTPUT,
                                      "default": 100_000}}, ("template",)),
           _TEXT_OUT, {"template": "Hello {{ input.name }}!\n{% for o in input.orders %}- {{ o.id }}\n{% endfor %}"},
-          "Jinja2's `ImmutableSandboxedEnvironment` (no attribute access to internals, no mutation), with "
-          "bounds: loops may take 100,000 iterations in all, output stops at `max_output_chars`, huge "
-          "repetitions, powers and format widths are refused.", bare=("data",), skip=("template",)),
+          "Jinja2's `ImmutableSandboxedEnvironment` (no access to internals, no mutation of data; `a.b` reads "
+          "the JSON field `b` first), with bounds so a template cannot stall the workflow: 100,000 loop "
+          "iterations in all, calls nested at most 50 deep, 20 million characters built by concatenation, "
+          "`join`, `replace` or repetition, output at most `max_output_chars`; huge powers and format widths "
+          "are refused. `random` and `lipsum` are not available (the render must replay identically).",
+          bare=("data",), skip=("template",)),
     _spec("compression", "Compression", "file-archive", "gzip/gunzip and zip/unzip, with base64 in and out.",
           _obj({"operation": {"enum": ["gzip", "gunzip", "zip", "unzip"], "default": "gzip", "title": "Operation"},
                 "data": {"title": "Data", "description": "gzip: the text (or base64 with input_encoding); gunzip/"
