@@ -46,6 +46,8 @@ CHAIN = defn([
     node("digest", "crypto", value="{{ nodes.report.text }}", algorithm="sha256"),
     node("id", "crypto", operation="uuid"),
     node("when", "datetime", operation="add", duration="P1D", timezone="Europe/Paris", format="%Y-%m-%d"),
+    node("parsed_day", "datetime", operation="parse", value="{{ input.day }}", input_format="%d/%m/%Y %H:%M",
+         input_timezone="America/New_York", timezone="Asia/Tokyo"),
     node("packed", "compression", operation="gzip", data="{{ nodes.report.text }}"),
     node("unpacked", "compression", operation="gunzip", data="{{ nodes.packed.data }}"),
     node("xml", "xml.format", value="{{ {'report': {'@digest': nodes.digest.value, 'line': nodes.merged.region} } }}"),
@@ -58,11 +60,11 @@ CHAIN = defn([
     node("bad", "terminate", message="schema says invalid"),
     node("end", "end", output="{{ {'top': nodes.top, 'emails': nodes.emails.emails, 'merged': nodes.merged, "
                                "'report': nodes.report.text, 'digest': nodes.digest.value, 'id': nodes.id.value, "
-                               "'when': nodes.when, 'roundtrip': nodes.unpacked.data, 'lines': nodes.parsed.report.line, "
+                               "'when': nodes.when, 'day': nodes.parsed_day.iso, 'roundtrip': nodes.unpacked.data, 'lines': nodes.parsed.report.line, "
                                "'title': nodes.title.h1, 'md': nodes.md2.text, 'valid': nodes.check.valid, 'now': $now()} }}"),
 ], ["start->rows", "rows->unique", "unique->sorted", "sorted->top", "top->totals", "totals->fork",
     "fork->emails", "fork->regions", "emails->join", "regions->join", "join->merged", "merged->report",
-    "report->digest", "digest->id", "id->when", "when->packed", "packed->unpacked", "unpacked->xml",
+    "report->digest", "digest->id", "id->when", "when->parsed_day", "parsed_day->packed", "packed->unpacked", "unpacked->xml",
     "xml->parsed", "parsed->md", "md->title", "title->md2", "md2->check", "check:valid->end", "check:invalid->bad"])
 
 
@@ -87,7 +89,7 @@ async def _activities(handle) -> list[str]:
 
 
 async def test_chain_of_data_components_runs_inline_and_replays(started):
-    h = await started(CHAIN, {"csv": CSV})
+    h = await started(CHAIN, {"csv": CSV, "day": "31/12/2024 23:30"})
     out = await asyncio.wait_for(h.result(), timeout=60)
     assert out["top"] == [{"region": "south", "product": "pear", "amount": 5, "email": "b@x.io"},
                           {"region": "north", "product": "plum", "amount": 4, "email": "c@x.io"}]
@@ -106,6 +108,7 @@ async def test_chain_of_data_components_runs_inline_and_replays(started):
     assert out["when"]["timezone"] == "Europe/Paris"
     assert out["when"]["value"] == (now.astimezone(ZoneInfo("Europe/Paris")) + timedelta(days=1)).strftime("%Y-%m-%d")
     assert out["when"]["epoch_ms"] == int(now.timestamp() * 1000) + 86_400_000
+    assert out["day"] == "2025-01-01T13:30:00+09:00"
     assert len(out["id"]) == 36 and out["id"][14] == "4"
     # every node ran inside the workflow: no activity at all
     assert await _activities(h) == []
