@@ -443,6 +443,12 @@ def test_unknown_output_field_is_a_warning_that_does_not_block():
               ["start->l", "l->c", "c->end"])
     assert [p.message.split(" (")[0] for p in validate_definition(d2, warnings=True)] == [
         "'csv.format' node 'c' never outputs a field 'texts'"]
+    # built-in outputs are described as the engine produces them
+    d3 = defn([node("start", "start"), node("big", "decision", condition="input.x > 1"),
+               node("end", "end", output="{{ nodes.big.result }} {{ nodes.big.value }}")],
+              ["start->big", "big:true->end", "big:false->end"])
+    assert [p.message.split(" (")[0] for p in validate_definition(d3, warnings=True)] == [
+        "'decision' node 'big' never outputs a field 'value'"]
 
 
 def test_every_type_is_computed_inline_by_the_engine():
