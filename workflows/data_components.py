@@ -1301,9 +1301,20 @@ def _obj(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str
     return schema
 
 
+def _titled(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every property gets a `title` for the designer's form (from its name when not given)."""
+    for name, prop in (schema.get("properties") or {}).items():
+        if isinstance(prop, dict):
+            prop.setdefault("title", name.replace("_", " ").capitalize())
+            if isinstance(prop.get("items"), dict):
+                _titled(prop["items"])
+    return schema
+
+
 def _spec(type_: str, title: str, icon: str, description: str, config: dict[str, Any], output: dict[str, Any],
           example: dict[str, Any], docs: str, bare: tuple[str, ...] = (), skip: tuple[str, ...] = (),
           ports: tuple[str, ...] = ("out",)) -> ComponentSpec:
+    config = _titled(json.loads(json.dumps(config)))  # a copy: shared fragments stay untouched
     return ComponentSpec(type_, "pure", description, config, ports=ports, bare_expressions=bare,
                          template_skip=skip, category="data", title=title, icon=icon, output_schema=output,
                          idempotent=True, docs=docs, example=example)
