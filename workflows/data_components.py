@@ -1056,7 +1056,7 @@ class _TemplateEnvironment(ImmutableSandboxedEnvironment):
             raise DataError("template.render: a format width or precision is too large")
         return super().call_binop(context, operator, left, right)
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (Jinja's)
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         guard = _guard_of(__context)
         if guard is None:
             return super().call(__context, __obj, *args, **kwargs)

@@ -25,9 +25,13 @@ from connectors.crypto_hmac import CryptoHmac
 from connectors.jwt_token import JwtToken
 from connectors.registry import default_registry
 from tests.helpers import defn, node
+from wfo.executions import start_execution
 from worker.main import build_worker
-from workflows.client import start_execution
 from workflows.validation import validate_definition
+
+
+def validate(definition, **kw):
+    return validate_definition(definition, default_registry(), **kw)
 
 SECRET = "s3cr3t-value-for-tests-" * 3  # 69 bytes: above the HS512 minimum
 
@@ -154,12 +158,12 @@ async def test_jwt_audience_and_required_claims():
 def test_bad_config_names_the_field():
     d = defn([node("start", "start"), node("sig", "jwt", operation="encrypt"), node("end", "end")],
              ["start->sig", "sig->end"])
-    problems = {(p.node_id, p.field) for p in validate_definition(d)}
+    problems = {(p.node_id, p.field) for p in validate(d)}
     assert ("sig", "config") in problems  # `credential` is required
     assert ("sig", "config.operation") in problems
     d = defn([node("start", "start"), node("h", "crypto.hmac", credential="hook", value="x", algorithm="sha3"),
               node("end", "end")], ["start->h", "h->end"])
-    assert [(p.node_id, p.field) for p in validate_definition(d)] == [("h", "config.algorithm")]
+    assert [(p.node_id, p.field) for p in validate(d)] == [("h", "config.algorithm")]
 
 
 @pytest_asyncio.fixture

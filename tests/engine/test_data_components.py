@@ -19,8 +19,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Replayer
 
 from tests.helpers import defn, node
+from wfo.executions import start_execution
 from worker.main import build_worker, workflow_runner
-from workflows.client import start_execution
 from workflows.interpreter import InterpreterWorkflow
 from workflows.types import ExecutionOptions
 

@@ -22,6 +22,10 @@ from workflows.engine import NodeFailure, compute_pure
 from workflows.expressions import EvalEnv
 from workflows.validation import validate_definition
 
+
+def validate(definition, **kw):
+    return validate_definition(definition, default_registry(), **kw)
+
 NOW = 1_711_843_200_000  # 2024-03-31T00:00:00Z
 ORDERS = [
     {"id": 3, "customer": {"name": "Cy"}, "region": "north", "amount": 30, "tags": ["a", "b"]},
@@ -69,7 +73,7 @@ def test_every_data_spec_is_complete_and_its_example_is_valid():
         port = spec.ports[0]
         definition = defn([node("start", "start"), {"id": "x", "type": spec.type, "config": dict(spec.example)},
                            node("end", "end")], ["start->x", f"x:{port}->end"])
-        assert validate_definition(definition) == [], spec.type
+        assert validate(definition) == [], spec.type
 
 
 def test_existing_connectors_have_palette_metadata():
@@ -405,20 +409,20 @@ def _with(type_, port="out", **config):
 
 
 def test_static_config_problems_name_the_field():
-    problems = validate_definition(_with("json_schema.validate", "valid", value=1, schema={"type": "nope"}))
+    problems = validate(_with("json_schema.validate", "valid", value=1, schema={"type": "nope"}))
     assert [(p.code, p.node_id, p.field) for p in problems] == [("bad_config", "x", "config.schema")]
-    problems = validate_definition(_with("template.render", template="{% if %}"))
+    problems = validate(_with("template.render", template="{% if %}"))
     assert [(p.code, p.field) for p in problems] == [("bad_config", "config.template")]
-    problems = validate_definition(_with("datetime", timezone="Europe/Atlantis"))
+    problems = validate(_with("datetime", timezone="Europe/Atlantis"))
     assert [(p.field, "Europe/Atlantis" in p.message) for p in problems] == [("config.timezone", True)]
-    problems = validate_definition(_with("html.extract", html="x", extract=[{"key": "k", "selector": "a[["}]))
+    problems = validate(_with("html.extract", html="x", extract=[{"key": "k", "selector": "a[["}]))
     assert [p.field for p in problems] == ["config.extract[0].selector"]
-    problems = validate_definition(_with("sort", items="input.(", by=[]))
+    problems = validate(_with("sort", items="input.(", by=[]))
     assert [(p.code, p.field) for p in problems] == [("bad_expression", "config.items")]
-    problems = validate_definition(_with("merge", inputs="nodes.j", mode="zip"))
+    problems = validate(_with("merge", inputs="nodes.j", mode="zip"))
     assert [(p.code, p.field) for p in problems] == [("bad_config", "config.mode")]
     # the Jinja template is not mistaken for a wfo {{ }} template
-    assert validate_definition(_with("template.render", template="{{ x | upper }}{% for a in b %}{% endfor %}")) == []
+    assert validate(_with("template.render", template="{{ x | upper }}{% for a in b %}{% endfor %}")) == []
 
 
 def test_unknown_output_field_is_a_warning_that_does_not_block():
@@ -428,8 +432,8 @@ def test_unknown_output_field_is_a_warning_that_does_not_block():
               node("end", "end", output="{{ nodes.when.iso }} {{ nodes.when.isoo }} {{ nodes['v'].vald }} "
                                         "{{ nodes.t.anything }} {{ nodes.h.body.whatever }}")],
              ["start->h", "h->when", "when->v", "v:valid->t", "v:invalid->t", "t->end"])
-    assert validate_definition(d) == []  # errors only: valid
-    warnings = validate_definition(d, warnings=True)
+    assert validate(d) == []  # errors only: valid
+    warnings = validate(d, warnings=True)
     assert all(p.severity == "warning" and p.code == "unknown_output_field" for p in warnings)
     assert [(p.node_id, p.field, p.message.split(" (")[0]) for p in warnings] == [
         ("t", "config.expression", "'http.request' node 'h' never outputs a field 'statuz'"),
@@ -441,13 +445,13 @@ def test_unknown_output_field_is_a_warning_that_does_not_block():
     d2 = defn([node("start", "start"), node("l", "limit", items="[1]"), node("c", "csv.format", items="[]"),
                node("end", "end", output="{{ nodes.l.x }} {{ nodes.c.texts }}")],
               ["start->l", "l->c", "c->end"])
-    assert [p.message.split(" (")[0] for p in validate_definition(d2, warnings=True)] == [
+    assert [p.message.split(" (")[0] for p in validate(d2, warnings=True)] == [
         "'csv.format' node 'c' never outputs a field 'texts'"]
     # built-in outputs are described as the engine produces them
     d3 = defn([node("start", "start"), node("big", "decision", condition="input.x > 1"),
                node("end", "end", output="{{ nodes.big.result }} {{ nodes.big.value }}")],
               ["start->big", "big:true->end", "big:false->end"])
-    assert [p.message.split(" (")[0] for p in validate_definition(d3, warnings=True)] == [
+    assert [p.message.split(" (")[0] for p in validate(d3, warnings=True)] == [
         "'decision' node 'big' never outputs a field 'value'"]
 
 
