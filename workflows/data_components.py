@@ -607,8 +607,8 @@ def op_datetime(cfg: dict[str, Any], env: EvalEnv) -> Any:
         dt = now
     else:
         dt = _parse_dt(raw, in_fmt, in_tz, "value")
-    out_tz = _zone(cfg.get("timezone"), "timezone") if cfg.get("timezone") else (
-        dt.tzinfo if isinstance(dt.tzinfo, ZoneInfo) else in_tz if in_tz is not timezone.utc else timezone.utc)
+    # output zone: the configured one, else the value's own (its offset, or input_timezone for naive values)
+    out_tz = _zone(cfg.get("timezone"), "timezone") if cfg.get("timezone") else (dt.tzinfo or timezone.utc)
     if op == "diff":
         raw_end = cfg.get("end")
         end = now if raw_end is None or raw_end == "now" else _parse_dt(raw_end, in_fmt, in_tz, "end")

@@ -201,6 +201,8 @@ def test_datetime_parse_diff_and_boundaries():
     assert run("datetime", operation="parse", value=1_700_000_000, input_format="epoch_s")["epoch_ms"] == \
         1_700_000_000_000
     assert run("datetime", operation="parse", value=NOW)["iso"] == "2024-03-31T00:00:00Z"
+    assert run("datetime", operation="add", value="2024-03-31T10:00:00+05:30", duration="PT1H")["iso"] == \
+        "2024-03-31T11:00:00+05:30"  # the value's own offset is kept
     assert run("datetime", operation="format", value="2024-03-31T00:00:00.250Z", format="epoch_s")["value"] == \
         1_711_843_200
     assert run("datetime", operation="diff", value="2024-01-31T00:00:00Z", end="2024-03-30T00:00:00Z",
