@@ -136,7 +136,7 @@ async def test_large_output_goes_through_evaluate_with_the_same_result(started):
 
 
 async def test_heavy_parse_runs_in_the_evaluate_activity(started):
-    page = "<ul>" + "".join(f"<li>item {i}</li>" for i in range(6000)) + "</ul>"  # > 64 KiB of HTML
+    page = "<ul>" + "".join(f"<li>item {i}</li>" for i in range(6000)) + "</ul>"  # > 16 KiB of HTML
     d = defn([node("start", "start"),
               node("x", "html.extract", html="{{ input.page }}", extract=[{"key": "items", "selector": "li",
                                                                           "all": True}]),

@@ -478,13 +478,13 @@ def test_rendered_config_is_checked_and_odd_data_fails_the_node_not_the_task():
 def test_heavy_inputs_move_to_the_evaluate_activity():
     from workflows.data_components import INLINE_MAX_TEXT, RunInActivity
 
-    big = "<p>x</p>" * (INLINE_MAX_TEXT // 8 + 1)
+    big = "<p>x</p>" * (INLINE_MAX_TEXT["html.extract"] // 8 + 1)
     env = EvalEnv(now_millis=NOW)
     n = Node("n", "html.extract", {"html": "{{ input.html }}", "extract": [{"key": "n", "selector": "p", "all": True}]})
     c = {"input": {"html": big}, "nodes": {}, "vars": {}, "execution": {}}
     with pytest.raises(RunInActivity):
         compute_pure(n, c, env, inline=True)
-    assert len(compute_pure(n, c, env).output["n"]) == INLINE_MAX_TEXT // 8 + 1  # in the activity: computed
+    assert len(compute_pure(n, c, env).output["n"]) == INLINE_MAX_TEXT["html.extract"] // 8 + 1  # in the activity
     bomb = base64.b64encode(gzip.compress(b"a" * 3_000_000)).decode()
     g = Node("g", "compression", {"operation": "gunzip", "data": bomb})
     with pytest.raises(RunInActivity):
