@@ -60,8 +60,11 @@ SANDBOX_PASSTHROUGH: tuple[str, ...] = (
 )
 """Modules this file uses inside the workflow; the worker passes them through the sandbox."""
 
-MAX_TEMPLATE_LOOP_STEPS = 100_000
-"""Loop iterations (over every `for` of one render) a `template.render` node may take."""
+MAX_TEMPLATE_STEPS = 500_000
+"""Steps (loop iterations, calls, operators, concatenations) one `template.render` may take in all."""
+INLINE_TEMPLATE_STEPS = 20_000
+"""Steps a render may take inside a workflow task (well under a second even on a loaded machine); a longer
+render is redone in the `wfo.evaluate` activity with `MAX_TEMPLATE_STEPS`."""
 MAX_TEMPLATE_OUTPUT = 1_000_000
 MAX_DECOMPRESSED = 50 * 1024 * 1024
 MAX_ZIP_ENTRIES = 1000
@@ -985,13 +988,23 @@ _CONCAT = "__wfo_concat"
 
 
 class _Guard:
-    """Per-render budgets: loop iterations and characters built. Exceeding one fails the node."""
+    """Per-render budgets: steps (deterministic, so a replay decides the same) and characters built.
+    Exceeding one fails the node; inside a workflow task, running out of steps moves it to an activity."""
 
-    def __init__(self, autoescape: bool):
-        self.steps = MAX_TEMPLATE_LOOP_STEPS
+    def __init__(self, autoescape: bool, inline: bool):
+        self.inline = inline
+        self.steps = INLINE_TEMPLATE_STEPS if inline else MAX_TEMPLATE_STEPS
         self.chars = MAX_TEMPLATE_WORK_CHARS
         self.depth = 0
         self.autoescape = autoescape
+
+    def step(self) -> None:
+        self.steps -= 1
+        if self.steps < 0:
+            if self.inline:
+                raise RunInActivity("template.render")
+            raise DataError(f"template.render: took more than {MAX_TEMPLATE_STEPS} steps (loop iterations, "
+                            "calls, operators)", type="TemplateBudgetExceeded")
 
     def charge(self, n: int) -> None:
         if n > MAX_TEMPLATE_OUTPUT:
@@ -1004,13 +1017,11 @@ class _Guard:
 
     def iter(self, iterable: Any) -> Any:
         for item in iterable:
-            self.steps -= 1
-            if self.steps < 0:
-                raise DataError(f"template.render: loops ran more than {MAX_TEMPLATE_LOOP_STEPS} iterations",
-                                type="TemplateBudgetExceeded")
+            self.step()
             yield item
 
     def concat(self, parts: Any) -> str:
+        self.step()
         parts = list(parts)
         self.charge(sum(len(p) if isinstance(p, str) else 16 for p in parts))
         return jinja2.runtime.markup_join(parts) if self.autoescape else jinja2.runtime.str_join(parts)
@@ -1041,6 +1052,8 @@ class _TemplateEnvironment(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         guard = _guard_of(context)
+        if guard is not None:
+            guard.step()
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > 100 and \
                 isinstance(left, (int, float)) and abs(left) > 1:
             raise DataError("template.render: exponent too large")
@@ -1061,6 +1074,7 @@ class _TemplateEnvironment(ImmutableSandboxedEnvironment):
         guard = _guard_of(__context)
         if guard is None:
             return super().call(__context, __obj, *args, **kwargs)
+        guard.step()
         guard.depth += 1
         try:
             if guard.depth > MAX_TEMPLATE_CALL_DEPTH:
@@ -1177,7 +1191,7 @@ def template_syntax_error(source: str) -> str | None:
     return None
 
 
-def op_template_render(cfg: dict[str, Any], env: EvalEnv, context: dict[str, Any]) -> Any:
+def op_template_render(cfg: dict[str, Any], env: EvalEnv, context: dict[str, Any], inline: bool = False) -> Any:
     source = _str(cfg.get("template"), "template.render: 'template'")
     autoescape = bool(cfg.get("autoescape"))
     tpl = _compile_template(source, autoescape, bool(cfg.get("strict")))
@@ -1185,7 +1199,7 @@ def op_template_render(cfg: dict[str, Any], env: EvalEnv, context: dict[str, Any
     if not isinstance(data, Mapping):
         data = {"data": data}
     limit = min(int(cfg.get("max_output_chars") or 100_000), MAX_TEMPLATE_OUTPUT)
-    guard = _Guard(autoescape)
+    guard = _Guard(autoescape, inline)
     parts: list[str] = []
     size = 0
     try:
@@ -1195,7 +1209,7 @@ def op_template_render(cfg: dict[str, Any], env: EvalEnv, context: dict[str, Any
                 raise DataError(f"template.render: the output is longer than max_output_chars={limit}",
                                 type="TemplateOutputTooLarge")
             parts.append(chunk)
-    except DataError:
+    except (DataError, RunInActivity):
         raise
     except jinja2.exceptions.SecurityError as err:
         raise DataError(f"template.render: not allowed in the sandbox: {err}", type="TemplateSecurityError") \
@@ -1565,8 +1579,10 @@ DATA_SPECS: tuple[ComponentSpec, ...] = (
                                      "default": 100_000}}, ("template",)),
           _TEXT_OUT, {"template": "Hello {{ input.name }}!\n{% for o in input.orders %}- {{ o.id }}\n{% endfor %}"},
           "Jinja2's `ImmutableSandboxedEnvironment` (no access to internals, no mutation of data; `a.b` reads "
-          "the JSON field `b` first), with bounds so a template cannot stall the workflow: 100,000 loop "
-          "iterations in all, calls nested at most 50 deep, 20 million characters built by concatenation, "
+          "the JSON field `b` first), with bounds so a template cannot stall the workflow: 500,000 steps "
+          "(loop iterations, calls, operators) in all, of which a render inside the workflow task takes at most "
+          "20,000 before it is redone in the `wfo.evaluate` activity; calls nested at most 50 deep; 20 million "
+          "characters built by concatenation, "
           "`join`, `replace` or repetition, output at most `max_output_chars`; huge powers and format widths "
           "are refused. `random` and `lipsum` are not available (the render must replay identically).",
           bare=("data",), skip=("template",)),
@@ -1653,7 +1669,7 @@ def _compute(type_: str, cfg: dict[str, Any], context: dict[str, Any], env: Eval
         return op_json_schema_validate(cfg, env)
     if type_ == "template.render":
         view = {k: context.get(k) for k in ("input", "nodes", "vars", "execution")}
-        return op_template_render(cfg, env, view), "out"
+        return op_template_render(cfg, env, view, inline), "out"
     return _OPS[type_](cfg, env), "out"
 
 

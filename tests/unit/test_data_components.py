@@ -493,3 +493,17 @@ def test_heavy_inputs_move_to_the_evaluate_activity():
     small = base64.b64encode(gzip.compress(b"a" * 10)).decode()
     assert compute_pure(Node("g", "compression", {"operation": "gunzip", "data": small}), c, env,
                         inline=True).output["data"] == "a" * 10
+
+
+def test_long_template_renders_move_to_the_activity_with_a_larger_budget():
+    from workflows.data_components import INLINE_TEMPLATE_STEPS, RunInActivity
+
+    n = Node("n", "template.render", {"template": "{% for i in range(%d) %}{{ i %% 10 }}{%% endfor %%}"
+                                                  .replace("%d", str(INLINE_TEMPLATE_STEPS)).replace("%%", "%")})
+    c = {"input": {}, "nodes": {}, "vars": {}, "execution": {}}
+    with pytest.raises(RunInActivity):
+        compute_pure(n, c, EvalEnv(), inline=True)
+    text = compute_pure(n, c, EvalEnv()).output["text"]
+    assert len(text) == INLINE_TEMPLATE_STEPS and text[:12] == "012345678901"
+    short = Node("n", "template.render", {"template": "{% for i in range(10) %}{{ i }}{% endfor %}"})
+    assert compute_pure(short, c, EvalEnv(), inline=True).output == {"text": "0123456789"}
