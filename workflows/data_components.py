@@ -76,7 +76,9 @@ _MISSING = object()
 INLINE_MAX_TEXT = {"csv.parse": 64 * 1024, "xml.parse": 64 * 1024, "html.extract": 16 * 1024, "markdown": 8 * 1024}
 """Characters of text a parsing component handles inside a workflow task; above, the engine runs it in the
 `wfo.evaluate` activity, so no workflow task nears the deadlock detector's 2 s. Measured on a loaded 2-core
-machine at the limit: csv ~60-80 ms, xml ~115 ms, html.extract ~130 ms, markdown ~200 ms."""
+machine at the limit: csv ~60-80 ms, xml ~115 ms, html.extract ~130 ms, markdown ~200 ms.
+These limits (and `INLINE_MAX_BYTES`, `INLINE_TEMPLATE_STEPS`) decide which commands a workflow emits: change
+them only behind `workflow.patched` (tests/engine/histories/replay-data_components.json catches it)."""
 INLINE_MAX_BYTES = 1024 * 1024
 """Decompressed bytes produced inside a workflow task; above, the node moves to the `wfo.evaluate` activity."""
 

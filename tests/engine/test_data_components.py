@@ -160,3 +160,22 @@ async def test_bad_data_fails_the_node_onto_its_error_port(started):
     assert out["xml"]["type"] == "UnsafeXml"
     assert out["zip"]["type"] == "DecompressedTooLarge"
     assert "max_output_bytes=1000" in out["zip"]["message"]
+
+
+async def test_inline_limits_are_part_of_the_history(monkeypatch):
+    """Which data nodes run in `wfo.evaluate` is recorded in history: raising a limit makes a recorded
+    execution non-deterministic (so such a change needs `workflow.patched`). The recorded history replays
+    as is, and fails once html.extract's limit no longer sends its 18 KiB page to the activity."""
+    from pathlib import Path
+
+    from temporalio.client import WorkflowHistory
+
+    from workflows import data_components
+
+    path = Path(__file__).parent / "histories" / "replay-data_components.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    replayer = Replayer(workflows=[InterpreterWorkflow], workflow_runner=workflow_runner())
+    assert (await replayer.replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None
+    monkeypatch.setitem(data_components.INLINE_MAX_TEXT, "html.extract", 10**9)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is not None
