@@ -153,10 +153,16 @@ async def test_bad_data_fails_the_node_onto_its_error_port(started):
     d = defn([node("start", "start"),
               node("xml", "xml.parse", text='<!DOCTYPE a [<!ENTITY e "boom">]><a>&e;</a>'),
               node("zip", "compression", operation="gunzip", data="{{ input.bomb }}", max_output_bytes=1000),
-              node("end", "end", output="{{ {'xml': nodes.xml.error, 'zip': nodes.zip.error} }}")],
-             ["start->xml", "xml:error->zip", "zip:error->end"])
-    h = await started(d, {"bomb": bomb})
+              node("bigxml", "xml.parse", text="{{ input.bigxml }}"),
+              node("end", "end", output="{{ {'xml': nodes.xml.error, 'zip': nodes.zip.error, "
+                                        "'big': nodes.bigxml.error} }}")],
+             ["start->xml", "xml:error->zip", "zip:error->bigxml", "bigxml:error->end"])
+    bigxml = '<!DOCTYPE a [<!ENTITY e "x">]><a>' + "<b>&e;</b>" * 8000 + "</a>"  # > 64 KiB: parsed in the activity
+    h = await started(d, {"bomb": bomb, "bigxml": bigxml})
     out = await asyncio.wait_for(h.result(), timeout=60)
+    # the same typed failure through wfo.evaluate, not retried
+    assert out["big"]["type"] == "UnsafeXml" and out["big"]["attempts"] == 1
+    assert await _activities(h) == ["wfo.evaluate"]
     assert out["xml"]["type"] == "UnsafeXml"
     assert out["zip"]["type"] == "DecompressedTooLarge"
     assert "max_output_bytes=1000" in out["zip"]["message"]
