@@ -72,7 +72,7 @@ class JwtToken:
         if algorithm in HMAC_ALGORITHMS:
             return secret_bytes(values, name)
         field = "private_key" if private else "public_key"
-        key = values.get(field) or (values.get("private_key") if not private else None)
+        key = values.get(field)
         if not isinstance(key, str) or not key.strip():
             raise ComponentError(f"credential {name!r} has no `{field}` (PEM) for {algorithm}", retryable=False,
                                  type="CredentialInvalid")
@@ -111,6 +111,12 @@ class JwtToken:
                 token.strip(), self._key(values, name, algorithm, False), algorithms=[algorithm],
                 audience=config.get("audience"), issuer=config.get("issuer"),
                 leeway=float(config.get("leeway_seconds") or 0), options=options)
+        except pyjwt.InvalidKeyError:
+            raise ComponentError(f"jwt: the key of credential {name!r} cannot verify {algorithm} tokens",
+                                 retryable=False, type="CredentialInvalid") from None
         except pyjwt.PyJWTError as err:
             raise ComponentError(f"jwt: invalid token: {err}", retryable=False, type="InvalidToken") from None
+        except (ValueError, TypeError) as err:  # a key that is not a usable PEM
+            raise ComponentError(f"jwt: the key of credential {name!r} cannot be used ({type(err).__name__})",
+                                 retryable=False, type="CredentialInvalid") from None
         return {"valid": True, "payload": payload, "header": header}

@@ -147,6 +147,18 @@ async def test_jwt_verify_refuses_bad_tokens(token, why):
     assert SECRET not in info.value.message
 
 
+async def test_jwt_unusable_keys_are_credential_errors_not_retried():
+    creds = DictCredentials({"nopub": ("jwt_secret", {"private_key": PRIVATE}),
+                             "junk": ("jwt_secret", {"public_key": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"}),
+                             "nosecret": ("jwt_secret", {"public_key": PUBLIC})})
+    c = NodeContext(execution_id="e", node_id="n", attempt=1, idempotency_key="k", credentials=creds)
+    token = (await call(JwtToken(), {"operation": "sign", "credential": "ec", "algorithm": "ES256", "payload": {}}))["token"]
+    for name, algorithm in (("nopub", "ES256"), ("junk", "ES256"), ("nosecret", "HS256")):
+        with pytest.raises(ComponentError) as info:
+            await call(JwtToken(), {"operation": "verify", "credential": name, "algorithm": algorithm, "token": token}, c)
+        assert info.value.type == "CredentialInvalid" and not info.value.retryable, name
+
+
 async def test_jwt_audience_and_required_claims():
     token = pyjwt.encode({"sub": "u", "aud": "someone-else"}, SECRET, algorithm="HS256")
     with pytest.raises(ComponentError, match="[Aa]udience"):
