@@ -102,7 +102,7 @@ class JwtToken:
         token = config.get("token")
         if not isinstance(token, str) or not token.strip():
             raise ComponentError("jwt: verify needs a `token`", retryable=False, type="BadInput")
-        options: dict[str, Any] = {"require": list(config.get("require") or [])}
+        options: Any = {"require": list(config.get("require") or [])}  # PyJWT's Options TypedDict
         if config.get("audience") is None:
             options["verify_aud"] = False
         try:

@@ -291,7 +291,7 @@ def op_aggregate(cfg: dict[str, Any], env: EvalEnv) -> Any:
     for f in fields:
         path = f["field"] if isinstance(f, Mapping) else str(f)
         name = (f.get("as") if isinstance(f, Mapping) else None) or path
-        values = []
+        values: list[Any] = []
         for item in items:
             v = get_path(item, path)
             if v is _MISSING or v is None:
@@ -304,7 +304,12 @@ def op_aggregate(cfg: dict[str, Any], env: EvalEnv) -> Any:
                 values.append(v)
         if isinstance(f, Mapping) and f.get("unique"):
             seen: set[str] = set()
-            values = [v for v in values if not (canonical(v) in seen or seen.add(canonical(v)))]
+            unique = []
+            for v in values:
+                if canonical(v) not in seen:
+                    seen.add(canonical(v))
+                    unique.append(v)
+            values = unique
         out[name] = values
     return out
 
@@ -452,8 +457,8 @@ def _summary(op: str, path: str | None, items: list[Any], agg: Mapping[str, Any]
                                                      for v in present):
         ranked = sorted(present, key=_type_rank)
         return ranked[0] if op == "min" else ranked[-1]
-    nums = [_number(v, f"summarize: field '{path}' value") for v in present]
-    nums = [x for x in nums if x is not None]
+    nums: list[float | int] = [x for x in (_number(v, f"summarize: field '{path}' value") for v in present)
+                               if x is not None]
     if not nums:
         return 0 if op == "sum" else None
     if op == "sum":
@@ -561,9 +566,9 @@ def _truncate(dt: datetime, unit: str, end: bool) -> datetime:
     else:
         step = {"days": timedelta(days=1), "hours": timedelta(hours=1), "minutes": timedelta(minutes=1),
                 "seconds": timedelta(seconds=1)}[unit]
-        fields = {"days": dict(hour=0, minute=0, second=0, microsecond=0), "hours": dict(minute=0, second=0,
-                  microsecond=0), "minutes": dict(second=0, microsecond=0), "seconds": dict(microsecond=0)}[unit]
-        start = naive.replace(**fields)
+        keep = ("days", "hours", "minutes", "seconds").index(unit)  # how many time fields survive
+        start = naive.replace(hour=naive.hour if keep >= 1 else 0, minute=naive.minute if keep >= 2 else 0,
+                              second=naive.second if keep >= 3 else 0, microsecond=0)
         nxt = start + step
     if end:
         if nxt is None:
@@ -723,7 +728,7 @@ def op_csv_parse(cfg: dict[str, Any], env: EvalEnv) -> Any:
         columns = rows[0] if rows else []
         rows = rows[1:]
         seen: dict[str, int] = {}
-        uniq = []
+        uniq: list[str] = []
         for c in columns:
             name = c or f"column_{len(uniq) + 1}"
             if name in seen:
@@ -970,9 +975,9 @@ def op_json_schema_validate(cfg: dict[str, Any], env: EvalEnv) -> tuple[Any, str
     value = cfg.get("value")
     limit = int(cfg.get("max_errors") or 20)
     errors = []
-    for err in sorted(validator.iter_errors(value), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
-        errors.append({"path": "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
-                       or "$", "message": err.message})
+    for found in sorted(validator.iter_errors(value), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
+        errors.append({"path": "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in found.absolute_path)
+                       or "$", "message": found.message})
         if len(errors) >= limit:
             break
     valid = not errors
@@ -1068,7 +1073,7 @@ class _TemplateEnvironment(ImmutableSandboxedEnvironment):
                 raise DataError("template.render: integer too large")
         if operator == "+" and guard is not None and isinstance(left, (str, list, tuple)):
             guard.charge(_size(left) + _size(right))
-        if operator == "%" and isinstance(left, str) and _BIG_WIDTH_RE.search(left):
+        if operator == "%" and isinstance(left, str) and _PCT_WIDTH_RE.search(left):
             raise DataError("template.render: a format width or precision is too large")
         return super().call_binop(context, operator, left, right)
 
@@ -1086,13 +1091,20 @@ class _TemplateEnvironment(ImmutableSandboxedEnvironment):
         finally:
             guard.depth -= 1
 
-    def format_string(self, s: str, args: Any, kwargs: Any, format_func: Any = None) -> str:
-        if _BIG_WIDTH_RE.search(str(s)):
-            raise DataError("template.render: a format width or precision is too large")
-        return super().format_string(s, args, kwargs, format_func)
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """`'...'.format(...)` from a template: refuse huge widths and precisions (nested ones too)."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None and _FMT_WIDTH_RE.search(str(getattr(value, "__self__", ""))):
+            def refuse(*args: Any, **kwargs: Any) -> str:
+                raise DataError("template.render: a format width or precision is too large")
+            return refuse
+        return wrapped
 
 
-_BIG_WIDTH_RE = re.compile(r"\d{5,}|\*")
+_PCT_WIDTH_RE = re.compile(r"%[-+ #0]*(?:\*|\d{5,}|\d*\.(?:\*|\d{5,}))")
+"""A `%` conversion with a width or precision of 5+ digits, or taken from the arguments (`*`)."""
+_FMT_WIDTH_RE = re.compile(r"\{[^{}]*:[^{}]*(?:\d{5,}|\{)")
+"""A `str.format` field whose spec has 5+ digits or a nested field (`{:{}}`)."""
 
 
 def _width_bounded(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -1138,6 +1150,14 @@ def _replace_estimate(s: Any, old: Any, new: Any, count: Any = None) -> int:
     return len(s) + hits * max(len(new) - len(old), 0)
 
 
+def _pct_checked(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapped(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and _PCT_WIDTH_RE.search(value):
+            raise DataError("template.render: a format width or precision is too large")
+        return fn(value, *args, **kwargs)
+    return wrapped
+
+
 def _no_random(*args: Any, **kwargs: Any) -> Any:
     raise DataError("template.render: `random` is not available (a workflow is deterministic); use a `crypto` "
                     "uuid or `sort` with mode random")
@@ -1150,6 +1170,7 @@ def _template_env(autoescape: bool, strict: bool) -> _TemplateEnvironment:
     env.filters["random"] = _no_random
     for name in ("center", "indent", "wordwrap", "truncate"):
         env.filters[name] = _width_bounded(env.filters[name])
+    env.filters["format"] = _pct_checked(env.filters["format"])
     env.filters["join"] = _charged(env.filters["join"], _join_estimate)
     env.filters["replace"] = _charged(env.filters["replace"], _replace_estimate)
     return env

@@ -101,7 +101,9 @@ def _output_field_problems(defn: Definition, node, spec: ComponentSpec, registry
         for m in _FIELD_REF_RE.finditer(text):
             upstream_id, field = m.group(1) or m.group(2), m.group(3) or m.group(4)
             upstream = defn.nodes.get(upstream_id)
-            up_spec = registry.get(upstream.type) if upstream is not None else None
+            if upstream is None:
+                continue
+            up_spec = registry.get(upstream.type)
             if up_spec is None or (field == "error" and up_spec.can_fail):
                 continue
             schema = up_spec.output_schema

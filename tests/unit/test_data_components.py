@@ -368,6 +368,12 @@ def test_template_render_is_sandboxed_and_bounded():
     assert "exponent" in fails("template.render", template="{{ 9 ** 99999999 }}").message
     assert "width" in fails("template.render", template="{{ '%099999999d' % 1 }}").message
     assert "width" in fails("template.render", template="{{ 'x'|center(999999999) }}").message
+    assert "width" in fails("template.render", template="{{ '{:>999999999}'.format(1) }}").message
+    assert "width" in fails("template.render", template="{{ '{:{}}'.format(1, 999999999) }}").message
+    assert "width" in fails("template.render", template="{{ '%*d'|format(999999999, 1) }}").message
+    # ordinary numbers in the text are not widths
+    assert run("template.render", template="{{ 'Order 123456: {} ({:.2f})'.format('ok', 2.5) }} "
+               "{{ '%s-%05d'|format('a', 7) }} {{ 'n=100000 %d' % 3 }}") == {"text": "Order 123456: ok (2.50) a-00007 n=100000 3"}
     assert fails("template.render", template="{% for %}").type == "TemplateSyntaxError"
 
 
