@@ -16,7 +16,7 @@ from connectors.base import ComponentError, Connector, NodeContext
 from wfo.logs import failure_line
 from wfo.stores.payloads import offload_if_large, resolve_context
 from workflows.definition import Node
-from workflows.engine import compute_pure
+from workflows.engine import NodeFailure, compute_pure
 from workflows.expressions import EvalEnv, ExpressionError, render
 from workflows.types import (
     CHECKPOINT_ACTIVITY,
@@ -120,6 +120,8 @@ class ComponentActivities:
             outcome = compute_pure(node, ctx, self._env(req))
         except ExpressionError as err:
             raise _app_error(err.message, "ExpressionError", False, activity.info().attempt) from None
+        except NodeFailure as err:  # data a pure component cannot use: the same failure as inline
+            raise _app_error(err.message, err.type, False, activity.info().attempt) from None
         output = await offload_if_large(outcome.output, self.services.payloads, req.payload_threshold_bytes,
                                         req.tenant_id, req.execution_id)
         return ComponentResult(output=output, port=outcome.port, attempt=activity.info().attempt)

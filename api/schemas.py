@@ -238,6 +238,8 @@ class ValidationProblem(BaseModel):
     node_id: str | None = None
     edge_index: int | None = None
     field: str | None = None
+    severity: Literal["error", "warning"] = "error"
+    """`warning`s (e.g. `unknown_output_field`) never block saving; `valid` counts errors only."""
 
 
 class ValidationResult(BaseModel):

@@ -41,16 +41,20 @@ def _load_json_file(path: str) -> Any:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    problems = validate_definition(_load_json_file(args.file), default_registry())
+    problems = validate_definition(_load_json_file(args.file), default_registry(), warnings=True)
+    errors = [p for p in problems if p.severity == "error"]
     if args.json:
-        print(json.dumps({"valid": not problems, "problems": [p.to_dict() for p in problems]}, indent=2))
-    elif problems:
-        print(f"{args.file}: {len(problems)} problem(s)", file=sys.stderr)
-        for p in problems:
+        print(json.dumps({"valid": not errors, "problems": [p.to_dict() for p in problems]}, indent=2))
+    elif errors:
+        print(f"{args.file}: {len(errors)} problem(s)", file=sys.stderr)
+        for p in errors:
             print(f"  - {p}", file=sys.stderr)
     else:
         print(f"{args.file}: valid")
-    return 1 if problems else 0
+    for p in problems if not args.json else []:
+        if p.severity == "warning":
+            print(f"  warning: {p}", file=sys.stderr)
+    return 1 if errors else 0
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -83,6 +83,17 @@ class DatabaseQuery:
             },
             "additionalProperties": False,
         },
+        category="integration", title="PostgreSQL query", icon="database", idempotent=False,
+        output_schema={"type": "object", "properties": {
+            "rows": {"type": "array", "items": {"type": "object"}}, "row": {"type": ["object", "null"]},
+            "row_count": {"type": "integer"}, "truncated": {"type": "boolean"}, "status": {"type": "string"}},
+            "additionalProperties": False},
+        docs="One SQL statement with `$1, $2...` parameters from `params`. `fetch` outputs `{rows, row_count, "
+             "truncated}`, `fetchrow` `{row, row_count}`, `execute` `{status, row_count}`. Connection errors, "
+             "deadlocks and serialization failures are retried; bad SQL and constraint violations are not. Write "
+             "the DSN as `secret://NAME` so it never enters history.",
+        example={"connection": "secret://BILLING_DB", "query": "SELECT id, total FROM orders WHERE id = $1",
+                 "params": ["{{ input.order_id }}"], "mode": "fetchrow"},
     )
 
     async def run(self, config: dict[str, Any], ctx: NodeContext) -> Any:

@@ -64,6 +64,16 @@ class EmailSend:
             "anyOf": [{"required": ["text"]}, {"required": ["html"]}],
             "additionalProperties": False,
         },
+        category="communication", title="Send email", icon="mail", idempotent=False,
+        output_schema={"type": "object", "properties": {
+            "message_id": {"type": "string"}, "accepted": {"type": "array", "items": {"type": "string"}},
+            "rejected": {"type": "object", "additionalProperties": {"type": "string"}},
+            "response": {"type": "string"}}, "additionalProperties": False},
+        docs="Sends one message (text and/or HTML) through the worker's SMTP server, from the configured "
+             "sender. The Message-ID is derived from the node activation, so a retried send is recognisable. "
+             "Invalid addresses fail at once; connection problems are retried.",
+        example={"to": "{{ input.customer.email }}", "subject": "Your order {{ input.id }}",
+                 "text": "Thanks for your order."},
     )
 
     async def run(self, config: dict[str, Any], ctx: NodeContext) -> Any:

@@ -35,6 +35,16 @@ class HttpRequest:
             "not": {"required": ["json", "body"]},
             "additionalProperties": False,
         },
+        category="integration", title="HTTP request", icon="globe", idempotent=False,
+        output_schema={"type": "object", "properties": {
+            "status": {"type": "integer"}, "headers": {"type": "object"}, "body": {}},
+            "required": ["status", "headers", "body"], "additionalProperties": False},
+        docs="One HTTP call. A JSON response body is decoded, anything else is text. Statuses outside 2xx (or "
+             "`expected_status`) fail the node: 408/425/429/5xx are retried, the others not. Every attempt "
+             "sends the same `Idempotency-Key` header, so a retried POST can be deduplicated by the server. "
+             "Private and loopback addresses are refused unless the worker allows them.",
+        example={"method": "POST", "url": "https://api.example.com/orders", "json": "{{ nodes.order }}",
+                 "expected_status": [200, 201]},
     )
 
     async def run(self, config: dict[str, Any], ctx: NodeContext) -> Any:

@@ -10,13 +10,16 @@ from __future__ import annotations
 from functools import lru_cache
 
 from connectors.base import Connector
+from connectors.crypto_hmac import CryptoHmac
 from connectors.database import DatabaseQuery
 from connectors.email import EmailSend
 from connectors.http import HttpRequest
+from connectors.jwt_token import JwtToken
 from connectors.noop import Noop
 from workflows.components import BUILTIN_SPECS, Registry
+from workflows.data_components import DATA_SPECS
 
-CONNECTOR_CLASSES: tuple[type[Connector], ...] = (HttpRequest, Noop, DatabaseQuery, EmailSend)
+CONNECTOR_CLASSES: tuple[type[Connector], ...] = (HttpRequest, Noop, DatabaseQuery, EmailSend, CryptoHmac, JwtToken)
 
 
 def connector_classes() -> list[type[Connector]]:
@@ -29,4 +32,4 @@ def connectors() -> list[Connector]:
 
 @lru_cache
 def default_registry() -> Registry:
-    return Registry(list(BUILTIN_SPECS) + [cls.spec for cls in connector_classes()])
+    return Registry(list(BUILTIN_SPECS) + list(DATA_SPECS) + [cls.spec for cls in connector_classes()])

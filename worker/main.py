@@ -27,6 +27,7 @@ from wfo.temporal import connect
 from worker.system_metrics import report_system_metrics
 from worker.workflow_metrics import WorkflowMetricsInterceptor
 from workflows.alerts import ALERTS_WORKFLOW_ID, AlertsSchedulerInput, AlertsSchedulerWorkflow
+from workflows.data_components import SANDBOX_PASSTHROUGH as DATA_PASSTHROUGH
 from workflows.delivery import DeliveryWorkflow
 from workflows.interpreter import InterpreterWorkflow
 from workflows.trigger_schedule import ScheduledTriggerWorkflow
@@ -34,7 +35,7 @@ from workflows.trigger_schedule import ScheduledTriggerWorkflow
 log = logging.getLogger(__name__)
 
 # Modules the interpreter uses that are deterministic and safe to share with the sandbox.
-PASSTHROUGH = ("jsonata", "jsonschema", "isodate")
+PASSTHROUGH = ("jsonata", "jsonschema", "isodate", *DATA_PASSTHROUGH)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:

@@ -26,10 +26,12 @@ class Problem:
     node_id: str | None = None
     edge_index: int | None = None
     field: str | None = None
+    severity: str = "error"
+    """`error` blocks saving and running; `warning` (e.g. `unknown_output_field`) is advice only."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "node_id": self.node_id,
-                "edge_index": self.edge_index, "field": self.field}
+                "edge_index": self.edge_index, "field": self.field, "severity": self.severity}
 
     def __str__(self) -> str:
         where = []

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from workflows.components import BUILTINS, DEFAULT_PORT, ERROR_PORT
+from workflows.components import BUILTINS as _CORE_SPECS
+from workflows.components import DEFAULT_PORT, ERROR_PORT
+from workflows.data_components import DATA_BY_TYPE, DATA_TYPES, DataError, RunInActivity, compute_data
 from workflows.definition import Definition, Node, parse_duration
 from workflows.errors import WfoError
 from workflows.expressions import EvalEnv, ExpressionError, evaluate, evaluate_condition, render
@@ -29,7 +31,9 @@ MAX_EVENTS = 500
 DEFAULT_MAX_ITERATIONS = 1000
 MAX_HISTORY_PAYLOAD = 1_500_000
 """Bytes above which an activity input would risk Temporal's 2 MB payload limit."""
-PURE_TYPES = {"transform", "set", "decision", "switch", "filter", "end"}
+PURE_TYPES = {"transform", "set", "decision", "switch", "filter", "end"} | DATA_TYPES
+BUILTINS = {**_CORE_SPECS, **DATA_BY_TYPE}
+"""Every type the interpreter computes itself (control and pure); anything else runs as an activity."""
 
 
 def is_ref(value: Any) -> bool:
@@ -115,8 +119,10 @@ Step = Done | RunActivity | Sleep | RunChildren | AwaitApproval
 # ---------------------------------------------------------------- pure components
 
 
-def compute_pure(node: Node, context: dict[str, Any], env: EvalEnv) -> Outcome:
-    """Evaluate a pure data node (transform, set, decision, switch, filter, end). Raises ExpressionError."""
+def compute_pure(node: Node, context: dict[str, Any], env: EvalEnv, inline: bool = False) -> Outcome:
+    """Evaluate a pure data node (transform, set, decision, switch, filter, end, and the data components).
+    Raises ExpressionError, or NodeFailure for data a data component cannot use. `inline` (in the workflow):
+    a data component may raise RunInActivity instead of doing more work than a workflow task should."""
     cfg = node.config
     t = node.type
     if t == "transform":
@@ -151,6 +157,12 @@ def compute_pure(node: Node, context: dict[str, Any], env: EvalEnv) -> Outcome:
         return Outcome(output=kept)
     if t == "end":
         return Outcome(output=render(cfg.get("output"), context, env), port="")
+    if t in DATA_TYPES:  # workflows/data_components.py
+        try:
+            output, port = compute_data(t, cfg, context, env, inline)
+        except DataError as err:
+            raise NodeFailure(err.message, type=err.type) from None
+        return Outcome(output=output, port=port)
     raise NodeFailure(f"'{t}' is not a pure component")
 
 
@@ -345,11 +357,14 @@ class Engine:
 
     def _plan_pure(self, node: Node, act: dict[str, Any], env: EvalEnv, threshold: int) -> Step:
         if self._slice_needing_refs(node) is None:
-            outcome = compute_pure(node, self.context, env)
-            if outcome.output is None or json_size(outcome.output) <= threshold:
+            try:
+                outcome: Outcome | None = compute_pure(node, self.context, env, inline=True)
+            except RunInActivity:  # a data component with too much work for a workflow task
+                outcome = None
+            if outcome is not None and (outcome.output is None or json_size(outcome.output) <= threshold):
                 self.state["pure_steps"] += 1
                 return Done(outcome)
-        # reads stored payloads, or its output is too large for history: evaluate in an activity
+        # reads stored payloads, its output is too large for history, or it is heavy: evaluate in an activity
         from workflows.types import EVALUATE_ACTIVITY
 
         return self._plan_activity(node, act, EVALUATE_ACTIVITY, threshold, env, force_remote=True)

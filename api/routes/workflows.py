@@ -73,7 +73,7 @@ async def create_workflow(body: WorkflowCreate, session: SessionDep, principal: 
 async def validate_workflow(definition: Annotated[JsonValue, Body(embed=True)]):
     """Check a definition without saving it."""
     problems = svc.validate(definition)
-    return ValidationResult(valid=not problems, problems=problems)
+    return ValidationResult(valid=not svc.errors_in(problems), problems=problems)
 
 
 @router.get("/{workflow_id}", response_model=WorkflowDetail, responses={304: {"description": "If-None-Match matched"}})

@@ -22,19 +22,24 @@ from workflows.validation import validate_definition
 
 
 def validate(definition: Any) -> list[dict[str, Any]]:
-    """Every problem of a definition, as dicts (empty: valid). Uses the engine's validator."""
+    """Every problem of a definition, errors and warnings, as dicts (no `severity: error` one: valid)."""
     try:
-        problems = validate_definition(definition, default_registry())
+        problems = validate_definition(definition, default_registry(), warnings=True)
     except Exception as exc:  # noqa: BLE001 - a validator crash must not become a 500
         return [{"code": "invalid", "message": f"definition could not be validated: {type(exc).__name__}",
-                 "node_id": None, "edge_index": None, "field": None}]
+                 "node_id": None, "edge_index": None, "field": None, "severity": "error"}]
     return [p.to_dict() for p in problems]
+
+
+def errors_in(problems: list[dict[str, Any]]) -> int:
+    """How many problems block saving (warnings never do)."""
+    return sum(1 for p in problems if p.get("severity", "error") == "error")
 
 
 def ensure_valid(definition: Any) -> None:
     problems = validate(definition)
-    if problems:
-        message = f"invalid workflow definition: {len(problems)} problem(s)"
+    if errors_in(problems):
+        message = f"invalid workflow definition: {errors_in(problems)} problem(s)"
         raise InvalidInput(message, detail={"message": message, "problems": problems})
 
 

@@ -423,7 +423,7 @@ def test_problem_str_and_dict():
     p = Problem("bad_config", "oops", node_id="n", edge_index=2, field="config.x")
     assert str(p) == "node 'n', edge #2, config.x: oops"
     assert p.to_dict() == {"code": "bad_config", "message": "oops", "node_id": "n", "edge_index": 2,
-                           "field": "config.x"}
+                           "field": "config.x", "severity": "error"}
     assert str(Problem("no_start", "none")) == "none"
 
 
