@@ -13,7 +13,6 @@ from temporalio.exceptions import ApplicationError
 
 from activities.services import SecretNotFound, Services
 from connectors.base import ComponentError, Connector, NodeContext
-from wfo.logs import failure_line
 from wfo.stores.payloads import offload_if_large, resolve_context
 from workflows.definition import Node
 from workflows.engine import NodeFailure, compute_pure
@@ -75,11 +74,6 @@ class ComponentActivities:
                 result = await _run(req)
             except ApplicationError as err:
                 runs.add(1, {"component": spec.type, "outcome": "failed" if err.non_retryable else "retryable"})
-                # one line per failed attempt (inside the activity's span); wfo.logs drops the SDK's traceback
-                info = activity.info()
-                policy = info.retry_policy
-                line = failure_line(err, info.attempt, policy.maximum_attempts if policy else None)
-                log.log(logging.INFO if "will be retried" in line else logging.WARNING, "%s", line)
                 raise
             runs.add(1, {"component": spec.type, "outcome": "completed"})
             return result

@@ -24,6 +24,7 @@ from connectors.registry import connectors
 from wfo.observability import worker_runtime
 from wfo.settings import Settings
 from wfo.temporal import connect
+from worker.activity_logging import ActivityFailureLogInterceptor
 from worker.system_metrics import report_system_metrics
 from worker.workflow_metrics import WorkflowMetricsInterceptor
 from workflows.alerts import ALERTS_WORKFLOW_ID, AlertsSchedulerInput, AlertsSchedulerWorkflow
@@ -88,7 +89,7 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
         workflows=[InterpreterWorkflow, AlertsSchedulerWorkflow, *extra_wf, *workflows],
         activities=[*comp.all(), *tasks.all(), *alerts.all(), *extra_act, *activities],
         workflow_runner=workflow_runner(),
-        interceptors=[WorkflowMetricsInterceptor()],
+        interceptors=[WorkflowMetricsInterceptor(), ActivityFailureLogInterceptor()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_cached_workflows=settings.worker_max_cached_workflows,
