@@ -21,11 +21,8 @@ from wfo.gc import collect_payloads
 from wfo.logs import configure_logging
 from wfo.settings import Settings, get_settings
 from wfo.temporal import connect
-from worker.main import build_worker, run_worker, workflow_runner
+from worker.main import WORKFLOWS, build_worker, run_worker, workflow_runner
 from workflows.definition import parse_duration
-from workflows.delivery import DeliveryWorkflow
-from workflows.interpreter import InterpreterWorkflow
-from workflows.trigger_schedule import ScheduledTriggerWorkflow
 from workflows.validation import validate_definition
 
 
@@ -136,8 +133,7 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
     if not histories:
         print("wfo replay: give history files (temporal workflow show -o json) or --execution-id", file=sys.stderr)
         return 2
-    replayer = Replayer(workflows=[InterpreterWorkflow, DeliveryWorkflow, ScheduledTriggerWorkflow],
-                        workflow_runner=workflow_runner())
+    replayer = Replayer(workflows=list(WORKFLOWS), workflow_runner=workflow_runner())
     failed = 0
     for history in histories:
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)

@@ -45,8 +45,12 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def extra_workflows_and_activities(services: Services) -> tuple[list[type], list[Any]]:
-    """Workflows and activities of the events subsystem (outbound deliveries, schedule triggers)."""
+WORKFLOWS: tuple[type, ...] = (InterpreterWorkflow, AlertsSchedulerWorkflow, DeliveryWorkflow, ScheduledTriggerWorkflow)
+"""Every workflow a worker runs: what `wfo replay` and the replay test replay histories with."""
+
+
+def event_activities(services: Services) -> list[Any]:
+    """Activities of the events subsystem (outbound deliveries, schedule triggers)."""
     import httpx
 
     sessionmaker = services.sessionmaker()
@@ -55,8 +59,7 @@ def extra_workflows_and_activities(services: Services) -> tuple[list[type], list
     deliveries = DeliveryActivities(services.settings, sessionmaker, http)
     events = EventActivities(sessionmaker)
     triggers = TriggerActivities(services.settings, sessionmaker)
-    return ([DeliveryWorkflow, ScheduledTriggerWorkflow],
-            [deliveries.deliver, deliveries.record_outcome, events.emit, *triggers.all()])
+    return [deliveries.deliver, deliveries.record_outcome, events.emit, *triggers.all()]
 
 
 class _Worker(Worker):
@@ -81,12 +84,12 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
     services = services or Services(settings)
     comp = ComponentActivities(services, services.adopt(connectors()))
     tasks = TaskActivities(services)
-    extra_wf, extra_act = extra_workflows_and_activities(services)
+    extra_act = event_activities(services)
     alerts = AlertActivities(services, client)
     worker = _Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[InterpreterWorkflow, AlertsSchedulerWorkflow, *extra_wf, *workflows],
+        workflows=[*WORKFLOWS, *workflows],
         activities=[*comp.all(), *tasks.all(), *alerts.all(), *extra_act, *activities],
         workflow_runner=workflow_runner(),
         interceptors=[WorkflowMetricsInterceptor(), ActivityFailureLogInterceptor()],

@@ -13,11 +13,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from tests.engine.mutated import ReorderedInterpreter
-from worker.main import workflow_runner
-from workflows.alerts import AlertsSchedulerWorkflow
-from workflows.delivery import DeliveryWorkflow
-from workflows.interpreter import InterpreterWorkflow
-from workflows.trigger_schedule import ScheduledTriggerWorkflow
+from worker.main import WORKFLOWS, workflow_runner
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -38,8 +34,7 @@ def test_histories_are_present():
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_replay_recorded_history(path: Path):
-    replayer = Replayer(workflows=[InterpreterWorkflow, DeliveryWorkflow, ScheduledTriggerWorkflow,
-                                   AlertsSchedulerWorkflow],
+    replayer = Replayer(workflows=list(WORKFLOWS),
                         workflow_runner=workflow_runner())
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=True)
     assert result.replay_failure is None
