@@ -1065,7 +1065,7 @@ def _h_dedupe(imp: _Importer, inst: Inst) -> None:
         if not names:
             raise Untranslatable("no fields to compare")
         if compare == "selectedFields":
-            key = "[" + ", ".join(f"{{'v': {_field_get('$v', n)}}}" for n in names) + "]"
+            key = "{" + ", ".join(f"{jstr(n)}: {_field_get('$v', n)}" for n in names) + "}"
         else:
             if any("." in n for n in names):
                 raise Untranslatable("excluded field paths with dots are not translated")
