@@ -20,6 +20,7 @@ from api.routes import (
     executions,
     health,
     hooks,
+    n8n_import,
     tasks,
     templates,
     triggers,
@@ -43,6 +44,7 @@ ROUTERS: list[APIRouter | Callable[[FastAPI], None]] = [
     webhooks.mount,
     tasks.router,
     events.router,
+    n8n_import.router,
 ]
 
 
