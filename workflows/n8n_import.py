@@ -138,8 +138,11 @@ class _Importer:
         self.triggers: list[dict[str, Any]] = []
         self.notes: list[dict[str, Any]] = []
         self.ids: set[str] = {JOIN_ID, FORK_ID, START_ID, END_ID}
-        settings = data.get("settings") if isinstance(data.get("settings"), dict) else {}
-        self.timezone = str(settings.get("timezone") or "UTC")
+        self.timezone = "UTC"
+
+    def read_settings(self) -> None:
+        settings = self.data.get("settings") if isinstance(self.data.get("settings"), dict) else {}
+        self.timezone = str(settings.get("timezone") or self.timezone)
         if settings.get("executionOrder") not in (None, "v1"):
             self.warn("", "", f"executionOrder {settings.get('executionOrder')!r}: imported with v1 semantics "
                               "(a branch runs once per arriving path; Merge waits for its inputs)")
@@ -238,6 +241,7 @@ class _Importer:
     # ------------------------------------------------------------ main
     def run(self) -> ImportResult:
         self.check_shape()
+        self.read_settings()
         by_name = {n["name"]: n for n in self.nodes}
         for n in self.nodes:
             if n["type"] == STICKY:
@@ -1475,8 +1479,11 @@ def _query_params(imp: _Importer, inst: Inst, scope: Scope) -> list[Any]:
         text = rep[1:]
         whole = re.fullmatch(r"\s*\{\{(.*)\}\}\s*", text, re.S)
         if whole and "{{" not in whole.group(1):
+            # one expression: an array is the parameter list; a string is split at commas (as n8n does)
             t = _template(imp, inst, scope, rep, "query parameters")
-            return t  # type: ignore[return-value]  # an array-valued template (or one value)
+            inner = t[3:-3]
+            return "{{ ($p := " + inner + "; $type($p) = 'array' ? $p : $type($p) = 'string' ? " \
+                   "$map($split($p, ','), function($x){ $trim($x) }) : [$p]) }}"  # type: ignore[return-value]
         # comma-separated list with expressions: one template per part
         parts = [x.strip() for x in re.split(r",(?![^{]*\}\})", text)]
         return [_template(imp, inst, scope, "=" + x, f"query parameter {j + 1}") for j, x in enumerate(parts)]
