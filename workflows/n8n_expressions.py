@@ -98,6 +98,8 @@ class Scope:
     paired: Callable[[str], str] = field(default=lambda name: _no_node(name))
     """n8n node name -> JSONata for that node's item paired with the current item."""
     timezone: str = "UTC"
+    execution_id: str = "execution.id"
+    """JSONata for n8n's `$execution.id` (inside a per-item child workflow: the parent's id, passed in)."""
     used: set[str] = field(default_factory=set)
     """Helper lambdas the emitted JSONata needs (see `with_helpers`)."""
 
@@ -618,7 +620,7 @@ class _Parser:
             raise Untranslatable(f"items.{name} is not translated")
         if v.kind == "ns":
             if v.name == "$execution" and name == "id":
-                return _val("execution.id", "str")
+                return _val(self.scope.execution_id, "str")
             if v.name == "Math" and name == "PI":
                 return _val("3.141592653589793", "num")
             raise Untranslatable(f"{v.name}.{name} is not translated")

@@ -95,6 +95,14 @@ class Inst:
     """Upstream names whose items line up by index with this node's input items."""
     failed: str | None = None
     back_sources: list[tuple["Inst", int]] = field(default_factory=list)
+    single: bool = False
+    """Statically known to emit exactly one item (when it emits any)."""
+    child: bool = False
+    """Its side effect runs once per item in a `map` child workflow; expressions read the child's input."""
+    child_refs: dict[str, str] = field(default_factory=dict)
+    """Child mode: our node id -> parent JSONata of the items passed to the child as `input.refs.<id>`."""
+    first_item_only: bool = False
+    """Expressions are evaluated for the first input item only (Respond to Webhook)."""
 
     @property
     def type(self) -> str:
@@ -491,6 +499,9 @@ class _Importer:
                 if name in inst.scope:
                     raise Untranslatable(f"'$(\"{name}\")' is ambiguous here (it is reached on several paths)")
                 raise Untranslatable(f"refers to node '{name}', which does not run before this node on this path")
+            if inst.child:
+                inst.child_refs[other.id] = other.items_ref
+                return f"input.refs.{field_name(other.id)}"
             return other.items_ref
 
         def paired(name: str) -> str:
@@ -501,7 +512,7 @@ class _Importer:
                     f"& $count($n) & ' items); use .first() or .all()'))")
 
         return Scope(json="$json", index="$i", input_items="$in", node_items=node_items, paired=paired,
-                     timezone=self.timezone)
+                     timezone=self.timezone, execution_id="input.execution_id" if inst.child else "execution.id")
 
     def input_items(self, inst: Inst, idx: int = 0) -> str:
         srcs = inst.inputs.get(idx) or []
@@ -525,6 +536,9 @@ class _Importer:
             inst.aligned = ({src.name} | (src.aligned if src.type in PRESERVES_PAIRING or src.raw.get("disabled")
                                           or self._code_each(src) else set()))
         raw = inst.raw
+        input_single = len(srcs) == 1 and srcs[0][0].single
+        inst.child = inst.type in PER_ITEM_ACTIVITIES and not input_single and not raw.get("disabled")
+        inst.first_item_only = inst.type == "n8n-nodes-base.respondToWebhook"
         try:
             if raw.get("disabled"):
                 self.passthrough(inst, "disabled in n8n: passes its items through")
@@ -534,6 +548,7 @@ class _Importer:
                     raise Untranslatable(f"node type '{inst.type}' is not translated")
                 handler(self, inst)
             self.apply_common(inst)
+            inst.single = _emits_single(inst, input_single)
         except Untranslatable as err:
             self.fail(inst, err.reason)
             self.out = [n for n in self.out if not n.get("_owner") == inst.id]
@@ -713,6 +728,30 @@ class _Importer:
                     depth[t] = depth[n] + 1
                     q.append(t)
         return depth
+
+
+PER_ITEM_ACTIVITIES = {
+    "n8n-nodes-base.httpRequest", "n8n-nodes-base.postgres", "n8n-nodes-base.mySql", "n8n-nodes-base.redis",
+    "n8n-nodes-base.emailSend",
+}
+SINGLE_PRESERVING = {
+    "n8n-nodes-base.set", "n8n-nodes-base.noOp", "n8n-nodes-base.dateTime", "n8n-nodes-base.wait",
+    "n8n-nodes-base.if", "n8n-nodes-base.filter", "n8n-nodes-base.switch", "n8n-nodes-base.sort",
+    "n8n-nodes-base.removeDuplicates", "n8n-nodes-base.emailSend", "n8n-nodes-base.redis",
+    "n8n-nodes-base.respondToWebhook",
+}
+
+
+def _emits_single(inst: Inst, input_single: bool) -> bool:
+    """Whether the node's output is statically one item (side effects then run without a child workflow)."""
+    t = inst.type
+    if t in ("n8n-nodes-base.webhook", "n8n-nodes-base.scheduleTrigger", "n8n-nodes-base.aggregate"):
+        return True
+    if t == "n8n-nodes-base.limit" and inst.params.get("maxItems", 1) == 1:
+        return True
+    if inst.raw.get("disabled") or t in SINGLE_PRESERVING or _Importer._code_each(inst):
+        return input_single
+    return False
 
 
 def _loop_vars(inst_id: str) -> dict[str, str]:
@@ -1327,28 +1366,67 @@ def _h_code(imp: _Importer, inst: Inst) -> None:
     IN = imp.input_items(inst)
     cfg = {"code": code, "n8n_mode": "all_items" if mode == "runOnceForAllItems" else "each_item",
            "items": "{{ " + IN + " }}"}
-    _activity(imp, inst, "code.javascript", cfg, out_items=f"$append([], {{out}})", single=False)
+    _activity(imp, inst, "code.javascript", cfg, out_items="$append([], {out})")
     imp.warn(inst.name, inst.type, "runs on code.javascript with n8n's $input/$json/items bindings "
                                    "(config.n8n_mode); its output must be a list of {json} items")
 
 
-def _activity(imp: _Importer, inst: Inst, type_: str, cfg: dict[str, Any], out_items: str, single: bool = True,
-              may_be_empty: bool = True) -> None:
-    """An activity node `<id>__call` plus the transform `<id>` turning its output into items.
-
-    `out_items` is JSONata with `{out}` standing for the call's output."""
-    raw = inst.raw
-    extra: dict[str, Any] = {}
+def _retry(raw: dict[str, Any]) -> dict[str, Any]:
     if raw.get("retryOnFail"):
-        extra["retry"] = {"max_attempts": int(raw.get("maxTries", 3)),
-                          "initial_interval": f"PT{int(raw.get('waitBetweenTries', 1000)) / 1000:g}S",
-                          "backoff_coefficient": 1.0}
-    else:
-        extra["retry"] = {"max_attempts": 1}  # n8n does not retry unless asked to
-    call = imp.node(inst, "call", type_, cfg, dx=-30, name=f"{inst.name} (call)", **extra)
+        return {"max_attempts": int(raw.get("maxTries", 3)),
+                "initial_interval": f"PT{int(raw.get('waitBetweenTries', 1000)) / 1000:g}S",
+                "backoff_coefficient": 1.0}
+    return {"max_attempts": 1}  # n8n does not retry unless asked to
+
+
+def _activity(imp: _Importer, inst: Inst, type_: str, cfg: dict[str, Any], out_items: str,
+              may_be_empty: bool = True) -> None:
+    """The side effect of `inst` plus the transform `<id>` turning its output into items.
+
+    `out_items` is JSONata with `{out}` standing for one call's output and `{item}` for the input item it
+    was made for. When the input is statically one item the call is the activity node `<id>__call`;
+    otherwise `<id>__call` is a `map` running one child workflow per item (concurrency 1, in item order,
+    like n8n), each child `start -> <activity> -> end`, so the side effect happens once per item and a
+    failing item goes to the error output on its own."""
+    raw = inst.raw
     on_error = raw.get("onError")
+    IN = imp.input_items(inst)
+    if inst.child:
+        child = {"schema_version": 1, "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "call", "type": type_, "name": inst.name, "config": cfg, "retry": _retry(raw)},
+            {"id": "ok", "type": "end", "config": {"output": "{{ {'ok': nodes.call} }}"}},
+        ], "edges": [{"source": "start", "target": "call"}, {"source": "call", "target": "ok"}]}
+        if on_error in ("continueErrorOutput", "continueRegularOutput"):
+            child["nodes"].append({"id": "failed", "type": "end",
+                                   "config": {"output": "{{ {'error': nodes.call.error.message} }}"}})
+            child["edges"].append({"source": "call", "source_port": "error", "target": "failed"})
+        refs = "{" + ", ".join(f"{jstr(k)}: {v}" for k, v in inst.child_refs.items()) + "}"
+        items = (f"($in := {IN}; $refs := {refs}; $map($in, function($v, $k){{ {{'items': $in, 'i': $k, "
+                 f"'refs': $refs, 'execution_id': execution.id}} }}))")
+        call = imp.node(inst, "call", "map", {"items": items, "definition": child, "concurrency": 1}, dx=-30,
+                        name=f"{inst.name} (per item)")
+        ref = _nodes_ref(call)
+        ok = out_items.replace("{out}", "$r.ok").replace("{item}", "$in[$k]")
+        err = "$append($acc, [{'error': $r.error}])" if on_error == "continueRegularOutput" else "$acc"
+        expr = (f"($res := $append([], {ref}); $in := {IN}; $reduce($append([], $map($res, function($r, $k){{ "
+                f"{{'r': $r, 'k': $k}} }})), function($acc, $w){{ ($r := $w.r; $k := $w.k; $exists($r.ok) ? "
+                f"$append($acc, {ok}) : {err}) }}, []))")
+        nid = imp.node(inst, "", "transform", {"expression": f"$append([], {expr})"}, main=True)
+        imp.iedge(inst, call, nid)
+        inst.entry = call
+        inst.items_ref = _items_of(nid)
+        inst.exits[0] = imp.router(inst, 0, nid, "out", inst.items_ref) if may_be_empty or \
+            on_error == "continueErrorOutput" else Exit(nid, "out", inst.items_ref)
+        if on_error == "continueErrorOutput":
+            errs = (f"$append([], $map($filter($append([], {ref}), function($r){{ $exists($r.error) }}), "
+                    "function($r){ {'error': $r.error} }))")
+            inst.exits[1] = imp.router(inst, 1, nid, "out", errs)
+        inst._error_done = True  # type: ignore[attr-defined]
+        return
+    call = imp.node(inst, "call", type_, cfg, dx=-30, name=f"{inst.name} (call)", retry=_retry(raw))
     ref = _nodes_ref(call)
-    items = out_items.replace("{out}", ref)
+    items = out_items.replace("{out}", ref).replace("{item}", f"{IN}[0]")
     if on_error == "continueRegularOutput":
         items = (f"($e := {ref}.error; $type($e) = 'object' and $exists($e.message) and $count($keys({ref})) = 1 ? "
                  f"[{{'error': $e.message}}] : {items})")
@@ -1374,10 +1452,14 @@ def _template(imp: _Importer, inst: Inst, scope: Scope, value: Any, where: str) 
         expr = translate_value(value, scope)
     except Untranslatable as err:
         raise Untranslatable(f"{where}: {err.reason}") from None
-    IN = imp.input_items(inst)
-    guard = jstr(f"n8n node '{inst.name}' received ") + " & $count($in) & " + jstr(
-        " items; this import runs side-effecting nodes for exactly one item (add Aggregate or Loop Over Items)")
-    body = f"($in := {IN}; $json := $in[0]; $i := 0; $count($in) = 1 ? ({expr}) : $error({guard}))"
+    if inst.child:  # evaluated in the per-item child workflow
+        body = f"($in := input.items; $i := input.i; $json := $in[$i]; {expr})"
+    elif inst.first_item_only:
+        body = f"($in := {imp.input_items(inst)}; $json := $in[0]; $i := 0; {expr})"
+    else:  # statically one item: asserted
+        guard = jstr(f"n8n node '{inst.name}' received ") + " & $count($in) & " + jstr(" items, expected one")
+        body = f"($in := {imp.input_items(inst)}; $json := $in[0]; $i := 0; $count($in) = 1 ? ({expr}) : " \
+               f"$error({guard}))"
     return "{{ " + with_helpers(body, set(scope.used)) + " }}"
 
 
@@ -1503,7 +1585,7 @@ def _h_postgres(imp: _Importer, inst: Inst) -> None:
         cfg["params"] = params
     imp.warn(inst.name, inst.type, f"credential '{cred}' -> secret://{_secret_name(cred)} (set WFO_SECRET_"
                                    f"{_secret_name(cred)} to its DSN)")
-    _activity(imp, inst, "db.query", cfg, "($r := {out}.rows; $count($r) = 0 ? [{'success': true}] : $append([], $r))",
+    _activity(imp, inst, "db.query", cfg, "($rows := {out}.rows; $count($rows) = 0 ? [{'success': true}] : $append([], $rows))",
               may_be_empty=False)
 
 
@@ -1517,7 +1599,7 @@ def _h_mysql(imp: _Importer, inst: Inst) -> None:
     params = _query_params(imp, inst, scope)
     if params:
         cfg["params"] = params
-    _activity(imp, inst, "mysql.query", cfg, "($r := {out}.rows; $count($r) = 0 ? [{'success': true}] : $append([], $r))",
+    _activity(imp, inst, "mysql.query", cfg, "($rows := {out}.rows; $count($rows) = 0 ? [{'success': true}] : $append([], $rows))",
               may_be_empty=False)
 
 
@@ -1530,13 +1612,13 @@ def _h_redis(imp: _Importer, inst: Inst) -> None:
     if op == "get":
         prop = p.get("propertyName", "propertyName")
         cfg = {"credential": cred, "command": "GET", "args": [key]}
-        out = "($in := " + imp.input_items(inst) + "; [$merge([$in[0], {" + jstr(str(prop)) + ": {out}.result}])])"
+        out = "[$merge([{item}, {" + jstr(str(prop)) + ": {out}.result}])]"
     elif op == "set":
         args = [key, _template(imp, inst, scope, p.get("value", ""), "value")]
         if p.get("expire"):
             args += ["EX", _template(imp, inst, scope, p.get("ttl", 60), "ttl")]
         cfg = {"credential": cred, "command": "SET", "args": args}
-        out = imp.input_items(inst)
+        out = "[{item}]"
     elif op == "incr":
         if is_expression(p.get("key")):
             raise Untranslatable("incr with a key given by an expression: the output field name is the key")
@@ -1544,12 +1626,12 @@ def _h_redis(imp: _Importer, inst: Inst) -> None:
         out = "[{" + jstr(str(p.get("key", ""))) + ": {out}.result}]"
     elif op == "delete":
         cfg = {"credential": cred, "command": "DEL", "args": [key]}
-        out = imp.input_items(inst)
+        out = "[{item}]"
     elif op == "publish":
         cfg = {"credential": cred, "command": "PUBLISH",
                "args": [_template(imp, inst, scope, p.get("channel", ""), "channel"),
                         _template(imp, inst, scope, p.get("messageData", ""), "message")]}
-        out = imp.input_items(inst)
+        out = "[{item}]"
     else:
         raise Untranslatable(f"Redis operation {op!r} is not translated")
     _activity(imp, inst, "redis.command", cfg, out, may_be_empty=False)

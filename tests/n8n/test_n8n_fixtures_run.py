@@ -199,3 +199,22 @@ async def test_schedule_trigger_items(run):
     assert before - timedelta(seconds=5) <= at <= datetime.now(timezone.utc) + timedelta(seconds=5)
     assert out["subject"] == f"Digest for {at:%A}, {at:%d} {at:%B} {at:%Y}"
     assert out["run"]
+
+
+async def test_http_once_per_item_with_per_item_error_output(run):
+    def charge(req):
+        if req.body["cents"] > 10_000:
+            return 402, {"error": "limit"}
+        return 200, {"order": req.body["order"], "ok": True}
+
+    with HttpSink(routes={("POST", "/charge"): charge}) as api:
+        items = [{"id": "o1", "amount": 20, "api": api.url}, {"id": "o2", "amount": 500, "api": api.url},
+                 {"id": "o3", "amount": 1, "api": api.url}]
+        out = await run(imported("http_per_item"), items)
+        # one request per item, in item order, each with its own $itemIndex
+        assert [r.body for r in api.calls("POST", "/charge")] == [
+            {"order": "o1", "cents": 2000, "position": 0}, {"order": "o2", "cents": 50000, "position": 1},
+            {"order": "o3", "cents": 100, "position": 2}]
+    # the failing item alone goes to the error output; Merge appends input 1 then input 2
+    assert out == [{"order": "o1", "status": "charged"}, {"order": "o3", "status": "charged"},
+                   {"status": "declined", "why": "payment required"}]

@@ -117,7 +117,8 @@ def test_if_ports_by_index_and_error_output():
     cond = {"conditions": {"options": {"caseSensitive": True, "typeValidation": "strict"}, "combinator": "and",
                            "conditions": [{"leftValue": "={{ $json.ok }}", "rightValue": "",
                                            "operator": {"type": "boolean", "operation": "true"}}]}}
-    nodes = [node("Manual", "manualTrigger"), node("If", "if", cond, tv=2), node("Yes", "noOp"), node("No", "noOp"),
+    nodes = [node("Manual", "webhook", {"path": "x"}, tv=2), node("If", "if", cond, tv=2), node("Yes", "noOp"),
+             node("No", "noOp"),
              node("Call", "httpRequest", {"method": "GET", "url": "https://x.test"}, tv=4.2,
                   onError="continueErrorOutput", retryOnFail=True, maxTries=4, waitBetweenTries=2000),
              node("Failed", "noOp")]
@@ -138,11 +139,30 @@ def test_if_ports_by_index_and_error_output():
     assert validate_definition(result.definition) == []
 
 
+def test_side_effects_of_a_multi_item_input_run_once_per_item_in_a_map():
+    nodes = [node("Manual", "manualTrigger"),
+             node("Post", "httpRequest", {"method": "POST", "url": "={{ $json.url }}"}, tv=4.2,
+                  onError="continueErrorOutput"),
+             node("Failed", "noOp")]
+    result = import_n8n(wf(nodes, {"Manual": {"main": [[{"node": "Post", "type": "main", "index": 0}]]},
+                                   "Post": {"main": [[], [{"node": "Failed", "type": "main", "index": 0}]]}}))
+    call = next(n for n in result.definition["nodes"] if n["id"] == "Post__call")
+    assert call["type"] == "map" and call["config"]["concurrency"] == 1  # in item order, like n8n
+    child = call["config"]["definition"]
+    assert [n["type"] for n in child["nodes"]] == ["start", "http.request", "end", "end"]
+    assert child["nodes"][1]["config"]["url"].startswith("{{ ($in := input.items; $i := input.i; $json := $in[$i]")
+    assert {"source": "call", "source_port": "error", "target": "failed"} in child["edges"]
+    # the error output: the items whose call failed, after a router
+    assert {"source": "Post__has1", "target": "Failed", "source_port": "true"} in result.definition["edges"]
+    assert validate_definition(result.definition) == []
+
+
 def test_activities_do_not_retry_unless_asked():
     nodes = [node("Manual", "manualTrigger"), node("Get", "httpRequest", {"url": "https://x.test"}, tv=4.2)]
     result = import_n8n(wf(nodes, chain("Manual", "Get")))
     call = next(n for n in result.definition["nodes"] if n["id"] == "Get__call")
-    assert call["retry"] == {"max_attempts": 1}
+    assert call["type"] == "map"
+    assert call["config"]["definition"]["nodes"][1]["retry"] == {"max_attempts": 1}
 
 
 def test_trigger_specs_fit_the_triggers_api():
@@ -180,6 +200,8 @@ def test_config_shapes_for_components_being_added():
              node("Cache", "redis", {"operation": "set", "key": "k1", "value": "={{ $json.x }}", "expire": True,
                                      "ttl": 30}, credentials={"redis": {"id": "2", "name": "cache"}})]
     result = import_n8n(wf(nodes, chain("Manual", "Js", "My", "Cache")))
+    nodes[0] = node("Manual", "webhook", {"path": "x"}, tv=2)  # one item: direct calls, no per-item map
+    result = import_n8n(wf(nodes, chain("Manual", "Js", "Cache", "My")))
     assert result.untranslatable == []
     cfg = {n["id"]: n for n in result.definition["nodes"]}
     js = cfg["Js__call"]
