@@ -846,8 +846,6 @@ def _h_set(imp: _Importer, inst: Inst) -> None:
             if include not in ("all", "none"):
                 raise Untranslatable(f"include '{include}' is not translated")
     else:
-        if not p.get("keepOnlySet") is not None:
-            pass
         include = "none" if p.get("keepOnlySet") else "all"
         dot = opts.get("dotNotation", True)
         for t, lst in (p.get("values") or {}).items():
