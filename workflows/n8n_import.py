@@ -22,14 +22,22 @@ Pure code (layer 0: imports only `workflows`). See docs/n8n-import.md for the ma
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from workflows.n8n_expressions import Scope, Untranslatable, field_name, is_expression, iso_picture, jstr, \
-    luxon_to_picture, translate_value, with_helpers
+from workflows.n8n_expressions import (
+    Scope,
+    Untranslatable,
+    field_name,
+    is_expression,
+    iso_picture,
+    jstr,
+    luxon_to_picture,
+    translate_value,
+    with_helpers,
+)
 
 MAX_INSTANCES = 300
 JOIN_ID = "_n8n_join"
@@ -911,8 +919,8 @@ def _operator(op: dict[str, Any], left: str, right: str, cs: bool, where: str) -
     if o == "notExists":
         return f"({pre}$not({exists}))"
     if o in ("empty", "notEmpty"):
-        e = (f"($not($exists($l)) or $type($l) = 'null' or ($type($l) = 'string' and $l = '') or "
-             f"($type($l) = 'array' and $count($l) = 0) or ($type($l) = 'object' and $count($keys($l)) = 0))")
+        e = ("($not($exists($l)) or $type($l) = 'null' or ($type($l) = 'string' and $l = '') or "
+             "($type($l) = 'array' and $count($l) = 0) or ($type($l) = 'object' and $count($keys($l)) = 0))")
         return f"({pre}{e if o == 'empty' else '$not(' + e + ')'})"
     jtype = {"string": "string", "number": "number", "boolean": "boolean", "array": "array", "object": "object",
              "dateTime": "string"}.get(t)

@@ -17,12 +17,14 @@ import pytest
 import pytest_asyncio
 from temporalio.client import WorkflowFailureError
 
+from connectors.registry import default_registry
 from tests.localpeers import HttpSink, SmtpSink
+from wfo.executions import start_execution
 from worker.main import build_worker
-from workflows.client import start_execution
 from workflows.n8n_import import import_n8n
 from workflows.validation import validate_definition
 
+REGISTRY = default_registry()
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -33,7 +35,7 @@ def load(name: str) -> Any:
 def imported(name: str) -> dict[str, Any]:
     result = import_n8n(load(name))
     assert result.untranslatable == []
-    problems = validate_definition(result.definition)
+    problems = validate_definition(result.definition, REGISTRY)
     assert problems == [], [str(p) for p in problems]
     return result.definition
 

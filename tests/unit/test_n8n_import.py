@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from api.routes.triggers import TriggerCreate
+from connectors.registry import default_registry
 from workflows.n8n_import import N8nFormatError, import_n8n
 from workflows.validation import validate_definition
 
+REGISTRY = default_registry()
 FIXTURES = Path(__file__).resolve().parents[1] / "n8n" / "fixtures"
 
 
@@ -39,7 +41,7 @@ def test_every_fixture_translates_and_validates():
     for f in files:
         result = import_n8n(json.loads(f.read_text()))
         assert result.untranslatable == [], f.name
-        assert validate_definition(result.definition) == [], f.name
+        assert validate_definition(result.definition, REGISTRY) == [], f.name
 
 
 def test_untranslatable_items_name_node_type_and_reason():
@@ -73,7 +75,7 @@ def test_untranslatable_items_name_node_type_and_reason():
     for name in ("Sheets", "Py", "Vars", "Authed", "Old If", "Call"):
         assert nodes_out[name]["type"] == "terminate"
         assert "was not imported" in nodes_out[name]["config"]["message"]
-    assert validate_definition(result.definition) == []
+    assert validate_definition(result.definition, REGISTRY) == []
 
 
 def test_downstream_of_an_untranslatable_node_is_dropped_with_a_warning():
@@ -136,7 +138,7 @@ def test_if_ports_by_index_and_error_output():
     call = next(n for n in result.definition["nodes"] if n["id"] == "Call__call")
     assert call["type"] == "http.request"
     assert call["retry"] == {"max_attempts": 4, "initial_interval": "PT2S", "backoff_coefficient": 1.0}
-    assert validate_definition(result.definition) == []
+    assert validate_definition(result.definition, REGISTRY) == []
 
 
 def test_side_effects_of_a_multi_item_input_run_once_per_item_in_a_map():
@@ -154,7 +156,7 @@ def test_side_effects_of_a_multi_item_input_run_once_per_item_in_a_map():
     assert {"source": "call", "source_port": "error", "target": "failed"} in child["edges"]
     # the error output: the items whose call failed, after a router
     assert {"source": "Post__has1", "target": "Failed", "source_port": "true"} in result.definition["edges"]
-    assert validate_definition(result.definition) == []
+    assert validate_definition(result.definition, REGISTRY) == []
 
 
 def test_activities_do_not_retry_unless_asked():
