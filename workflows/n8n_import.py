@@ -391,6 +391,10 @@ class _Importer:
             except Untranslatable as err:
                 self.untranslatable.append({"node": name, "type": t, "reason": err.reason})
                 return
+            except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+                self.untranslatable.append({"node": name, "type": t, "reason": "its schedule rule does not have "
+                                            f"n8n's shape ({type(exc).__name__}: {exc})"})
+                return
             spec.update({"kind": "schedule", "name": name, "timezone": self.timezone, "n8n_node": name})
             self.triggers.append(spec)
 
@@ -557,7 +561,9 @@ class _Importer:
                 handler(self, inst)
             self.apply_common(inst)
             inst.single = _emits_single(inst, input_single)
-        except Untranslatable as err:
+        except (Untranslatable, AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+            err = exc if isinstance(exc, Untranslatable) else Untranslatable(
+                f"its parameters do not have the shape this node type has in n8n ({type(exc).__name__}: {exc})")
             self.fail(inst, err.reason)
             self.out = [n for n in self.out if not n.get("_owner") == inst.id]
             self.edges = [e for e in self.edges if e.get("_owner") != inst.id]
