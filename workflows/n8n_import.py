@@ -475,8 +475,7 @@ class _Importer:
                     traw = by_name[tname]
                     if traw["type"] in TRIGGER_TYPES:
                         continue
-                    n_in = len(self.incoming[tname])
-                    if traw["type"] == "n8n-nodes-base.merge" or traw["type"] in loop_types or n_in == 1:
+                    if traw["type"] == "n8n-nodes-base.merge" or traw["type"] in loop_types:
                         tgt = single.get(tname)
                         fresh = tgt is None
                         if fresh:

@@ -114,3 +114,53 @@ async def test_viewer_and_operator_cannot_import(http, tenant_a):
     for role in ("viewer", "operator"):
         r = await http.post(URL, headers=tenant_a.h(role), json={"workflow": fixture("order_routing")})
         assert r.status_code == 403, role
+
+
+async def test_missing_component_is_422_naming_it(http, tenant_a):
+    wf = fixture("order_routing")
+    wf["nodes"].append({"id": "js", "name": "Score", "type": "n8n-nodes-base.code", "typeVersion": 2,
+                        "position": [1100, 300], "parameters": {"jsCode": "return $input.all()"}})
+    wf["connections"]["Tag Source"] = {"main": [[{"node": "Score", "type": "main", "index": 0}]]}
+    r = await http.post(URL, headers=tenant_a.h("developer"), json={"workflow": wf, "strict": True})
+    if r.status_code == 201:  # code.javascript is registered on this server
+        assert any(n["type"] == "code.javascript" for n in r.json()["workflow"]["definition"]["nodes"])
+        return
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert "component it needs may be missing" in detail["message"]
+    assert any("code.javascript" in p["message"] and p["node_id"] == "Score__call" for p in detail["problems"])
+
+
+async def test_cli_creates_through_the_api(app, tenant_a, tmp_path):
+    import asyncio
+    import os
+    import sys
+
+    import uvicorn
+
+    from tests.localpeers import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.05)
+        path = tmp_path / "wf.json"
+        path.write_text(json.dumps(fixture("merge_by_key")))
+        token = tenant_a.tokens["developer"]
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cli.main", "import-n8n", str(path), "--api", f"http://127.0.0.1:{port}",
+            "--token", token, "--name", "joined via cli", stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env={**os.environ})
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+        assert proc.returncode == 0, err.decode()
+        assert out.decode().startswith("created workflow ") and "(joined via cli)" in out.decode()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cli.main", "import-n8n", str(path), "--api", f"http://127.0.0.1:{port}",
+            "--token", tenant_a.tokens["viewer"], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+        assert proc.returncode == 2 and "refused the import (403)" in err.decode()
+    finally:
+        server.should_exit = True
+        await task
