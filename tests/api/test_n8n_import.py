@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+import os
+import sys
 from pathlib import Path
 
+import uvicorn
+
 from tests.api._util import wait_status
+from tests.localpeers import free_port
 
 FIXTURES = Path(__file__).parent.parent / "n8n" / "fixtures"
 URL = "/api/v1/workflows/import/n8n"
@@ -132,14 +138,6 @@ async def test_missing_component_is_422_naming_it(http, tenant_a):
 
 
 async def test_cli_creates_through_the_api(app, tenant_a, tmp_path):
-    import asyncio
-    import os
-    import sys
-
-    import uvicorn
-
-    from tests.localpeers import free_port
-
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
     task = asyncio.create_task(server.serve())
