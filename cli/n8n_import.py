@@ -29,6 +29,8 @@ def add_parser(sub: Any, load_json: Any) -> None:
     p.add_argument("--api", default=os.environ.get("WFO_API_URL"), help="create it through this API "
                                                                          "(e.g. http://127.0.0.1:5000)")
     p.add_argument("--token", default=os.environ.get("WFO_API_TOKEN"), help="bearer token for --api")
+    p.add_argument("--workflow-id", action="append", default=[], metavar="N8N_ID=ID",
+                   help="an Execute Workflow node calling n8n workflow N8N_ID runs our workflow ID (repeatable)")
     p.set_defaults(func=lambda args: cmd_import_n8n(args, load_json(args.file)))
 
 
@@ -40,11 +42,21 @@ def _report(untranslatable: list[dict[str, Any]], warnings: list[dict[str, Any]]
         print(f"  warning: {where}{w['message']}", file=sys.stderr)
 
 
+def _workflow_ids(args: argparse.Namespace) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    for item in args.workflow_id:
+        n8n_id, sep, ours = item.partition("=")
+        if not sep or not n8n_id or not ours:
+            raise SystemExit(f"wfo: --workflow-id {item!r}: expected N8N_ID=ID")
+        ids[n8n_id] = ours
+    return ids
+
+
 def cmd_import_n8n(args: argparse.Namespace, data: Any) -> int:
     if args.api:
         return _via_api(args, data)
     try:
-        result = import_n8n(data)
+        result = import_n8n(data, _workflow_ids(args))
     except N8nFormatError as err:
         print(f"wfo: {args.file} is not an n8n workflow export:", file=sys.stderr)
         for p in err.problems:
@@ -61,7 +73,7 @@ def cmd_import_n8n(args: argparse.Namespace, data: Any) -> int:
 
 
 def _via_api(args: argparse.Namespace, data: Any) -> int:
-    body: dict[str, Any] = {"workflow": data, "strict": bool(args.strict)}
+    body: dict[str, Any] = {"workflow": data, "strict": bool(args.strict), "workflow_ids": _workflow_ids(args)}
     if args.name:
         body["name"] = args.name
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}

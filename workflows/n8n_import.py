@@ -144,8 +144,9 @@ PRESERVES_PAIRING = {
 
 
 class _Importer:
-    def __init__(self, data: dict[str, Any]):
+    def __init__(self, data: dict[str, Any], workflow_ids: dict[str, str] | None = None):
         self.data = data
+        self.workflow_ids = dict(workflow_ids or {})
         self.nodes: list[dict[str, Any]] = []
         self.out: list[dict[str, Any]] = []
         self.edges: list[dict[str, Any]] = []
@@ -1706,33 +1707,43 @@ def _h_respond(imp: _Importer, inst: Inst) -> None:
 def _h_execute_workflow(imp: _Importer, inst: Inst) -> None:
     p = inst.params
     source = p.get("source", "database")
-    if source != "parameter":
+    stored: str | None = None
+    if source == "database":
         wid = p.get("workflowId")
         if isinstance(wid, dict):
             wid = wid.get("value")
-        raise Untranslatable(f"calls n8n workflow {wid!r} by id: import that workflow first, then point a "
-                             "subworkflow node at its id here")
+        if is_expression(wid):
+            raise Untranslatable("a workflow id given by an expression is not translated")
+        stored = imp.workflow_ids.get(str(wid))
+        if stored is None:
+            raise Untranslatable(f"calls n8n workflow {wid!r} by id: import that workflow first, then import "
+                                 f"this one with workflow_ids {{{json.dumps(str(wid))}: <its id here>}}")
+    elif source != "parameter":
+        raise Untranslatable(f"source {source!r} (local file / URL) is not translated")
     if p.get("mode", "once") != "once":
         raise Untranslatable("'run once for each item' is not translated")
     if (p.get("options") or {}).get("waitForSubWorkflow") is False:
         raise Untranslatable("not waiting for the sub-workflow is not translated")
-    wj = p.get("workflowJson")
-    try:
-        child = json.loads(wj) if isinstance(wj, str) else wj
-    except ValueError:
-        raise Untranslatable("workflowJson is not valid JSON") from None
-    sub = _Importer(child)
-    sub.timezone = imp.timezone
-    try:
-        res = sub.run()
-    except N8nFormatError as err:
-        raise Untranslatable(f"the inline workflow: {err}") from None
-    if res.untranslatable:
-        raise Untranslatable("the inline workflow has untranslatable nodes: " + "; ".join(
-            f"{u['node']}: {u['reason']}" for u in res.untranslatable))
     IN = imp.input_items(inst)
-    sid = imp.node(inst, "run", "subworkflow", {"definition": res.definition, "input": "{{ " + IN + " }}"},
-                   name=f"{inst.name} (sub-workflow)", dx=-30)
+    if stored is not None:
+        cfg: dict[str, Any] = {"workflow_id": stored, "input": "{{ " + IN + " }}"}
+    else:
+        wj = p.get("workflowJson")
+        try:
+            child = json.loads(wj) if isinstance(wj, str) else wj
+        except ValueError:
+            raise Untranslatable("workflowJson is not valid JSON") from None
+        sub = _Importer(child, imp.workflow_ids)
+        sub.timezone = imp.timezone
+        try:
+            res = sub.run()
+        except N8nFormatError as err:
+            raise Untranslatable(f"the inline workflow: {err}") from None
+        if res.untranslatable:
+            raise Untranslatable("the inline workflow has untranslatable nodes: " + "; ".join(
+                f"{u['node']}: {u['reason']}" for u in res.untranslatable))
+        cfg = {"definition": res.definition, "input": "{{ " + IN + " }}"}
+    sid = imp.node(inst, "run", "subworkflow", cfg, name=f"{inst.name} (sub-workflow)", dx=-30)
     nid = imp.node(inst, "", "transform", {"expression": f"$append([], {_nodes_ref(sid)})"}, main=True)
     imp.iedge(inst, sid, nid)
     inst.entry = sid
@@ -1775,6 +1786,9 @@ HANDLERS: dict[str, Callable[[_Importer, Inst], None]] = {
 SUPPORTED_TYPES = tuple(sorted(HANDLERS))
 
 
-def import_n8n(data: Any) -> ImportResult:
-    """Translate an n8n workflow export. Raises N8nFormatError if `data` is not one."""
-    return _Importer(data).run()
+def import_n8n(data: Any, workflow_ids: dict[str, str] | None = None) -> ImportResult:
+    """Translate an n8n workflow export. Raises N8nFormatError if `data` is not one.
+
+    `workflow_ids` maps n8n workflow ids (Execute Workflow nodes calling a stored workflow) to the ids of
+    the workflows imported here; such a call becomes a `subworkflow` node running that workflow."""
+    return _Importer(data, workflow_ids).run()

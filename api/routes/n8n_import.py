@@ -7,6 +7,7 @@ creates through the workflow service and the triggers route's creation function.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -29,6 +30,10 @@ class N8nImportRequest(RequestModel):
                                                     "otherwise those nodes become `terminate` nodes saying why")
     name: str | None = Field(default=None, min_length=1, max_length=255,
                              description="Name of the new workflow (default: the n8n workflow's name)")
+    workflow_ids: dict[str, uuid.UUID] = Field(
+        default_factory=dict, max_length=200,
+        description="n8n workflow id -> id of the workflow imported here, for Execute Workflow nodes that call "
+                    "a stored workflow (import the called workflow first)")
 
 
 class Untranslatable(BaseModel):
@@ -60,8 +65,10 @@ def _unprocessable(message: str, **extra: Any) -> HTTPException:
                                              "definition is invalid; the detail lists each problem"}})
 async def import_n8n_workflow(body: N8nImportRequest, request: Request, session: SessionDep,
                               principal: CurrentPrincipal, settings: SettingsDep) -> N8nImportResult:
+    for n8n_id, our_id in body.workflow_ids.items():  # each must be a workflow of this tenant
+        await svc.get_workflow(session, principal, our_id)
     try:
-        result = import_n8n(body.workflow)
+        result = import_n8n(body.workflow, {k: str(v) for k, v in body.workflow_ids.items()})
     except N8nFormatError as err:
         raise _unprocessable("not an n8n workflow export", problems=err.problems) from None
     except Exception as err:

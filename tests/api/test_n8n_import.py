@@ -162,3 +162,32 @@ async def test_cli_creates_through_the_api(app, tenant_a, tmp_path):
     finally:
         server.should_exit = True
         await task
+
+
+async def test_execute_workflow_by_id_runs_the_imported_child(http, tenant_a, worker):
+    child_wf = json.loads(json.loads((FIXTURES / "subworkflow_inline.json").read_text())["nodes"][1]
+                          ["parameters"]["workflowJson"])
+    r = await http.post(URL, headers=tenant_a.h("developer"), json={"workflow": child_wf, "name": "double (child)"})
+    assert r.status_code == 201, r.text
+    child_id = r.json()["workflow"]["id"]
+    parent = fixture("subworkflow_inline")
+    parent["nodes"][1]["parameters"] = {"source": "database", "options": {},
+                                        "workflowId": {"__rl": True, "mode": "list", "value": "n8nChild42"}}
+    r = await http.post(URL, headers=tenant_a.h("developer"), json={"workflow": parent, "strict": True})
+    assert r.status_code == 422
+    assert "workflow_ids" in r.json()["detail"]["untranslatable"][0]["reason"]
+    r = await http.post(URL, headers=tenant_a.h("developer"),
+                        json={"workflow": parent, "strict": True, "workflow_ids": {"n8nChild42": child_id}})
+    assert r.status_code == 201, r.text
+    call = next(n for n in r.json()["workflow"]["definition"]["nodes"] if n["type"] == "subworkflow")
+    assert call["config"]["workflow_id"] == child_id
+    run = await http.post(f"/api/v1/workflows/{r.json()['workflow']['id']}/execute", headers=tenant_a.h("developer"),
+                          json={"input": [{"value": 3}, {"value": 1}]})
+    assert run.status_code == 202, run.text
+    done = await wait_status(http, tenant_a, run.json()["id"])
+    assert done["status"] == "completed", done
+    assert done["output"] == [{"value": [6, 2], "biggest": 6, "n": 2}]
+    # an id that is not a workflow of this tenant
+    r = await http.post(URL, headers=tenant_a.h("developer"),
+                        json={"workflow": parent, "workflow_ids": {"n8nChild42": "00000000-0000-0000-0000-000000000000"}})
+    assert r.status_code == 404
