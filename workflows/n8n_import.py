@@ -788,19 +788,22 @@ def _assign_value(imp: _Importer, inst: Inst, scope: Scope, a: dict[str, Any], w
     if is_expression(value):
         # n8n converts an expression's value to the assignment's type, or fails the node
         err = jstr(f"n8n Set: {where}: the value cannot be converted to {type_}") + " & ': ' & $type($v)"
+        # (n8n's Set: null/undefined -> null; string: objects JSON-encoded, the rest String(v);
+        # number/boolean: parsed from strings; array/object: must already be one)
         conv = {
-            "string": f"$type($v) = 'string' ? $v : $type($v) = 'number' ? $string($v) : $type($v) = 'boolean' ? "
-                      f"($v ? 'true' : 'false') : ($type($v) = 'null' or $not($exists($v))) ? $v : $error({err})",
-            "number": f"$type($v) = 'number' ? $v : ($type($v) = 'string' and $contains($v, /^\\s*-?(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?\\s*$/)) "
-                      f"? $number($trim($v)) : ($type($v) = 'null' or $not($exists($v))) ? $v : $error({err})",
-            "boolean": f"$type($v) = 'boolean' ? $v : $v = 'true' ? true : $v = 'false' ? false : "
-                       f"($type($v) = 'null' or $not($exists($v))) ? $v : $error({err})",
-            "array": f"($type($v) in ['array', 'null'] or $not($exists($v))) ? $v : $error({err})",
-            "object": f"($type($v) in ['object', 'null'] or $not($exists($v))) ? $v : $error({err})",
+            "string": "$type($v) = 'string' ? $v : $type($v) = 'number' ? $string($v) : $type($v) = 'boolean' ? "
+                      "($v ? 'true' : 'false') : $string($v)",
+            "number": f"$type($v) = 'number' ? $v : ($type($v) = 'string' and $contains($v, "
+                      f"/^\\s*-?(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?\\s*$/)) ? $number($trim($v)) : "
+                      f"($type($v) = 'string' and $trim($v) = '') ? 0 : $error({err})",
+            "boolean": f"$type($v) = 'boolean' ? $v : ($v = 1 or $lowercase($string($v)) in ['true', '1']) ? true : "
+                       f"($v = 0 or $lowercase($string($v)) in ['false', '0']) ? false : $error({err})",
+            "array": f"$type($v) = 'array' ? $v : $error({err})",
+            "object": f"$type($v) = 'object' ? $v : $error({err})",
         }.get(type_)
         if conv is None:
             return expr
-        return f"($v := {expr}; {conv})"
+        return f"($v := {expr}; ($not($exists($v)) or $type($v) = 'null') ? null : ({conv}))"
     # literal values: n8n converts them to the assignment's type
     if type_ == "number":
         if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from api.routes.triggers import TriggerCreate
 from connectors.registry import default_registry
+from workflows.definition import load_definition
+from workflows.engine import Done, Engine, new_state
+from workflows.expressions import EvalEnv
+from workflows.graph import analyze
 from workflows.n8n_import import N8nFormatError, import_n8n
 from workflows.validation import validate_definition
 
@@ -224,3 +229,45 @@ def test_second_trigger_with_other_nodes_is_reported():
     result = import_n8n(wf(nodes, chain("Hook", "A", conns=chain("Manual", "B"))))
     assert [u["node"] for u in result.untranslatable] == ["Manual"]
     assert "second trigger" in result.untranslatable[0]["reason"]
+
+
+def run_pure(definition, input):
+    """Run a definition made only of pure/control nodes on the engine core, in-process."""
+    d = load_definition(definition)
+    info = analyze(d)
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+    state = new_state(d, input, {"id": "x", "workflow_id": None, "started_at": now.isoformat()}, info.start)
+    engine = Engine(d, info, state, "x")
+    env = EvalEnv(now_millis=int(now.timestamp() * 1000))
+    while not engine.finished and engine.has_pending():
+        for act in engine.take_ready(now):
+            step = engine.plan(act, now, env, 10**9)
+            assert isinstance(step, Done), act["node"]
+            engine.complete(act, step.outcome, now)
+    assert state["failure"] is None, state["failure"]
+    return state["result"]
+
+
+def test_set_converts_expression_values_like_n8n():
+    def a(name, value, type_):
+        return {"name": name, "value": value, "type": type_}
+
+    nodes = [node("M", "manualTrigger"), node("S", "set", {"assignments": {"assignments": [
+        a("s_obj", "={{ $json.o }}", "string"), a("s_num", "={{ $json.n }}", "string"),
+        a("s_missing", "={{ $json.nope }}", "string"), a("n_str", "={{ $json.ns }}", "number"),
+        a("n_empty", "={{ $json.e }}", "number"), a("b_str", "={{ $json.bs }}", "boolean"),
+        a("b_one", "={{ 1 }}", "boolean"), a("nested.x", "={{ $json.n }}", "number"),
+        a("lit_num", "7", "number"), a("lit_arr", "[1, 2]", "array")]}}, tv=3.4)]
+    result = import_n8n(wf(nodes, chain("M", "S")))
+    out = run_pure(result.definition, {"o": {"k": [1, 2]}, "n": 3, "ns": " 4.5 ", "e": "", "bs": "TRUE"})
+    assert out == [{"s_obj": '{"k":[1,2]}', "s_num": "3", "s_missing": None, "n_str": 4.5, "n_empty": 0,
+                    "b_str": True, "b_one": True, "nested": {"x": 3}, "lit_num": 7, "lit_arr": [1, 2]}]
+    bad = [node("M", "manualTrigger"), node("S", "set", {"assignments": {"assignments": [
+        a("n", "={{ $json.word }}", "number")]}}, tv=3.4)]
+    result = import_n8n(wf(bad, chain("M", "S")))
+    try:
+        run_pure(result.definition, {"word": "abc"})
+    except AssertionError as err:
+        assert "cannot be converted to number" in str(err)
+    else:
+        raise AssertionError("a non-numeric string must fail a number assignment")
