@@ -1223,8 +1223,7 @@ def _h_merge(imp: _Importer, inst: Inst) -> None:
         if (p.get("options") or {}).get("includeUnpaired") or p.get("join", "inner") != "inner":
             raise Untranslatable("combine by position including unpaired items is not translated")
         body = ("($n := $min([$count($in0), $count($in1)]); $n = 0 ? [] : "
-                "$append([], $map([0..$n - 1], function($k){ $merge([$in0[$k], $in1[$k]]) })))")
-        imp.warn(inst.name, inst.type, "fields present in both inputs: input 2 wins (shallow merge)")
+                "$append([], $map([0..$n - 1], function($k){ $mg($in0[$k], $in1[$k]) })))")
     elif mode == "combine" and p.get("combineBy", "combineByFields") == "combineByFields":
         join = p.get("joinMode", "keepMatches")
         f1 = f2 = None
@@ -1242,15 +1241,14 @@ def _h_merge(imp: _Importer, inst: Inst) -> None:
         matches = f"$filter($in1, function($b){{ ($x := {a}; $exists($x) and {b} = $x) }})"
         if join == "keepMatches":
             body = (f"$reduce($in0, function($acc, $a){{ $append($acc, $map($append([], {matches}), "
-                    "function($b){ $merge([$a, $b]) })) }, [])")
+                    "function($b){ $mg($a, $b) })) }, [])")
         elif join == "enrichInput1":
             body = (f"$reduce($in0, function($acc, $a){{ ($m := $append([], {matches}); $append($acc, "
-                    "$count($m) = 0 ? [$a] : $map($m, function($b){ $merge([$a, $b]) }))) }, [])")
+                    "$count($m) = 0 ? [$a] : $map($m, function($b){ $mg($a, $b) }))) }, [])")
         else:
             raise Untranslatable(f"join mode {join!r} is not translated")
-        imp.warn(inst.name, inst.type, "fields present in both inputs: input 2 wins (shallow merge)")
     elif mode == "combine" and p.get("combineBy") == "combineAll":
-        body = "$reduce($in0, function($acc, $a){ $append($acc, $map($in1, function($b){ $merge([$a, $b]) })) }, [])"
+        body = "$reduce($in0, function($acc, $a){ $append($acc, $map($in1, function($b){ $mg($a, $b) })) }, [])"
     elif mode == "chooseBranch":
         which = p.get("useDataOfInput", 1)
         if p.get("chooseBranchMode", "waitForAll") != "waitForAll" or p.get("output", "specifiedInput") != \
@@ -1259,8 +1257,15 @@ def _h_merge(imp: _Importer, inst: Inst) -> None:
         body = f"$in{int(which) - 1}"
     else:
         raise Untranslatable(f"merge mode {mode!r} is not translated")
+    # n8n merges clashing fields deeply (input 2 preferred): exact here when the clashing values are not
+    # both objects/arrays; otherwise the node fails rather than merge differently
+    mg = ("$mg := function($a, $b){ ($clash := $filter($append([], $keys($b)), function($k){ "
+          "$type($lookup($a, $k)) in ['object', 'array'] and $type($lookup($b, $k)) in ['object', 'array'] }); "
+          "$count($clash) > 0 ? $error('n8n Merge: field ' & $clash[0] & ' is an object or array in both inputs "
+          "(deep merge is not translated)') : $merge([$a, $b])) }; ")
     jid = imp.node(inst, "join", "join", {}, dx=-40)
-    nid = imp.node(inst, "", "transform", {"expression": f"({binds}$append([], {body}))"}, main=True)
+    nid = imp.node(inst, "", "transform", {"expression": f"({binds}{mg if '$mg(' in body else ''}"
+                                                         f"$append([], {body}))"}, main=True)
     imp.iedge(inst, jid, nid)
     inst.entry = jid
     inst.entries = {j: jid for j in range(n_inputs)}
