@@ -111,6 +111,8 @@ class Inst:
     """Child mode: our node id -> parent JSONata of the items passed to the child as `input.refs.<id>`."""
     first_item_only: bool = False
     """Expressions are evaluated for the first input item only (Respond to Webhook)."""
+    child_all_items: bool = False
+    """Child mode: an expression reads `$input`, so each child gets every input item (else only its own)."""
 
     @property
     def type(self) -> str:
@@ -1422,7 +1424,8 @@ def _activity(imp: _Importer, inst: Inst, type_: str, cfg: dict[str, Any], out_i
                                    "config": {"output": "{{ {'error': nodes.call.error.message} }}"}})
             child["edges"].append({"source": "call", "source_port": "error", "target": "failed"})
         refs = "{" + ", ".join(f"{jstr(k)}: {v}" for k, v in inst.child_refs.items()) + "}"
-        items = (f"($in := {IN}; $refs := {refs}; $map($in, function($v, $k){{ {{'items': $in, 'i': $k, "
+        every = "'items': $in, " if inst.child_all_items else ""
+        items = (f"($in := {IN}; $refs := {refs}; $map($in, function($v, $k){{ {{{every}'json': $v, 'i': $k, "
                  f"'refs': $refs, 'execution_id': execution.id}} }}))")
         call = imp.node(inst, "call", "map", {"items": items, "definition": child, "concurrency": 1}, dx=-30,
                         name=f"{inst.name} (per item)")
@@ -1473,7 +1476,11 @@ def _template(imp: _Importer, inst: Inst, scope: Scope, value: Any, where: str) 
     except Untranslatable as err:
         raise Untranslatable(f"{where}: {err.reason}") from None
     if inst.child:  # evaluated in the per-item child workflow
-        body = f"($in := input.items; $i := input.i; $json := $in[$i]; {expr})"
+        if re.search(r"\$in\b", expr):  # $input.all()/first()/last(): the child needs every input item
+            inst.child_all_items = True
+            body = f"($in := input.items; $i := input.i; $json := $in[$i]; {expr})"
+        else:
+            body = f"($i := input.i; $json := input.json; {expr})"
     elif inst.first_item_only:
         body = f"($in := {imp.input_items(inst)}; $json := $in[0]; $i := 0; {expr})"
     else:  # statically one item: asserted

@@ -157,7 +157,9 @@ def test_side_effects_of_a_multi_item_input_run_once_per_item_in_a_map():
     assert call["type"] == "map" and call["config"]["concurrency"] == 1  # in item order, like n8n
     child = call["config"]["definition"]
     assert [n["type"] for n in child["nodes"]] == ["start", "http.request", "end", "end"]
-    assert child["nodes"][1]["config"]["url"].startswith("{{ ($in := input.items; $i := input.i; $json := $in[$i]")
+    # each child gets its own item (and every item only when an expression reads $input)
+    assert child["nodes"][1]["config"]["url"] == '{{ ($i := input.i; $json := input.json; $lookup($json, "url")) }}'
+    assert "'items': $in" not in call["config"]["items"]
     assert {"source": "call", "source_port": "error", "target": "failed"} in child["edges"]
     # the error output: the items whose call failed, after a router
     assert {"source": "Post__has1", "target": "Failed", "source_port": "true"} in result.definition["edges"]
