@@ -215,8 +215,9 @@ async def test_http_once_per_item_with_per_item_error_output(run):
         out = await run(imported("http_per_item"), items)
         # one request per item, in item order, each with its own $itemIndex
         assert [r.body for r in api.calls("POST", "/charge")] == [
-            {"order": "o1", "cents": 2000, "position": 0}, {"order": "o2", "cents": 50000, "position": 1},
-            {"order": "o3", "cents": 100, "position": 2}]
+            {"order": "o1", "cents": 2000, "position": 0, "batch_first": "o1"},
+            {"order": "o2", "cents": 50000, "position": 1, "batch_first": "o1"},
+            {"order": "o3", "cents": 100, "position": 2, "batch_first": "o1"}]
     # the failing item alone goes to the error output; Merge appends input 1 then input 2
     assert out == [{"order": "o1", "status": "charged"}, {"order": "o3", "status": "charged"},
                    {"status": "declined", "why": "payment required"}]
