@@ -97,8 +97,8 @@ class Inst:
     """Merge: our entry node per input index (all the join)."""
     items_ref: str = ""
     """JSONata: this node's (first output's) items, for `$('Name')`."""
-    scope: dict[str, "Inst"] = field(default_factory=dict)
-    """n8n node name -> the instance of it upstream on this path (itself included)."""
+    scope: dict[str, "Inst | None"] = field(default_factory=dict)
+    """n8n node name -> the instance of it upstream on this path (itself included); None: ambiguous."""
     aligned: set[str] = field(default_factory=set)
     """Upstream names whose items line up by index with this node's input items."""
     failed: str | None = None
@@ -146,7 +146,7 @@ PRESERVES_PAIRING = {
 
 
 class _Importer:
-    def __init__(self, data: dict[str, Any], workflow_ids: dict[str, str] | None = None):
+    def __init__(self, data: Any, workflow_ids: dict[str, str] | None = None):
         self.data = data
         self.workflow_ids = dict(workflow_ids or {})
         self.nodes: list[dict[str, Any]] = []
@@ -160,7 +160,8 @@ class _Importer:
         self.timezone = "UTC"
 
     def read_settings(self) -> None:
-        settings = self.data.get("settings") if isinstance(self.data.get("settings"), dict) else {}
+        raw = self.data.get("settings")
+        settings: dict[str, Any] = raw if isinstance(raw, dict) else {}
         self.timezone = str(settings.get("timezone") or self.timezone)
         if settings.get("executionOrder") not in (None, "v1"):
             self.warn("", "", f"executionOrder {settings.get('executionOrder')!r}: imported with v1 semantics "
@@ -456,7 +457,7 @@ class _Importer:
         single: dict[str, Inst] = {}
         keyed: dict[tuple[str, str, int], Inst] = {}
 
-        def make(name: str, base_scope: dict[str, Inst]) -> Inst:
+        def make(name: str, base_scope: dict[str, Inst | None]) -> Inst:
             inst = Inst(id=self.new_id(_slug(name)), name=name, raw=by_name[name])
             insts.append(inst)
             return inst
@@ -479,16 +480,16 @@ class _Importer:
                     if traw["type"] in TRIGGER_TYPES:
                         continue
                     if traw["type"] == "n8n-nodes-base.merge" or traw["type"] in loop_types:
-                        tgt = single.get(tname)
-                        fresh = tgt is None
-                        if fresh:
-                            tgt = single[tname] = make(tname, src.scope)
+                        found = single.get(tname)
+                        fresh = found is None
+                        tgt = found if found is not None else make(tname, src.scope)
+                        single[tname] = tgt
                     else:
                         key = (tname, src.id, k)
-                        tgt = keyed.get(key)
-                        fresh = tgt is None
-                        if fresh:
-                            tgt = keyed[key] = make(tname, src.scope)
+                        found = keyed.get(key)
+                        fresh = found is None
+                        tgt = found if found is not None else make(tname, src.scope)
+                        keyed[key] = tgt
                     if traw["type"] in loop_types and not fresh and tname in src.scope:
                         tgt.back_sources.append((src, k))  # from the loop's own body: continue
                         continue
@@ -500,7 +501,7 @@ class _Importer:
                     else:
                         for nm, other in src.scope.items():  # a Merge sees both paths
                             if nm in tgt.scope and tgt.scope[nm] is not other and nm != tname:
-                                tgt.scope[nm] = None  # type: ignore[assignment]  # ambiguous
+                                tgt.scope[nm] = None  # ambiguous: reached on several paths
                             elif nm not in tgt.scope:
                                 tgt.scope[nm] = other
         return insts
@@ -789,7 +790,7 @@ def _assign_value(imp: _Importer, inst: Inst, scope: Scope, a: dict[str, Any], w
         raise Untranslatable(f"{where}: {err.reason}") from None
     if is_expression(value):
         # n8n converts an expression's value to the assignment's type, or fails the node
-        err = jstr(f"n8n Set: {where}: the value cannot be converted to {type_}") + " & ': ' & $type($v)"
+        bad = jstr(f"n8n Set: {where}: the value cannot be converted to {type_}") + " & ': ' & $type($v)"
         # (n8n's Set: null/undefined -> null; string: objects JSON-encoded, the rest String(v);
         # number/boolean: parsed from strings; array/object: must already be one)
         conv = {
@@ -797,11 +798,11 @@ def _assign_value(imp: _Importer, inst: Inst, scope: Scope, a: dict[str, Any], w
                       "($v ? 'true' : 'false') : $string($v)",
             "number": f"$type($v) = 'number' ? $v : ($type($v) = 'string' and $contains($v, "
                       f"/^\\s*-?(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?\\s*$/)) ? $number($trim($v)) : "
-                      f"($type($v) = 'string' and $trim($v) = '') ? 0 : $error({err})",
+                      f"($type($v) = 'string' and $trim($v) = '') ? 0 : $error({bad})",
             "boolean": f"$type($v) = 'boolean' ? $v : ($v = 1 or $lowercase($string($v)) in ['true', '1']) ? true : "
-                       f"($v = 0 or $lowercase($string($v)) in ['false', '0']) ? false : $error({err})",
-            "array": f"$type($v) = 'array' ? $v : $error({err})",
-            "object": f"$type($v) = 'object' ? $v : $error({err})",
+                       f"($v = 0 or $lowercase($string($v)) in ['false', '0']) ? false : $error({bad})",
+            "array": f"$type($v) = 'array' ? $v : $error({bad})",
+            "object": f"$type($v) = 'object' ? $v : $error({bad})",
         }.get(type_)
         if conv is None:
             return expr
@@ -810,8 +811,9 @@ def _assign_value(imp: _Importer, inst: Inst, scope: Scope, a: dict[str, Any], w
     if type_ == "number":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return json.dumps(value)
+        text = str(value)
         try:
-            return json.dumps(float(value) if "." in str(value) or "e" in str(value).lower() else int(value))
+            return json.dumps(float(text) if "." in text or "e" in text.lower() else int(text))
         except (TypeError, ValueError):
             raise Untranslatable(f"{where}: {value!r} is not a number") from None
     if type_ == "boolean":
@@ -1414,7 +1416,7 @@ def _activity(imp: _Importer, inst: Inst, type_: str, cfg: dict[str, Any], out_i
     on_error = raw.get("onError")
     IN = imp.input_items(inst)
     if inst.child:
-        child = {"schema_version": 1, "nodes": [
+        child: dict[str, Any] = {"schema_version": 1, "nodes": [
             {"id": "start", "type": "start"},
             {"id": "call", "type": type_, "name": inst.name, "config": cfg, "retry": _retry(raw)},
             {"id": "ok", "type": "end", "config": {"output": "{{ {'ok': nodes.call} }}"}},
@@ -1579,7 +1581,7 @@ def _secret_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper() or "DB"
 
 
-def _query_params(imp: _Importer, inst: Inst, scope: Scope) -> list[Any]:
+def _query_params(imp: _Importer, inst: Inst, scope: Scope) -> list[Any] | str:
     opts = inst.params.get("options") or {}
     rep = opts.get("queryReplacement")
     if rep in (None, ""):
@@ -1592,7 +1594,7 @@ def _query_params(imp: _Importer, inst: Inst, scope: Scope) -> list[Any]:
             t = _template(imp, inst, scope, rep, "query parameters")
             inner = t[3:-3]
             return "{{ ($p := " + inner + "; $type($p) = 'array' ? $p : $type($p) = 'string' ? " \
-                   "$map($split($p, ','), function($x){ $trim($x) }) : [$p]) }}"  # type: ignore[return-value]
+                   "$map($split($p, ','), function($x){ $trim($x) }) : [$p]) }}"
         # comma-separated list with expressions: one template per part
         parts = [x.strip() for x in re.split(r",(?![^{]*\}\})", text)]
         return [_template(imp, inst, scope, "=" + x, f"query parameter {j + 1}") for j, x in enumerate(parts)]
