@@ -10,13 +10,14 @@ import logging
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field, ValidationError
 
 from api.deps import CurrentPrincipal, SessionDep, SettingsDep
 from api.routes.triggers import TriggerCreate, TriggerPublic, create_trigger
 from api.schemas import COMMON_ERRORS, JsonObject, RequestModel, WorkflowCreate, WorkflowDetail, WorkflowPublic
 from api.services import workflows as svc
+from wfo.errors import InvalidInput
 from workflows.n8n_import import N8nFormatError, import_n8n
 
 log = logging.getLogger("wfo.api.n8n_import")
@@ -56,8 +57,8 @@ class N8nImportResult(BaseModel):
     warnings: list[ImportWarning]
 
 
-def _unprocessable(message: str, **extra: Any) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"message": message, **extra})
+def _unprocessable(message: str, **extra: Any) -> InvalidInput:
+    return InvalidInput(message, detail={"message": message, **extra})
 
 
 @router.post("/n8n", response_model=N8nImportResult, status_code=status.HTTP_201_CREATED,
