@@ -29,6 +29,9 @@ def add_parser(sub: Any, load_json: Any) -> None:
     p.add_argument("--api", default=os.environ.get("WFO_API_URL"), help="create it through this API "
                                                                          "(e.g. http://127.0.0.1:5000)")
     p.add_argument("--token", default=os.environ.get("WFO_API_TOKEN"), help="bearer token for --api")
+    p.add_argument("--no-js-fallback", dest="js_fallback", action="store_false",
+                   help="report expressions without an exact JSONata form as untranslatable instead of "
+                        "evaluating them with JavaScript (code.javascript)")
     p.add_argument("--workflow-id", action="append", default=[], metavar="N8N_ID=ID",
                    help="an Execute Workflow node calling n8n workflow N8N_ID runs our workflow ID (repeatable)")
     p.set_defaults(func=lambda args: cmd_import_n8n(args, load_json(args.file)))
@@ -56,7 +59,7 @@ def cmd_import_n8n(args: argparse.Namespace, data: Any) -> int:
     if args.api:
         return _via_api(args, data)
     try:
-        result = import_n8n(data, _workflow_ids(args))
+        result = import_n8n(data, _workflow_ids(args), args.js_fallback)
     except N8nFormatError as err:
         print(f"wfo: {args.file} is not an n8n workflow export:", file=sys.stderr)
         for p in err.problems:
@@ -73,7 +76,8 @@ def cmd_import_n8n(args: argparse.Namespace, data: Any) -> int:
 
 
 def _via_api(args: argparse.Namespace, data: Any) -> int:
-    body: dict[str, Any] = {"workflow": data, "strict": bool(args.strict), "workflow_ids": _workflow_ids(args)}
+    body: dict[str, Any] = {"workflow": data, "strict": bool(args.strict), "workflow_ids": _workflow_ids(args),
+                            "js_fallback": bool(args.js_fallback)}
     if args.name:
         body["name"] = args.name
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}

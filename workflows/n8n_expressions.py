@@ -102,6 +102,9 @@ class Scope:
     """JSONata for n8n's `$execution.id` (inside a per-item child workflow: the parent's id, passed in)."""
     used: set[str] = field(default_factory=set)
     """Helper lambdas the emitted JSONata needs (see `with_helpers`)."""
+    fallback: Callable[[str, str], str] | None = None
+    """(parameter value, reason) -> JSONata reading the value computed elsewhere (a JavaScript evaluator);
+    called when the value has no exact JSONata translation. May raise Untranslatable itself."""
 
 
 def _no_node(name: str) -> str:
@@ -859,6 +862,15 @@ def translate_value(value: Any, scope: Scope) -> str:
     """
     if not is_expression(value):
         return json.dumps(value, ensure_ascii=False)
+    try:
+        return _translate_expression(value, scope)
+    except Untranslatable as err:
+        if scope.fallback is None:
+            raise
+        return scope.fallback(value, err.reason)
+
+
+def _translate_expression(value: str, scope: Scope) -> str:
     text = value[1:]
     whole = re.fullmatch(r"\s*\{\{(.*?)\}\}\s*", text, re.S)
     if whole and "{{" not in whole.group(1) and "}}" not in whole.group(1):

@@ -111,6 +111,10 @@ class Inst:
     """Child mode: our node id -> parent JSONata of the items passed to the child as `input.refs.<id>`."""
     first_item_only: bool = False
     """Expressions are evaluated for the first input item only (Respond to Webhook)."""
+    js_params: list[tuple[str, str]] = field(default_factory=list)
+    """Parameters evaluated by JavaScript (`<id>__js`, code.javascript): (key, n8n expression)."""
+    js_refs: dict[str, str] = field(default_factory=dict)
+    js_id: str = ""
     child_all_items: bool = False
     """Child mode: an expression reads `$input`, so each child gets every input item (else only its own)."""
 
@@ -146,9 +150,10 @@ PRESERVES_PAIRING = {
 
 
 class _Importer:
-    def __init__(self, data: Any, workflow_ids: dict[str, str] | None = None):
+    def __init__(self, data: Any, workflow_ids: dict[str, str] | None = None, js_fallback: bool = True):
         self.data = data
         self.workflow_ids = dict(workflow_ids or {})
+        self.js_fallback = js_fallback
         self.nodes: list[dict[str, Any]] = []
         self.out: list[dict[str, Any]] = []
         self.edges: list[dict[str, Any]] = []
@@ -526,8 +531,50 @@ class _Importer:
             return (f"($n := {items}; $count($n) = 1 ? $n[0] : $error({jstr(f'n8n: the item of {name} paired with this item is ambiguous (')} "
                     f"& $count($n) & ' items); use .first() or .all()'))")
 
+        def fallback(value: str, reason: str) -> str:
+            return self.js_param(inst, value, reason)
+
         return Scope(json="$json", index="$i", input_items="$in", node_items=node_items, paired=paired,
-                     timezone=self.timezone, execution_id="input.execution_id" if inst.child else "execution.id")
+                     timezone=self.timezone, execution_id="input.execution_id" if inst.child else "execution.id",
+                     fallback=fallback if self.js_fallback else None)
+
+    def js_param(self, inst: Inst, value: str, reason: str) -> str:
+        """Evaluate parameter `value` with JavaScript (n8n's own language) in the node's `<id>__js`
+        code.javascript node, once per input item; returns JSONata reading the result for item `$i`."""
+        code = value[1:]
+        for pattern, what in _CODE_UNSUPPORTED:
+            if pattern.search(code):
+                raise Untranslatable(f"{reason}; and it uses {what}, which the JavaScript evaluation lacks")
+        for m in _NODE_REF_IN_CODE.finditer(code):
+            name = m.group(2) or m.group(4)
+            other = inst.scope.get(name)
+            if other is None:
+                raise Untranslatable(f"refers to node '{name}', which does not run before this node on this path")
+            inst.js_refs[name] = "{{ " + other.items_ref + " }}"
+        if not inst.js_id:
+            inst.js_id = self.new_id(f"{inst.id}__js")
+        key = f"p{len(inst.js_params)}"
+        inst.js_params.append((key, value))
+        self.warn(inst.name, inst.type, f"{value[:80]!r} is evaluated with JavaScript (code.javascript): {reason}")
+        if inst.child:
+            return f"$lookup(input.js, {jstr(key)})"
+        return f"$lookup({_nodes_ref(inst.js_id)}[$i], {jstr(key)})"
+
+    def add_js_node(self, inst: Inst) -> None:
+        """The `<id>__js` node computing the JavaScript-evaluated parameters, placed before the node."""
+        parts = []
+        for key, value in inst.js_params:
+            parts.append(f"    {json.dumps(key)}: {_js_value(value)},")
+        body = _CODE_WRAPPER + (_JS_PARAMS % "\n".join(parts))
+        params: dict[str, Any] = {"items": "{{ " + self.input_items(inst) + " }}"}
+        if inst.js_refs:
+            params["refs"] = dict(inst.js_refs)
+            params["aligned"] = sorted(n for n in inst.js_refs if n in inst.aligned)
+        self.out.append({"id": inst.js_id, "type": "code.javascript", "name": f"{inst.name} (n8n expressions)",
+                         "config": {"code": body, "params": params}, "retry": {"max_attempts": 1},
+                         "position": self._pos(inst.raw, -60, -40), "_owner": inst.id})
+        self.iedge(inst, inst.js_id, inst.entry)
+        inst.entry = inst.js_id
 
     def input_items(self, inst: Inst, idx: int = 0) -> str:
         srcs = inst.inputs.get(idx) or []
@@ -563,6 +610,10 @@ class _Importer:
                     raise Untranslatable(f"node type '{inst.type}' is not translated")
                 handler(self, inst)
             self.apply_common(inst)
+            if inst.js_params:
+                if inst.type == "n8n-nodes-base.merge" or inst.entries:
+                    raise Untranslatable("JavaScript-evaluated parameters on this node type are not supported")
+                self.add_js_node(inst)
             inst.single = _emits_single(inst, input_single)
         except (Untranslatable, AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
             err = exc if isinstance(exc, Untranslatable) else Untranslatable(
@@ -571,6 +622,7 @@ class _Importer:
             self.out = [n for n in self.out if not n.get("_owner") == inst.id]
             self.edges = [e for e in self.edges if e.get("_owner") != inst.id]
             inst.failed = err.reason
+            inst.js_params, inst.js_refs = [], {}
             tid = inst.id
             self.add({"id": tid, "type": "terminate", "name": inst.name, "position": self._pos(raw),
                       "config": {"message": f"n8n node '{inst.name}' ({inst.type}) was not imported: {err.reason}"}})
@@ -1381,18 +1433,124 @@ def _h_datetime(imp: _Importer, inst: Inst) -> None:
     imp.pure(inst, imp.per_item(inst, body), scope.used)
 
 
+_CODE_UNSUPPORTED = [
+    (re.compile(r"\bawait\b"), "'await' (code.javascript runs synchronously)"),
+    (re.compile(r"\$now\b|\$today\b|\bDateTime\b|\bDuration\b|\bInterval\b"), "Luxon dates ($now, DateTime)"),
+    (re.compile(r"\bthis\.helpers\b|\bfetch\s*\(|\brequire\s*\("), "HTTP helpers or modules"),
+    (re.compile(r"\$getWorkflowStaticData\b|\$vars\b|\$env\b|\$secrets\b|\$workflow\b|\$prevNode\b|"
+                r"\$runIndex\b|\$jmespath\b|\$evaluateExpression\b|\$binary\b|\.binary\b|"
+                r"\$\(\s*[^'\"\s]"), "n8n bindings this import does not provide"),
+]
+_NODE_REF_IN_CODE = re.compile(r"\$\(\s*(['\"])((?:(?!\1).)+)\1\s*\)|\$node\[\s*(['\"])((?:(?!\3).)+)\3\s*\]")
+
+_CODE_WRAPPER = """const __items = (params.items || []).map((j) => ({ json: j }));
+const __refs = params.refs || {};
+const __aligned = params.aligned || [];
+const __wrap = (list) => (list || []).map((j) => ({ json: j }));
+const __node = (name, index) => {
+  if (!(name in __refs)) throw new Error(`Referenced node "${name}" is not available`);
+  const list = __wrap(__refs[name]);
+  const paired = () => {
+    if (index === undefined) throw new Error(`Can't use .item of "${name}" when running once for all items`);
+    if (__aligned.includes(name)) return list[index];
+    if (list.length === 1) return list[0];
+    throw new Error(`The item of "${name}" paired with item ${index} is ambiguous (${list.length} items)`);
+  };
+  return { all: () => list, first: () => list[0], last: () => list[list.length - 1], get item() { return paired(); },
+           get json() { return paired().json; }, isExecuted: true };
+};
+const __normalize = (r) => (Array.isArray(r) ? r : r === undefined || r === null ? [] : [r]).map((x) =>
+  x !== null && typeof x === "object" && !Array.isArray(x) && "json" in x ? x.json : x);
+const $execution = { id: execution.id };
+"""
+_CODE_ALL = """const items = __items;
+const $input = { all: () => __items, first: () => __items[0], last: () => __items[__items.length - 1],
+                 get item() { return __items[0]; } };
+const $ = (name) => __node(name);
+const $node = new Proxy({}, { get: (_, name) => __node(String(name)) });
+return __normalize((function () {
+%s
+})());"""
+_CODE_EACH = """const __out = [];
+for (let __i = 0; __i < __items.length; __i++) {
+  const item = __items[__i];
+  const $json = item.json;
+  const $itemIndex = __i;
+  const $input = { item, all: () => __items, first: () => __items[0], last: () => __items[__items.length - 1] };
+  const $ = (name) => __node(name, __i);
+  const $node = new Proxy({}, { get: (_, name) => __node(String(name), __i) });
+  const __r = (function () {
+%s
+  })();
+  if (__r === undefined || __r === null || typeof __r !== "object" || Array.isArray(__r))
+    throw new Error(`Code doesn't return an object (item ${__i})`);
+  __out.push(...__normalize(__r));
+}
+return __out;"""
+
+
+_JS_PARAMS = """const __ts = (v) => {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "object") throw new Error("n8n expression: an object or array inside a text template");
+  return String(v);
+};
+return __items.map((item, __i) => {
+  const $json = item.json;
+  const $itemIndex = __i;
+  const $input = { item, all: () => __items, first: () => __items[0], last: () => __items[__items.length - 1] };
+  const $ = (name) => __node(name, __i);
+  const $node = new Proxy({}, { get: (_, name) => __node(String(name), __i) });
+  return {
+%s
+  };
+});"""
+_JS_BRACES = re.compile(r"\{\{(.*?)\}\}", re.S)
+
+
+def _js_value(value: str) -> str:
+    """An n8n `=`-expression parameter as a JavaScript expression with n8n's rendering."""
+    text = value[1:]
+    whole = re.fullmatch(r"\s*\{\{(.*?)\}\}\s*", text, re.S)
+    if whole and "{{" not in whole.group(1):
+        return f"(() => ({whole.group(1).strip()}))()"
+    parts, pos = [], 0
+    for m in _JS_BRACES.finditer(text):
+        if m.start() > pos:
+            parts.append(json.dumps(text[pos:m.start()]))
+        parts.append(f"__ts((() => ({m.group(1).strip()}))())")
+        pos = m.end()
+    if pos < len(text):
+        parts.append(json.dumps(text[pos:]))
+    return "[" + ", ".join(parts) + "].join(\"\")" if parts else '""'
+
+
 def _h_code(imp: _Importer, inst: Inst) -> None:
     p = inst.params
     if p.get("language", "javaScript") != "javaScript":
         raise Untranslatable("Python Code nodes are not translated (code.python has a different API)")
     mode = p.get("mode", "runOnceForAllItems")
+    if mode not in ("runOnceForAllItems", "runOnceForEachItem"):
+        raise Untranslatable(f"mode {mode!r} is not translated")
     code = str(p.get("jsCode", ""))
+    for pattern, what in _CODE_UNSUPPORTED:
+        if pattern.search(code):
+            raise Untranslatable(f"the code uses {what}")
+    refs: dict[str, str] = {}
+    for m in _NODE_REF_IN_CODE.finditer(code):
+        name = m.group(2) or m.group(4)
+        other = inst.scope.get(name)
+        if other is None:
+            raise Untranslatable(f"the code refers to node '{name}', which does not run before it on this path"
+                                 if name not in inst.scope else f"the code's $('{name}') is ambiguous here")
+        refs[name] = "{{ " + other.items_ref + " }}"
     IN = imp.input_items(inst)
-    cfg = {"code": code, "n8n_mode": "all_items" if mode == "runOnceForAllItems" else "each_item",
-           "items": "{{ " + IN + " }}"}
+    body = _CODE_WRAPPER + ((_CODE_ALL if mode == "runOnceForAllItems" else _CODE_EACH) % code)
+    params: dict[str, Any] = {"items": "{{ " + IN + " }}"}
+    if refs:
+        params["refs"] = refs
+        params["aligned"] = sorted(n for n in refs if n in inst.aligned)
+    cfg = {"code": body, "params": params}
     _activity(imp, inst, "code.javascript", cfg, out_items="$append([], {out})")
-    imp.warn(inst.name, inst.type, "runs on code.javascript with n8n's $input/$json/items bindings "
-                                   "(config.n8n_mode); its output must be a list of {json} items")
 
 
 def _retry(raw: dict[str, Any]) -> dict[str, Any]:
@@ -1427,6 +1585,8 @@ def _activity(imp: _Importer, inst: Inst, type_: str, cfg: dict[str, Any], out_i
             child["edges"].append({"source": "call", "source_port": "error", "target": "failed"})
         refs = "{" + ", ".join(f"{jstr(k)}: {v}" for k, v in inst.child_refs.items()) + "}"
         every = "'items': $in, " if inst.child_all_items else ""
+        if inst.js_id:
+            every += f"'js': {_nodes_ref(inst.js_id)}[$k], "
         items = (f"($in := {IN}; $refs := {refs}; $map($in, function($v, $k){{ {{{every}'json': $v, 'i': $k, "
                  f"'refs': $refs, 'execution_id': execution.id}} }}))")
         call = imp.node(inst, "call", "map", {"items": items, "definition": child, "concurrency": 1}, dx=-30,
@@ -1750,7 +1910,7 @@ def _h_execute_workflow(imp: _Importer, inst: Inst) -> None:
             child = json.loads(wj) if isinstance(wj, str) else wj
         except ValueError:
             raise Untranslatable("workflowJson is not valid JSON") from None
-        sub = _Importer(child, imp.workflow_ids)
+        sub = _Importer(child, imp.workflow_ids, imp.js_fallback)
         sub.timezone = imp.timezone
         try:
             res = sub.run()
@@ -1803,9 +1963,11 @@ HANDLERS: dict[str, Callable[[_Importer, Inst], None]] = {
 SUPPORTED_TYPES = tuple(sorted(HANDLERS))
 
 
-def import_n8n(data: Any, workflow_ids: dict[str, str] | None = None) -> ImportResult:
+def import_n8n(data: Any, workflow_ids: dict[str, str] | None = None, js_fallback: bool = True) -> ImportResult:
     """Translate an n8n workflow export. Raises N8nFormatError if `data` is not one.
 
     `workflow_ids` maps n8n workflow ids (Execute Workflow nodes calling a stored workflow) to the ids of
-    the workflows imported here; such a call becomes a `subworkflow` node running that workflow."""
-    return _Importer(data, workflow_ids).run()
+    the workflows imported here; such a call becomes a `subworkflow` node running that workflow.
+    With `js_fallback`, an expression without an exact JSONata translation is evaluated by JavaScript in a
+    `code.javascript` node placed before its node (and listed in `warnings`); without it, it is untranslatable."""
+    return _Importer(data, workflow_ids, js_fallback).run()

@@ -31,6 +31,9 @@ class N8nImportRequest(RequestModel):
                                                     "otherwise those nodes become `terminate` nodes saying why")
     name: str | None = Field(default=None, min_length=1, max_length=255,
                              description="Name of the new workflow (default: the n8n workflow's name)")
+    js_fallback: bool = Field(default=True, description="Evaluate expressions without an exact JSONata "
+                                                           "translation with JavaScript (code.javascript nodes); "
+                                                           "false: they are untranslatable")
     workflow_ids: dict[str, uuid.UUID] = Field(
         default_factory=dict, max_length=200,
         description="n8n workflow id -> id of the workflow imported here, for Execute Workflow nodes that call "
@@ -69,7 +72,7 @@ async def import_n8n_workflow(body: N8nImportRequest, request: Request, session:
     for n8n_id, our_id in body.workflow_ids.items():  # each must be a workflow of this tenant
         await svc.get_workflow(session, principal, our_id)
     try:
-        result = import_n8n(body.workflow, {k: str(v) for k, v in body.workflow_ids.items()})
+        result = import_n8n(body.workflow, {k: str(v) for k, v in body.workflow_ids.items()}, body.js_fallback)
     except N8nFormatError as err:
         raise _unprocessable("not an n8n workflow export", problems=err.problems) from None
     except Exception as err:

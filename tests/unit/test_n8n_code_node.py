@@ -5,11 +5,15 @@ gives n8n's items. Expected outputs are n8n's."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import pytest
 from py_mini_racer import MiniRacer
 
+from workflows.definition import load_definition
+from workflows.engine import Done, Engine, Outcome, RunActivity, new_state
 from workflows.expressions import EvalEnv, render
+from workflows.graph import analyze
 from workflows.n8n_import import import_n8n
 
 
@@ -73,3 +77,61 @@ def test_code_without_a_translation_is_reported(code, reason):
     result = import_n8n(workflow(code))
     (u,) = result.untranslatable
     assert u["node"] == "Code" and reason in u["reason"]
+
+
+def run_with_v8(definition: dict, input) -> list:
+    """Run a definition on the engine core; `code.javascript` steps are evaluated in V8 exactly as the
+    component does (rendered params, the function-body wrapper)."""
+    d = load_definition(definition)
+    info = analyze(d)
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+    state = new_state(d, input, {"id": "exec-1", "workflow_id": None, "started_at": now.isoformat()}, info.start)
+    engine = Engine(d, info, state, "exec-1")
+    env = EvalEnv(now_millis=int(now.timestamp() * 1000))
+    while not engine.finished and engine.has_pending():
+        for act in engine.take_ready(now):
+            step = engine.plan(act, now, env, 10**9)
+            if isinstance(step, RunActivity):
+                assert step.activity == "code.javascript", step.activity
+                cfg = step.config
+                js = (f"JSON.stringify((function (input, nodes, vars, execution, params) {{{cfg['code']}\n}})"
+                      f"(null, {{}}, {{}}, {{\"id\": \"exec-1\"}}, {json.dumps(cfg['params'])}))")
+                engine.complete(act, Outcome(output=json.loads(MiniRacer().eval(js))), now)
+            else:
+                assert isinstance(step, Done), act["node"]
+                engine.complete(act, step.outcome, now)
+    assert state["failure"] is None, state["failure"]
+    return state["result"]
+
+
+def test_expressions_without_a_jsonata_form_are_evaluated_by_javascript():
+    setn = {"id": "2", "name": "Clean", "type": "n8n-nodes-base.set", "typeVersion": 3.4, "position": [150, 0],
+            "parameters": {"includeOtherFields": False, "assignments": {"assignments": [
+                {"name": "slug", "value": "={{ $json.title.toLowerCase().replace(/[^a-z0-9]+/g, '-') }}",
+                 "type": "string"},
+                {"name": "kind", "value": "=type: {{ typeof $json.n }}", "type": "string"},
+                {"name": "n", "value": "={{ $json.n }}", "type": "number"},
+                {"name": "src", "value": "={{ $('Start').item.json.title?.length }}", "type": "number"}]}}}
+    wf = {"name": "js", "nodes": [{"id": "1", "name": "Start", "type": "n8n-nodes-base.manualTrigger",
+                                   "typeVersion": 1, "position": [0, 0], "parameters": {}}, setn],
+          "connections": {"Start": {"main": [[{"node": "Clean", "type": "main", "index": 0}]]}}}
+    result = import_n8n(wf)
+    assert result.untranslatable == []
+    js_nodes = [n for n in result.definition["nodes"] if n["type"] == "code.javascript"]
+    assert [n["id"] for n in js_nodes] == ["Clean__js"]
+    assert sum("evaluated with JavaScript" in w["message"] for w in result.warnings) == 3
+    out = run_with_v8(result.definition, [{"title": "Hello, World!", "n": 2}, {"title": "A+B", "n": 7}])
+    assert out == [{"slug": "hello-world-", "kind": "type: number", "n": 2, "src": 13},
+                   {"slug": "a-b", "kind": "type: number", "n": 7, "src": 3}]
+    # without the fallback, the same parameters are untranslatable
+    strict = import_n8n(wf, js_fallback=False)
+    assert [u["node"] for u in strict.untranslatable] == ["Clean"]
+
+
+def test_js_fallback_still_refuses_what_javascript_here_lacks():
+    wf = workflow("return [];")
+    wf["nodes"][1] = {"id": "9", "name": "Code", "type": "n8n-nodes-base.set", "typeVersion": 3.4, "position": [0, 0],
+                      "parameters": {"assignments": {"assignments": [
+                          {"name": "t", "value": "={{ $now.plus(1, 'day').toISO() }}", "type": "string"}]}}}
+    (u,) = import_n8n(wf).untranslatable
+    assert "Luxon" in u["reason"]

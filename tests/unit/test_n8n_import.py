@@ -214,8 +214,9 @@ def test_config_shapes_for_components_being_added():
     assert result.untranslatable == []
     cfg = {n["id"]: n for n in result.definition["nodes"]}
     js = cfg["Js__call"]
-    assert js["type"] == "code.javascript" and js["config"]["n8n_mode"] == "each_item"
-    assert js["config"]["code"] == "return {json: {x: $json.a}}" and js["config"]["items"].startswith("{{ ")
+    assert js["type"] == "code.javascript" and set(js["config"]) == {"code", "params"}
+    assert "return {json: {x: $json.a}}" in js["config"]["code"]  # wrapped with n8n's bindings
+    assert js["config"]["params"]["items"].startswith("{{ ")
     my = cfg["My__call"]
     assert my["type"] == "mysql.query" and my["config"]["credential"] == "shop" and my["config"]["query"] == "SELECT ?"
     assert my["config"]["params"].startswith("{{ ")  # one expression: a list, or a string split at commas
