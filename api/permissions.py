@@ -74,6 +74,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/workflows"): P.READ,
     ("POST", "/api/v1/workflows"): P.WORKFLOW_CREATE,
     ("POST", "/api/v1/workflows/validate"): P.READ,
+    ("POST", "/api/v1/workflows/import/n8n"): P.WORKFLOW_CREATE,  # api/routes/n8n_import.py
     ("GET", "/api/v1/workflows/{workflow_id}"): P.READ,
     ("PUT", "/api/v1/workflows/{workflow_id}"): P.WORKFLOW_EDIT,
     ("DELETE", "/api/v1/workflows/{workflow_id}"): P.WORKFLOW_DELETE,

@@ -13,6 +13,7 @@ from typing import Any
 
 from api.main import create_app
 from cli.dev import run_dev
+from cli.n8n_import import add_parser as add_n8n_import_parser
 from connectors.registry import default_registry
 from wfo.db import run_migrations
 from wfo.devstack import cli_settings
@@ -236,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default=".wfo")
     p.add_argument("--port", type=int, default=5000)
     p.set_defaults(func=cmd_dev)
+
+    add_n8n_import_parser(sub, _load_json_file)
 
     args = parser.parse_args(argv)
     return args.func(args)

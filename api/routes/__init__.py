@@ -22,6 +22,7 @@ from api.routes import (
     executions,
     health,
     hooks,
+    n8n_import,
     tasks,
     templates,
     triggers,
@@ -47,6 +48,7 @@ ROUTERS: list[APIRouter | Callable[[FastAPI], None]] = [
     webhooks.mount,
     tasks.router,
     events.router,
+    n8n_import.router,
 ]
 
 
