@@ -16,6 +16,8 @@ from api.routes import (
     api_keys,
     auth,
     bulk,
+    components,
+    designer,
     events,
     executions,
     health,
@@ -43,6 +45,8 @@ ROUTERS: list[APIRouter | Callable[[FastAPI], None]] = [
     webhooks.mount,
     tasks.router,
     events.router,
+    components.router,
+    designer.router,  # last: the web app at /workflow_orchestration/ (and `/`)
 ]
 
 
