@@ -1,4 +1,4 @@
-import { defineConfig } from "vite";
+import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";
 
 // Served by the API at /workflow_orchestration/ (api/routes/designer.py); `npm run dev` proxies the API.

@@ -165,6 +165,7 @@ export interface OverlayState {
   problems: Problem[];
   validating: boolean;
   run: Record<string, string>;
+  readOnly: boolean;
   setProblems(problems: Problem[], nodeIds: string[], edgeIds: string[]): void;
   setRun(run: Record<string, string>): void;
 }
@@ -173,6 +174,7 @@ export const useOverlay = create<OverlayState>((set) => ({
   problems: [],
   validating: false,
   run: {},
+  readOnly: false,
   setProblems(problems, nodeIds, edgeIds) {
     set({ problems, markers: placeMarkers(problems, nodeIds, edgeIds), validating: false });
   },
