@@ -115,6 +115,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/beta/graphql/explorer"): PUBLIC,
     # the designer's palette (api/routes/components.py) and the web app's static files (api/routes/designer.py)
     ("GET", "/api/v1/components"): P.READ,
+    ("GET", "/api/v1/executions/{execution_id}/nodes/{node_id}"): P.READ,
     ("GET", "/"): PUBLIC,
     ("GET", "/workflow_orchestration"): PUBLIC,
     ("GET", "/workflow_orchestration/{path}"): PUBLIC,

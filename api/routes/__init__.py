@@ -19,6 +19,7 @@ from api.routes import (
     components,
     designer,
     events,
+    execution_nodes,
     executions,
     health,
     hooks,
@@ -46,6 +47,7 @@ ROUTERS: list[APIRouter | Callable[[FastAPI], None]] = [
     tasks.router,
     events.router,
     components.router,
+    execution_nodes.router,
     designer.router,  # last: the web app at /workflow_orchestration/ (and `/`)
 ]
 

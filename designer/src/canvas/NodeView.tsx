@@ -8,12 +8,15 @@ import { outputPorts, hasInput, portLabel } from "../lib/ports";
 import type { NoteData, WfoNodeData } from "../lib/mapping";
 
 const ICONS: Record<string, string> = {
-  play: "▶", square: "■", "octagon-x": "⛔", wand: "✨", variable: "𝑥", split: "⋔", route: "⇶", filter: "⏷",
-  "git-fork": "⑂", "git-merge": "⤙", repeat: "↻", "list-tree": "☰", workflow: "⧉", timer: "⏱", "user-check": "✔",
-  globe: "🌐", database: "🛢", mail: "✉", box: "□",
+  play: "▶", square: "■", "octagon-x": "✖", wand: "ƒ", variable: "𝑥", split: "⋔", route: "⇶", filter: "▽",
+  "git-fork": "⇉", "git-merge": "⋈", repeat: "↻", "list-tree": "☰", workflow: "▣", timer: "◷", "user-check": "✔",
+  globe: "⇄", database: "≣", mail: "✉",
 };
-export function iconFor(name?: string): string {
-  return (name && ICONS[name]) || (name?.includes("mail") ? "✉" : name?.includes("data") ? "🛢" : "□");
+const BY_PREFIX: [string, string][] = [["http", "⇄"], ["db", "≣"], ["sql", "≣"], ["email", "✉"], ["mail", "✉"], ["slack", "#"], ["redis", "≣"], ["util", "○"]];
+export function iconFor(name?: string, type?: string): string {
+  if (name && ICONS[name]) return ICONS[name];
+  const hit = BY_PREFIX.find(([p]) => type?.startsWith(p) || name?.includes(p));
+  return hit ? hit[1] : "○";
 }
 
 const EMPTY: never[] = [];
@@ -29,7 +32,7 @@ export const WfoNode = memo(function WfoNode({ id, data, selected }: NodeProps) 
     <div className={cls} data-testid={`node-${id}`} data-status={run ?? ""} data-problems={problems.length}>
       {hasInput(d.type) ? <Handle type="target" position={Position.Left} id="in" className="port-in" /> : null}
       <div className="wfo-node-head">
-        <span className="icon">{iconFor(spec?.icon)}</span>
+        <span className="icon">{iconFor(spec?.icon, d.type)}</span>
         <span className="title">{d.name || spec?.title || d.type}</span>
         {d.pinned !== undefined ? <span className="pin" title="pinned sample output">📌</span> : null}
       </div>

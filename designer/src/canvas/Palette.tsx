@@ -25,7 +25,7 @@ export function Palette({ specs, categories, onAdd, error }: { specs: Record<str
                   <Command.Item key={s.type} value={`${s.title} ${s.type} ${s.description}`} onSelect={() => onAdd(s.type)}>
                     <div className="palette-item" draggable data-testid={`palette-${s.type}`} title={s.description}
                       onDragStart={(e) => { e.dataTransfer.setData(DND_TYPE, s.type); e.dataTransfer.setData("text/plain", s.type); e.dataTransfer.effectAllowed = "move"; }}>
-                      <span className="icon">{iconFor(s.icon)}</span>
+                      <span className="icon">{iconFor(s.icon, s.type)}</span>
                       <span><strong>{s.title}</strong><small className="muted"> {s.type}</small></span>
                     </div>
                   </Command.Item>

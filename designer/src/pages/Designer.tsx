@@ -107,6 +107,7 @@ function Canvas({ wf, etag, setEtag, reloadWorkflow }: { wf: Workflow; etag: str
   const [live, setLive] = useState<string>("");
   const executionId = params.get("execution");
   const sse = useRef<SseHandle | null>(null);
+  const [version, setVersion] = useState(wf.current_version);
 
   useEffect(() => { useOverlay.setState({ readOnly }); }, [readOnly]);
 
@@ -152,6 +153,7 @@ function Canvas({ wf, etag, setEtag, reloadWorkflow }: { wf: Workflow; etag: str
       useCanvas.getState().markSaved();
       localStorage.removeItem(DRAFT(wf.id));
       setSavedAt(`saved v${res.data.current_version}`);
+      setVersion(res.data.current_version);
       setConflict(null);
       return true;
     } catch (err: any) {
@@ -294,7 +296,7 @@ function Canvas({ wf, etag, setEtag, reloadWorkflow }: { wf: Workflow; etag: str
     <div className={`designer ${phone ? "phone" : ""}`} data-testid="designer" data-readonly={readOnly ? "1" : "0"}>
       <div className="toolbar" data-testid="designer-toolbar">
         <Link to="/workflows" className="muted">Workflows</Link> / <strong data-testid="workflow-name">{wf.name}</strong>
-        <span className="muted small">v{wf.current_version}</span>
+        <span className="muted small" data-testid="workflow-version">v{version}</span>
         {dirty ? <span className="badge st-draft" data-testid="unsaved">unsaved</span> : savedAt ? <span className="muted small" data-testid="saved">{savedAt}</span> : null}
         <span className="spacer" />
         <Presence workflowId={wf.id} />
@@ -347,12 +349,12 @@ function Canvas({ wf, etag, setEtag, reloadWorkflow }: { wf: Workflow; etag: str
             multiSelectionKeyCode={["Meta", "Control"]}
             selectionKeyCode="Shift"
             fitView
-            fitViewOptions={{ padding: 0.2 }}
+            fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
             proOptions={{ hideAttribution: true }}
           >
             <Background gap={16} />
             <Controls showInteractive={false} />
-            {!phone ? <MiniMap pannable zoomable data-testid="minimap" /> : null}
+            {!phone ? <MiniMap pannable zoomable data-testid="minimap" nodeColor={(n: any) => n.type === "note" ? "#fde68a" : "#a5b4fc"} /> : null}
           </ReactFlow>
         </div>
         {one ? (

@@ -11,7 +11,7 @@ export const STARTER = {
     { id: "start", type: "start", config: {}, position: { x: 0, y: 100 } },
     { id: "end", type: "end", config: {}, position: { x: 480, y: 100 } },
   ],
-  edges: [],
+  edges: [{ source: "start", target: "end", source_port: "out" }],
 };
 
 function NewWorkflow({ onClose }: { onClose: () => void }) {
