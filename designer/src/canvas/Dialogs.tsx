@@ -20,7 +20,13 @@ export function diffDefinitions(a: Definition, b: Definition) {
   const ek = (e: any) => `${e.source} -${e.source_port ?? "out"}-> ${e.target}`;
   const ae = new Set(a.edges.map(ek));
   const be = new Set(b.edges.map(ek));
-  return { added, removed, changed, edgesAdded: [...be].filter((e) => !ae.has(e)), edgesRemoved: [...ae].filter((e) => !be.has(e)) };
+  const notes = (d: Definition) => new Map((d.notes ?? []).map((n) => [n.id, n.text]));
+  const anotes = notes(a);
+  const bnotes = notes(b);
+  const notesChanged = [...new Set([...anotes.keys(), ...bnotes.keys()])]
+    .filter((id) => anotes.get(id) !== bnotes.get(id))
+    .map((id) => (anotes.has(id) && bnotes.has(id) ? `note ${id}: "${anotes.get(id)}" → "${bnotes.get(id)}"` : anotes.has(id) ? `− note "${anotes.get(id)}"` : `+ note "${bnotes.get(id)}"`));
+  return { added, removed, changed, edgesAdded: [...be].filter((e) => !ae.has(e)), edgesRemoved: [...ae].filter((e) => !be.has(e)), notesChanged };
 }
 
 function DiffGraph({ a, b }: { a: Definition; b: Definition }) {
@@ -44,7 +50,8 @@ function DiffGraph({ a, b }: { a: Definition; b: Definition }) {
         {d.changed.map((id) => <li key={"c" + id} className="diff-changed">~ node {id} changed</li>)}
         {d.edgesAdded.map((e) => <li key={"ea" + e} className="diff-added">+ edge {e}</li>)}
         {d.edgesRemoved.map((e) => <li key={"er" + e} className="diff-removed">− edge {e}</li>)}
-        {!d.added.length && !d.removed.length && !d.changed.length && !d.edgesAdded.length && !d.edgesRemoved.length ? <li>No difference in nodes or edges.</li> : null}
+        {d.notesChanged.map((t) => <li key={"n" + t} className="diff-changed">{t}</li>)}
+        {!d.added.length && !d.removed.length && !d.changed.length && !d.edgesAdded.length && !d.edgesRemoved.length && !d.notesChanged.length ? <li>No difference in nodes, edges or notes.</li> : null}
       </ul>
     </div>
   );
