@@ -108,6 +108,18 @@ def test_build_validate_save_run_and_watch(browser, e2e_stack):
     page.wait_for_timeout(400)
     edges = page.locator(".react-flow__edge")
     expect(edges).to_have_count(5)
+    # undo / redo (toolbar and keyboard)
+    page.get_by_test_id("undo").click()  # the auto-layout
+    page.get_by_test_id("undo").click()  # the last connection
+    expect(edges).to_have_count(4)
+    page.get_by_test_id("redo").click()
+    expect(edges).to_have_count(5)
+    page.get_by_test_id("canvas").click(position={"x": 5, "y": 5})
+    page.keyboard.press("Control+z")
+    expect(edges).to_have_count(4)
+    page.keyboard.press("Control+Shift+z")
+    expect(edges).to_have_count(5)
+    page.get_by_test_id("auto-layout").click()
 
     # live validation: the decision has no condition yet -> a marker on it and a line in the problems panel
     expect(page.get_by_test_id("marker-decision")).to_be_visible()
@@ -115,7 +127,28 @@ def test_build_validate_save_run_and_watch(browser, e2e_stack):
     expect(page.get_by_test_id("problems")).to_contain_text("'condition' is a required property")
     shot(page, "designer-problems")
 
+    # the start node's input schema (JSON tab) drives completions and the run form
+    select_node(page, "start")
+    page.get_by_test_id("tab-json").click()
+    page.get_by_test_id("config-json").fill(
+        '{"input_schema": {"type": "object", "required": ["amount"], "properties": {"amount": {"type": "number"}}}}')
+    page.get_by_test_id("config-json-apply").click()
+
     select_node(page, "decision")
+    editor = page.get_by_test_id("expr-condition").locator(".cm-content")
+    editor.click()
+    page.keyboard.type("input.")
+    expect(page.locator(".cm-tooltip-autocomplete")).to_contain_text("amount")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Backspace")
+    page.keyboard.type("nodes.")
+    completions = page.locator(".cm-tooltip-autocomplete")
+    expect(completions).to_contain_text("start")
+    expect(completions).not_to_contain_text("transform")  # downstream nodes are not offered
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Backspace")
     type_expression(page, "condition", "input.amount > 100")
     select_node(page, "transform")
     type_expression(page, "expression", "{ 'route': 'big', 'amount': input.amount }")
@@ -137,11 +170,13 @@ def test_build_validate_save_run_and_watch(browser, e2e_stack):
         ("transform", "out", "end"), ("transform_2", "out", "end")]
     assert all("position" in n for n in saved["nodes"])
     assert next(n for n in saved["nodes"] if n["id"] == "decision")["config"] == {"condition": "input.amount > 100"}
+    assert next(n for n in saved["nodes"] if n["id"] == "start")["config"]["input_schema"]["required"] == ["amount"]
 
     # run with input; watch the nodes light up
     page.get_by_test_id("run").click()
-    page.get_by_test_id("run-input").fill('{"amount": 500}')
-    page.get_by_test_id("run-submit").click()
+    run_dialog = page.get_by_test_id("run-dialog")
+    run_dialog.locator("input#root_amount").fill("500")
+    run_dialog.get_by_test_id("run-submit").click()
     expect(page.get_by_test_id("watchbar")).to_be_visible()
     for node in ("start", "decision", "transform", "end"):
         expect(page.get_by_test_id(f"node-{node}")).to_have_attribute("data-status", "completed", timeout=30000)
@@ -350,4 +385,91 @@ def test_phone_viewport_dashboard_executions_inbox(browser, e2e_stack):
     page.get_by_test_id("menu-toggle").click()
     page.get_by_test_id("nav-inbox").click()
     expect(page.get_by_test_id("inbox")).to_be_visible()
+    ctx.close()
+
+
+def test_triggers_webhook_secret_and_schedule_preview(browser, e2e_stack):
+    wf_id = create_workflow(e2e_stack, "Triggered", SIMPLE)
+    ctx = new_context(browser, e2e_stack, e2e_stack.admin_token)
+    page = ctx.new_page()
+    page.goto(f"{e2e_stack.app_url}/workflows/{wf_id}/triggers")
+    page.get_by_test_id("trigger-kind").select_option("webhook")
+    page.get_by_test_id("trigger-create").click()
+    created = page.get_by_test_id("webhook-created")
+    expect(created.get_by_test_id("webhook-url")).to_contain_text("/api/v1/hooks/")
+    secret = created.get_by_test_id("webhook-secret").inner_text()
+    assert re.fullmatch(r"[0-9a-f]{48}", secret)
+    created.get_by_role("button", name="Done").click()
+    expect(page.get_by_test_id("webhook-created")).to_have_count(0)
+    expect(page.locator("body")).not_to_contain_text(secret)  # shown once
+    page.get_by_test_id("trigger-kind").select_option("schedule")
+    page.get_by_test_id("trigger-cron").fill("*/15 * * * *")
+    expect(page.get_by_test_id("cron-text")).to_have_text("Every 15 minutes")
+    expect(page.get_by_test_id("cron-preview").locator("li")).to_have_count(5)
+    page.get_by_test_id("trigger-cron").fill("61 * * * *")
+    expect(page.get_by_test_id("cron-error")).to_contain_text("minute")
+    page.get_by_test_id("trigger-cron").fill("0 9 * * 1-5")
+    expect(page.get_by_test_id("cron-text")).to_have_text("At 09:00 on Monday to Friday")
+    page.get_by_test_id("trigger-create").click()
+    rows = page.get_by_test_id("trigger-row")
+    expect(rows).to_have_count(2)
+    schedule = rows.filter(has_text="0 9 * * 1-5")
+    schedule.get_by_test_id("trigger-pause").click()
+    expect(schedule.get_by_test_id("trigger-pause")).to_have_text("Resume")
+    expect(schedule).to_contain_text("paused")
+    schedule.get_by_test_id("trigger-run").click()
+    with e2e_stack.api() as api:
+        for _ in range(50):
+            runs = api.get("/executions", params={"workflow_id": wf_id}).json()["items"]
+            if runs:
+                break
+            page.wait_for_timeout(200)
+    assert runs and runs[0]["trigger"] == "schedule"
+    shot(page, "triggers")
+    ctx.close()
+
+
+def test_version_history_diff_restore_and_missing_endpoints(browser, e2e_stack):
+    wf_id = create_workflow(e2e_stack, "Versioned", SIMPLE)
+    with e2e_stack.api() as api:
+        changed = {**SIMPLE, "nodes": [*SIMPLE["nodes"][:2], {"id": "end", "type": "end", "config": {"output": "{{ nodes.calc }}"}}]}
+        etag = api.get(f"/workflows/{wf_id}").headers["etag"]
+        assert api.put(f"/workflows/{wf_id}", json={"definition": changed}, headers={"If-Match": etag}).status_code == 200
+    ctx = new_context(browser, e2e_stack, e2e_stack.admin_token)
+    page = ctx.new_page()
+    open_workflow(page, e2e_stack, wf_id)
+    page.get_by_test_id("history").click()
+    dialog = page.get_by_test_id("history-dialog")
+    expect(dialog.get_by_test_id("version-row")).to_have_count(2)
+    dialog.get_by_test_id("compare-a-1").check()
+    expect(dialog.get_by_test_id("diff-summary")).to_contain_text("~ node end changed")
+    expect(dialog.locator(".react-flow__node.diff-changed")).to_have_count(1)
+    dialog.get_by_test_id("restore-1").click()
+    expect(page.get_by_test_id("unsaved")).to_be_visible()
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("saved")).to_contain_text("saved v3")
+    with e2e_stack.api() as api:
+        end = next(n for n in api.get(f"/workflows/{wf_id}").json()["definition"]["nodes"] if n["id"] == "end")
+    assert end.get("config", {}) == {}
+
+    # test-a-node: either the real answer or a clear "not available" (never a crash)
+    select_node(page, "calc")
+    page.get_by_test_id("tab-test").click()
+    page.get_by_test_id("test-input").fill('{"n": 21}')
+    page.get_by_test_id("test-node").click()
+    expect(page.get_by_test_id("test-result").or_(page.get_by_test_id("test-error"))).to_be_visible(timeout=30000)
+    if page.get_by_test_id("test-result").count():
+        expect(page.get_by_test_id("test-result")).to_contain_text("42")
+    else:
+        expect(page.get_by_test_id("test-error")).to_contain_text("not available")
+    # pin sample data: kept in the definition's pin_data
+    page.get_by_test_id("pin-json").fill('{"sample": true}')
+    page.get_by_test_id("pin-json-apply").click()
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("saved")).to_contain_text("saved v4")
+    with e2e_stack.api() as api:
+        assert api.get(f"/workflows/{wf_id}").json()["definition"]["pin_data"] == {"calc": {"sample": True}}
+    page.goto(e2e_stack.app_url + "/settings/credentials")
+    expect(page.get_by_test_id("credentials")).to_be_visible()
+    expect(page.get_by_test_id("not-available").or_(page.locator("table"))).to_be_visible()
     ctx.close()

@@ -358,7 +358,7 @@ function Canvas({ wf, etag, setEtag, reloadWorkflow }: { wf: Workflow; etag: str
           </ReactFlow>
         </div>
         {one ? (
-          <ConfigPanel node={one} spec={specs[(one.data as WfoNodeData).type]} specs={specs} problems={markers.nodes[one.id] ?? []} readOnly={readOnly} executionId={executionId} />
+          <ConfigPanel key={one.id} node={one} spec={specs[(one.data as WfoNodeData).type]} specs={specs} problems={markers.nodes[one.id] ?? []} readOnly={readOnly} executionId={executionId} />
         ) : null}
       </div>
       <div className="problems" data-testid="problems">
