@@ -125,6 +125,8 @@ def test_build_validate_save_run_and_watch(browser, e2e_stack):
     expect(page.get_by_test_id("marker-decision")).to_be_visible()
     expect(page.get_by_test_id("problems")).to_contain_text("node 'decision'")
     expect(page.get_by_test_id("problems")).to_contain_text("'condition' is a required property")
+    page.get_by_test_id("fit-view").click()
+    page.wait_for_timeout(300)
     shot(page, "designer-problems")
 
     # the start node's input schema (JSON tab) drives completions and the run form
@@ -189,6 +191,8 @@ def test_build_validate_save_run_and_watch(browser, e2e_stack):
     expect(page.get_by_test_id("run-tab")).to_be_visible()
     expect(page.get_by_test_id("node-output")).to_contain_text('"route": "big"')
     expect(page.get_by_test_id("node-output")).to_contain_text('"amount": 500')
+    page.get_by_test_id("fit-view").click()
+    page.wait_for_timeout(300)
     shot(page, "designer-run")
     ctx.close()
 
@@ -472,4 +476,9 @@ def test_version_history_diff_restore_and_missing_endpoints(browser, e2e_stack):
     page.goto(e2e_stack.app_url + "/settings/credentials")
     expect(page.get_by_test_id("credentials")).to_be_visible()
     expect(page.get_by_test_id("not-available").or_(page.locator("table"))).to_be_visible()
+    # by now the dashboard has something to show
+    page.goto(e2e_stack.app_url + "/")
+    expect(page.get_by_test_id("recent-completed").locator("li").first).to_be_visible()
+    assert int(page.get_by_test_id("count-completed").locator(".n").inner_text()) >= 2
+    shot(page, "dashboard-filled")
     ctx.close()
