@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: dev test bench install clean web web-test
+.PHONY: dev test bench install clean web web-test chromium
 
 # The web app (designer/): `npm ci` from the lockfile once (stamped), `npm run build` when sources change.
 NPM ?= npm
@@ -26,6 +26,13 @@ web:
 web-test: $(WEB_STAMP) designer/dist/index.html
 	cd designer && $(NPM) test
 
+# The browser tests (tests/e2e) drive Debian's Chromium; Playwright's own browser download is not used.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "*** $(CHROMIUM) is missing: apt-get install -y chromium (needed by tests/e2e) ***"
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
@@ -37,7 +44,7 @@ install: $(STAMP)
 dev: $(STAMP) web
 	$(BIN)/wfo dev
 
-test: $(STAMP) web-test
+test: $(STAMP) web-test chromium
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
