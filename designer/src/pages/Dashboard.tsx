@@ -22,7 +22,6 @@ async function derivedSummary(): Promise<Summary> {
   const counts: Record<string, number> = {};
   const recent: Record<string, Execution[]> = {};
   statuses.forEach((s, i) => { counts[s] = pages[i].total; recent[s] = pages[i].items; });
-  counts.scheduled = 0;
   const last = await get<Page<Execution>>("executions?limit=200");
   const now = Date.now();
   const hour = 3600_000;
@@ -100,7 +99,7 @@ export function Dashboard() {
           <div className="tiles">
             {tiles.map(([k, label]) => (
               <Link key={k} className={`tile t-${k}`} to={k === "scheduled" ? "/workflows" : `/executions?status=${k}`} data-testid={`count-${k}`}>
-                <span className="n">{data.counts[k] ?? 0}</span>
+                <span className="n">{data.counts[k] ?? "—"}</span>
                 <span>{label}</span>
               </Link>
             ))}

@@ -108,7 +108,7 @@ export function ExecutionDetailPage() {
       <table className="table" data-testid="timeline">
         <thead><tr><th>Node</th><th>Status</th><th>Attempts</th><th>Started</th><th>Duration</th><th>Error</th></tr></thead>
         <tbody>
-          {(logs?.nodes ?? []).map((n: any) => (
+          {[...(logs?.nodes ?? [])].sort((a: any, b: any) => String(a.started_at ?? "~").localeCompare(String(b.started_at ?? "~"))).map((n: any) => (
             <tr key={n.node_id} data-testid={`timeline-${n.node_id}`}>
               <td className="mono">{n.node_id}</td><td><StatusBadge status={n.status ?? "pending"} /></td><td>{n.attempt ?? "—"}</td>
               <td>{fmtTime(n.started_at)}</td><td>{fmtDuration(n.duration_ms)}</td>
@@ -117,7 +117,7 @@ export function ExecutionDetailPage() {
           ))}
         </tbody>
       </table>
-      <div className="grid2">
+      <div className="grid2 spaced">
         <div className="card"><h3>Input</h3><Json value={data.input} testid="execution-input" /></div>
         <div className="card"><h3>Output</h3><Json value={data.output} testid="execution-output" /></div>
       </div>

@@ -91,29 +91,34 @@ export function Json({ value, testid }: { value: any; testid?: string }) {
   return <pre className="json" data-testid={testid}>{value === undefined ? "—" : JSON.stringify(value, null, 2)}</pre>;
 }
 
-/** Executions over time: stacked bars (completed / failed / cancelled / running), hand-rolled SVG. */
+/** Executions over time: stacked bars (completed / failed / cancelled / running), hand-rolled SVG
+ * stretched to the card's width; the scale and the time range are HTML labels around it. */
 export function BarChart({ buckets }: { buckets: { start: string; completed: number; failed: number; cancelled: number; running: number }[] }) {
-  const W = 600, H = 140, pad = 20;
+  const W = 1000, H = 140;
   const max = Math.max(1, ...buckets.map((b) => b.completed + b.failed + b.cancelled + b.running));
-  const bw = buckets.length ? (W - pad * 2) / buckets.length : 0;
+  const bw = buckets.length ? W / buckets.length : 0;
   const colors: Record<string, string> = { completed: "#16a34a", failed: "#dc2626", cancelled: "#9ca3af", running: "#2563eb" };
+  const fmt = (iso?: string) => (iso ? new Date(iso).toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }) : "");
   return (
-    <svg viewBox={`0 0 ${W} ${H}`} className="chart" data-testid="chart" role="img" aria-label="executions over time">
-      <line x1={pad} y1={H - pad} x2={W - pad} y2={H - pad} stroke="#d1d5db" />
-      <text x={2} y={pad} fontSize="10" fill="#6b7280">{max}</text>
-      {buckets.map((b, i) => {
-        let y = H - pad;
-        return (
-          <g key={b.start}>
-            <title>{`${new Date(b.start).toLocaleString()}: ${b.completed} completed, ${b.failed} failed, ${b.cancelled} cancelled, ${b.running} running`}</title>
-            {(["completed", "failed", "cancelled", "running"] as const).map((k) => {
-              const h = ((b[k] ?? 0) / max) * (H - pad * 2);
-              y -= h;
-              return h > 0 ? <rect key={k} x={pad + i * bw + 1} y={y} width={Math.max(1, bw - 2)} height={h} fill={colors[k]} /> : null;
-            })}
-          </g>
-        );
-      })}
-    </svg>
+    <div className="chart-box">
+      <span className="chart-max muted small">{max}</span>
+      <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="chart" data-testid="chart" role="img" aria-label="executions over time">
+        <line x1={0} y1={H - 0.5} x2={W} y2={H - 0.5} stroke="#d1d5db" vectorEffect="non-scaling-stroke" />
+        {buckets.map((b, i) => {
+          let y = H;
+          return (
+            <g key={b.start}>
+              <title>{`${fmt(b.start)}: ${b.completed} completed, ${b.failed} failed, ${b.cancelled} cancelled, ${b.running} running`}</title>
+              {(["completed", "failed", "cancelled", "running"] as const).map((k) => {
+                const h = ((b[k] ?? 0) / max) * (H - 6);
+                y -= h;
+                return h > 0 ? <rect key={k} x={i * bw + bw * 0.12} y={y} width={Math.max(1, bw * 0.76)} height={h} fill={colors[k]} /> : null;
+              })}
+            </g>
+          );
+        })}
+      </svg>
+      <div className="chart-axis muted small"><span>{fmt(buckets[0]?.start)}</span><span>now</span></div>
+    </div>
   );
 }
