@@ -59,7 +59,7 @@ def ensure_built() -> None:
 
 
 def _cli_module() -> str:
-    return "cli" if (ROOT / "cli" / "__main__.py").is_file() else "wfo.cli"
+    return "cli.main" if (ROOT / "cli" / "main.py").is_file() else "wfo.cli"
 
 
 @dataclass
