@@ -278,6 +278,17 @@ def test_expired_session_keeps_unsaved_edits(browser, e2e_stack):
     expect(page.get_by_test_id("saved")).to_contain_text("saved v2")
     with e2e_stack.api() as api:
         assert [n["text"] for n in api.get(f"/workflows/{wf_id}").json()["definition"]["notes"]] == ["unsaved idea"]
+    # select all, copy, paste: fresh ids; one undo removes the pasted copy
+    nodes = page.locator(".react-flow__node")
+    expect(nodes).to_have_count(4)
+    page.get_by_test_id("canvas").click(position={"x": 5, "y": 5})
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Control+c")
+    page.keyboard.press("Control+v")
+    expect(nodes).to_have_count(8)
+    expect(page.get_by_test_id("node-calc_2")).to_be_visible()
+    page.keyboard.press("Control+z")
+    expect(nodes).to_have_count(4)
     ctx.close()
 
 
@@ -373,6 +384,9 @@ def test_viewer_sees_no_edit_actions(browser, e2e_stack):
 
 
 def test_phone_viewport_dashboard_executions_inbox(browser, e2e_stack):
+    wf_id = create_workflow(e2e_stack, "On the phone", SIMPLE)
+    with e2e_stack.api() as api:
+        assert api.post(f"/workflows/{wf_id}/execute", json={"input": {"n": 1}}).status_code == 202
     ctx = new_context(browser, e2e_stack, e2e_stack.admin_token, viewport={"width": 390, "height": 844},
                       is_mobile=True, has_touch=True)
     page = ctx.new_page()
@@ -391,6 +405,12 @@ def test_phone_viewport_dashboard_executions_inbox(browser, e2e_stack):
     page.get_by_test_id("menu-toggle").click()
     page.get_by_test_id("nav-inbox").click()
     expect(page.get_by_test_id("inbox")).to_be_visible()
+    # the canvas opens read-only on a phone
+    page.get_by_test_id("menu-toggle").click()
+    page.get_by_test_id("nav-workflows").click()
+    page.get_by_test_id("workflow-link").first.click()
+    expect(page.get_by_test_id("designer")).to_have_attribute("data-readonly", "1")
+    expect(page.locator(".react-flow__node").first).to_be_visible()
     ctx.close()
 
 

@@ -101,7 +101,7 @@ export const useCanvas = create<CanvasState>()(
         const taken = new Set(get().nodes.map((n) => n.id));
         const rename = new Map<string, string>();
         const fresh = clip.nodes.map((n) => {
-          const id = newNodeId(n.type === "note" ? "note" : (n.data as WfoNodeData).type, taken);
+          const id = newNodeId(n.id.replace(/_\d+$/, ""), taken);
           taken.add(id);
           rename.set(n.id, id);
           return { ...n, id, selected: true, position: { x: n.position.x + offset, y: n.position.y + offset } };
