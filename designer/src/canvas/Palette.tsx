@@ -11,7 +11,7 @@ export function Palette({ specs, categories, onAdd, error }: { specs: Record<str
   const cats = categories.length ? categories : [...new Set(list.map((s) => s.category))];
   return (
     <aside className="palette" data-testid="palette">
-      <Command label="Components" loop>
+      <Command label="Components" loop filter={(value, search) => (value.toLowerCase().includes(search.toLowerCase().trim()) ? 1 : 0)}>
         <Command.Input placeholder="Search components…  (/)" data-testid="palette-search" />
         <Command.List>
           <Command.Empty>No component matches.</Command.Empty>
@@ -22,7 +22,7 @@ export function Palette({ specs, categories, onAdd, error }: { specs: Record<str
             return (
               <Command.Group key={c} heading={c}>
                 {items.map((s) => (
-                  <Command.Item key={s.type} value={`${s.title} ${s.type} ${s.description}`} onSelect={() => onAdd(s.type)}>
+                  <Command.Item key={s.type} value={`${s.title} ${s.type} ${s.category}`} onSelect={() => onAdd(s.type)}>
                     <div className="palette-item" draggable data-testid={`palette-${s.type}`} title={s.description}
                       onDragStart={(e) => { e.dataTransfer.setData(DND_TYPE, s.type); e.dataTransfer.setData("text/plain", s.type); e.dataTransfer.effectAllowed = "move"; }}>
                       <span className="icon">{iconFor(s.icon, s.type)}</span>
