@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.registry import default_registry
+from tests.api._util import wait_status
 from workflows.components import CATEGORIES
 
 
@@ -78,3 +79,43 @@ async def test_not_built_says_how_to_build(http, tmp_path, monkeypatch):
     assert r.status_code == 503
     assert r.headers["content-type"].startswith("text/html")
     assert "npm ci" in r.text and "npm run build" in r.text and "make dev" in r.text
+
+
+NODE_DEF = {
+    "schema_version": 1,
+    "nodes": [
+        {"id": "start", "type": "start"},
+        {"id": "calc", "type": "transform", "config": {"expression": "{ 'double': input.n * 2 }"}},
+        {"id": "big", "type": "decision", "config": {"condition": "nodes.calc.double > 100"}},
+        {"id": "never", "type": "transform", "config": {"expression": "1"}},
+        {"id": "end", "type": "end", "config": {"output": "{{ nodes.calc }}"}},
+    ],
+    "edges": [{"source": "start", "target": "calc"}, {"source": "calc", "target": "big"},
+              {"source": "big", "source_port": "true", "target": "never"},
+              {"source": "big", "source_port": "false", "target": "end"},
+              {"source": "never", "target": "end"}],
+}
+
+
+async def test_node_output_of_a_finished_execution(http, tenant_a, worker):
+    r = await http.post("/api/v1/workflows", headers=tenant_a.h("developer"),
+                        json={"name": "node outputs", "status": "active", "definition": NODE_DEF})
+    assert r.status_code == 201, r.text
+    r = await http.post(f"/api/v1/workflows/{r.json()['id']}/execute", headers=tenant_a.h("developer"),
+                        json={"input": {"n": 21}})
+    assert r.status_code == 202, r.text
+    exec_id = r.json()["id"]
+    assert (await wait_status(http, tenant_a, exec_id))["status"] == "completed"
+
+    r = await http.get(f"/api/v1/executions/{exec_id}/nodes/calc", headers=tenant_a.h("viewer"))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"execution_id": exec_id, "node_id": "calc", "ran": True, "output": {"double": 42}}
+    r = await http.get(f"/api/v1/executions/{exec_id}/nodes/big", headers=tenant_a.h("viewer"))
+    assert r.json()["ran"] is True and r.json()["output"] == {"result": False}
+    r = await http.get(f"/api/v1/executions/{exec_id}/nodes/never", headers=tenant_a.h("viewer"))
+    assert r.json()["ran"] is False and r.json()["output"] is None
+    # another tenant cannot read it
+    other = await http.get(f"/api/v1/executions/{exec_id}/nodes/calc", headers={"Authorization": "Bearer nope"})
+    assert other.status_code == 401
+    missing = await http.get("/api/v1/executions/exec-does-not-exist/nodes/calc", headers=tenant_a.h("viewer"))
+    assert missing.status_code == 404
