@@ -1,15 +1,16 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { lazy, Suspense, useEffect, useState, type FormEvent } from "react";
 import { NavLink, Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { useSession, can, PERM } from "./lib/session";
 import { ErrorBox } from "./ui/common";
 import { Dashboard } from "./pages/Dashboard";
 import { Library } from "./pages/Library";
-import { DesignerPage } from "./pages/Designer";
+// the canvas, the forms and the editor are loaded when first needed: the dashboard stays light on a phone
+const DesignerPage = lazy(() => import("./pages/Designer").then((m) => ({ default: m.DesignerPage })));
+const Templates = lazy(() => import("./pages/Templates").then((m) => ({ default: m.Templates })));
+const Inbox = lazy(() => import("./pages/Inbox").then((m) => ({ default: m.Inbox })));
+const Credentials = lazy(() => import("./pages/Credentials").then((m) => ({ default: m.Credentials })));
 import { Executions, ExecutionDetailPage } from "./pages/Executions";
-import { Inbox } from "./pages/Inbox";
-import { Templates } from "./pages/Templates";
 import { Triggers } from "./pages/Triggers";
-import { Credentials } from "./pages/Credentials";
 
 export function LoginForm({ onDone, testid = "login-form" }: { onDone?: () => void; testid?: string }) {
   const login = useSession((s) => s.login);
@@ -98,6 +99,7 @@ function Shell() {
         </span>
       </header>
       <main>
+        <Suspense fallback={<div className="loading">Loading…</div>}>
         <Routes>
           <Route path="/" element={<Dashboard />} />
           <Route path="/workflows" element={<Library />} />
@@ -110,6 +112,7 @@ function Shell() {
           <Route path="/settings/credentials" element={<Credentials />} />
           <Route path="*" element={<div className="page"><h1>Not found</h1><p>This page does not exist. <NavLink to="/">Go to the dashboard</NavLink>.</p></div>} />
         </Routes>
+        </Suspense>
       </main>
     </div>
   );

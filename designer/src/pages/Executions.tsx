@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
-import { get, post } from "../lib/api";
+import { ApiError, get, post } from "../lib/api";
 import { subscribe } from "../lib/sse";
 import { can, PERM, useSession } from "../lib/session";
 import type { Execution, Page, Workflow } from "../lib/types";
@@ -77,7 +77,9 @@ export function ExecutionDetailPage() {
     try {
       const r = await post<any>(`executions/${id}/${path}`);
       if (path !== "cancel" && r?.id) nav(`/executions/${r.id}`); else reload();
-    } catch (err) { setActionError(err); }
+    } catch (err) {
+      setActionError(err instanceof ApiError && err.notAvailable ? new Error(`${path} is not available on this server yet`) : err);
+    }
   };
   if (error) return <div className="page"><LoadError error={error} what="This execution" /></div>;
   if (!data) return <div className="page muted">Loading…</div>;
