@@ -3,6 +3,7 @@ Postgres. Each test drives the UI the way a workflow designer would."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from playwright.sync_api import expect
@@ -333,6 +334,12 @@ def test_approve_from_inbox_completes_execution(browser, e2e_stack):
     expect(page.get_by_test_id("execution-output")).to_contain_text('"decision": "approved"')
     expect(page.get_by_test_id("timeline-review")).to_contain_text("completed")
     shot(page, "execution-detail")
+    page.goto(f"{e2e_stack.app_url}/executions?status=completed&workflow_id={wf_id}")
+    rows = page.get_by_test_id("execution-row")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Needs approval")
+    page.goto(f"{e2e_stack.app_url}/executions?status=failed&workflow_id={wf_id}")
+    expect(page.get_by_test_id("executions")).to_contain_text("No executions match.")
     # deciding again is refused with a readable reason (409), not a blank screen
     with e2e_stack.api() as api:
         task_id = api.get("/tasks", params={"execution_id": execution_id, "status": "approved", "mine": "false"}).json()["items"][0]["id"]
@@ -357,6 +364,12 @@ def test_create_workflow_from_template(browser, e2e_stack):
     expect(page.get_by_test_id("designer")).to_be_visible()
     expect(page.get_by_test_id("workflow-name")).to_have_text("From a template")
     assert page.locator(".react-flow__node").count() >= 2
+    # import a definition file from the library
+    page.goto(e2e_stack.app_url + "/workflows")
+    page.get_by_test_id("import-file").set_input_files(
+        files=[{"name": "imported.json", "mimeType": "application/json", "buffer": json.dumps(SIMPLE).encode()}])
+    expect(page.get_by_test_id("workflow-name")).to_have_text("imported")
+    expect(page.get_by_test_id("node-calc")).to_be_visible()
     ctx.close()
 
 
