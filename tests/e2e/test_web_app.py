@@ -319,7 +319,7 @@ def test_approve_from_inbox_completes_execution(browser, e2e_stack):
     page = ctx.new_page()
     page.goto(e2e_stack.app_url + "/inbox")
     card = page.get_by_test_id("task-card").filter(has_text="Approve the order").filter(has_text=execution_id[:24])
-    for _ in range(40):
+    for _ in range(80):
         if card.count():
             break
         page.wait_for_timeout(250)
@@ -458,7 +458,7 @@ def test_triggers_webhook_secret_and_schedule_preview(browser, e2e_stack):
     expect(schedule).to_contain_text("paused")
     schedule.get_by_test_id("trigger-run").click()
     with e2e_stack.api() as api:
-        for _ in range(50):
+        for _ in range(100):
             runs = api.get("/executions", params={"workflow_id": wf_id}).json()["items"]
             if runs:
                 break
