@@ -16,6 +16,7 @@ function DiffGraph({ a, b }: { a: Definition; b: Definition }) {
   const c = toCanvas(merged);
   const nodes = (merged.nodes.every((n) => n.position) ? c.nodes : layout(c.nodes, c.edges)).map((n) => ({
     ...n,
+    data: { ...n.data, static: true },
     className: d.added.includes(n.id) ? "diff-added" : d.removed.includes(n.id) ? "diff-removed" : d.changed.includes(n.id) ? "diff-changed" : "",
   }));
   return (

@@ -24,8 +24,9 @@ const EMPTY: never[] = [];
 export const WfoNode = memo(function WfoNode({ id, data, selected }: NodeProps) {
   const d = data as WfoNodeData;
   const spec = useSession((s) => s.specs[d.type]);
-  const problems = useOverlay((s) => s.markers.nodes[id] ?? EMPTY);
-  const run = useOverlay((s) => s.run[id]);
+  // previews (templates, version diffs) pass `static`: the live canvas' markers and run status are not theirs
+  const problems = useOverlay((s) => (d.static ? EMPTY : s.markers.nodes[id] ?? EMPTY));
+  const run = useOverlay((s) => (d.static ? undefined : s.run[id]));
   const ports = outputPorts(d.type, d.config, spec);
   const cls = ["wfo-node", `cat-${spec?.category ?? "core"}`, selected ? "selected" : "", problems.length ? "invalid" : "", run ? `run-${run}` : ""].join(" ");
   return (
@@ -58,7 +59,7 @@ const COLORS = ["yellow", "blue", "green", "pink"];
 export const NoteNode = memo(function NoteNode({ id, data, selected }: NodeProps) {
   const d = data as NoteData;
   const update = useCanvas((s) => s.updateData);
-  const readOnly = useOverlay((s) => s.readOnly);
+  const readOnly = useOverlay((s) => s.readOnly) || !!d.static;
   const onText = useCallback((e: React.ChangeEvent<HTMLTextAreaElement>) => update(id, { text: e.target.value }), [id, update]);
   return (
     <div className={`note note-${d.color}`} data-testid={`note-${id}`}>

@@ -417,6 +417,7 @@ export function DesignerPage() {
         } catch { localStorage.removeItem(DRAFT(id!)); }
       } else setDraftNote(null);
       const c = toCanvas(def);
+      useOverlay.getState().setProblems([], [], []);
       useCanvas.getState().load(c.nodes, c.edges, c.extra);
       if (restored) useCanvas.setState({ dirty: true });
       resetHistory();

@@ -15,7 +15,8 @@ interface TemplateDetail extends TemplateSummary { example_parameters: any; defi
 
 function Preview({ definition }: { definition: any }) {
   const c = toCanvas(definition);
-  const nodes = definition.nodes.every((n: any) => n.position) ? c.nodes : layout(c.nodes, c.edges);
+  const placed = definition.nodes.every((n: any) => n.position) ? c.nodes : layout(c.nodes, c.edges);
+  const nodes = placed.map((n) => ({ ...n, data: { ...n.data, static: true } }));
   return (
     <div className="template-graph" data-testid="template-graph">
       <ReactFlowProvider>
