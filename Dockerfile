@@ -2,6 +2,14 @@
 #   docker build -t wfo:latest .
 #   docker run --env-file .env -p 5000:5000 wfo:latest
 #   docker run --env-file .env wfo:latest wfo worker
+# The web app (designer/): built in a Node stage, only its static files reach the image.
+FROM node:20-slim AS web
+WORKDIR /web
+COPY designer/package.json designer/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY designer/ ./
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
@@ -21,6 +29,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # The project itself. Installed in editable mode on purpose: `wfo migrate` finds the Alembic
 # scripts at <source>/migrations next to the `wfo` package, which a regular wheel install lacks.
 COPY . .
+COPY --from=web /web/dist /app/designer/dist
 RUN pip install --no-deps -e . \
     && python -m compileall -q wfo api worker activities workflows connectors migrations \
     && groupadd --gid 10001 wfo \

@@ -124,6 +124,12 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/beta/graphql"): P.READ,
     # the GraphiQL page itself (static HTML; its queries go to the routes above with a token)
     ("GET", "/api/beta/graphql/explorer"): PUBLIC,
+    # the designer's palette (api/routes/components.py) and the web app's static files (api/routes/designer.py)
+    ("GET", "/api/v1/components"): P.READ,
+    ("GET", "/api/v1/executions/{execution_id}/nodes/{node_id}"): P.READ,
+    ("GET", "/"): PUBLIC,
+    ("GET", "/workflow_orchestration"): PUBLIC,
+    ("GET", "/workflow_orchestration/{path}"): PUBLIC,
 }
 
 # GraphQL root fields (Query/Mutation) -> permission, enforced by the GraphQL layer with

@@ -175,6 +175,9 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
         await wait_port(api_port, children)
         print("\n" + "=" * 72)
         print(f"  API            http://127.0.0.1:{api_port}   (docs: /api/v1/docs)")
+        built = (Path(__file__).resolve().parents[1] / "designer" / "dist" / "index.html").is_file()
+        print(f"  Web app        http://127.0.0.1:{api_port}   (log in with the admin below)" if built else
+              "  Web app        not built: needs Node.js 20+ (make dev builds it; or cd designer && npm ci && npm run build)")
         print(f"  Temporal UI    http://127.0.0.1:{ui_port}")
         print(f"  Temporal gRPC  127.0.0.1:{t_port_i}  (task queue '{settings.temporal_task_queue}')")
         print(f"  Postgres       {database_url}")

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         DECIDE_UPDATE,
         INTERPRETER_WORKFLOW,
         LOAD_DEFINITION_ACTIVITY,
+        NODE_OUTPUT_QUERY,
         PROGRESS_QUERY,
         TASK_CLOSE_ACTIVITY,
         TASK_NOTIFY_ACTIVITY,
@@ -116,6 +117,12 @@ class InterpreterWorkflow:
         if self._engine is None:
             return {"status": "starting", "nodes": {}, "events": [], "activations": 0, "runs": 1}
         return self._engine.progress()
+
+    @workflow.query(name=NODE_OUTPUT_QUERY)
+    def node_output(self, node_id: str) -> dict[str, Any]:
+        """The latest output of one node in this run (what `nodes.<id>` evaluates to); read-only."""
+        nodes = self._engine.context["nodes"] if self._engine is not None else {}
+        return {"node_id": node_id, "ran": node_id in nodes, "output": nodes.get(node_id)}
 
     def _env(self) -> EvalEnv:
         """The expression environment: workflow time and workflow randomness (one per run, refreshed)."""

@@ -7,6 +7,8 @@ from typing import Any
 
 INTERPRETER_WORKFLOW = "Interpreter"
 PROGRESS_QUERY = "progress"
+NODE_OUTPUT_QUERY = "node_output"
+"""Query: one node's latest output (`{"node_id", "ran", "output"}`); read-only, so it never touches history."""
 EVALUATE_ACTIVITY = "wfo.evaluate"
 LOAD_DEFINITION_ACTIVITY = "wfo.load_definition"
 CHECKPOINT_ACTIVITY = "wfo.checkpoint"

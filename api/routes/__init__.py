@@ -17,8 +17,11 @@ from api.routes import (
     api_keys,
     auth,
     bulk,
+    components,
+    designer,
     docs,
     events,
+    execution_nodes,
     executions,
     health,
     hooks,
@@ -49,6 +52,9 @@ ROUTERS: list[APIRouter | Callable[[FastAPI], None]] = [
     tasks.router,
     events.router,
     n8n_import.router,
+    components.router,
+    execution_nodes.router,
+    designer.router,  # last: the web app at /workflow_orchestration/ (and `/`)
 ]
 
 
