@@ -6,6 +6,11 @@ export default defineConfig({
   base: "/workflow_orchestration/",
   plugins: [react()],
   server: { proxy: { "/api": "http://127.0.0.1:5000" } },
-  build: { chunkSizeWarningLimit: 2000, sourcemap: false },
+  build: {
+    chunkSizeWarningLimit: 4000,
+    sourcemap: false,
+    // two pages: the app, and the GraphQL explorer (GraphiQL) served from the same build, no CDN
+    rollupOptions: { input: { main: "index.html", graphiql: "graphiql.html" } },
+  },
   test: { environment: "node", include: ["src/**/*.test.ts"] },
 });

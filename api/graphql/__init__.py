@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from ariadne import graphql, load_schema_from_path, make_executable_schema
-from ariadne.explorer import ExplorerGraphiQL
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 
@@ -142,9 +141,13 @@ async def execute(request: Request, principal: Principal, session, settings: Set
     return JSONResponse(result, status_code=status)
 
 
-def explorer_html() -> str:
-    html = ExplorerGraphiQL(title="wfo GraphQL explorer").html(None)
-    return html.replace("url: window.location.href", f"url: {json.dumps(PATH)}")
+EXPLORER_URL = "/workflow_orchestration/graphiql.html"
+"""GraphiQL, built with the web app (designer/graphiql.html) and served from its assets: no CDN. It sends
+the web app's session token; without a build, that path answers a page saying how to build it."""
+
+
+def explorer() -> RedirectResponse:
+    return RedirectResponse(EXPLORER_URL, status_code=307)
 
 
 @router.post(PATH)
@@ -162,7 +165,7 @@ async def graphql_get(request: Request, principal: OptionalPrincipal, session: S
     the answer is the explorer page, which holds no data (its queries carry the caller's token)."""
     params = request.query_params
     if "query" not in params:
-        return HTMLResponse(explorer_html())
+        return explorer()
     principal = check_permission(principal, P.READ)
     variables: Any = None
     if params.get("variables"):
@@ -174,7 +177,7 @@ async def graphql_get(request: Request, principal: OptionalPrincipal, session: S
     return await execute(request, principal, session, settings, data, allow_mutations=False)
 
 
-@router.get(PATH + "/explorer", response_class=HTMLResponse)
+@router.get(PATH + "/explorer", response_class=RedirectResponse, status_code=307)
 async def graphql_explorer():
-    """The GraphiQL page (static; queries it sends need a token in its Headers tab)."""
-    return HTMLResponse(explorer_html())
+    """The GraphiQL page (static; its queries carry the web app's token or one set in its Headers tab)."""
+    return explorer()
