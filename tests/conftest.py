@@ -97,3 +97,10 @@ def settings(temporal_env: WorkflowEnvironment, database_url: str, redis_url: st
         http_allow_private_networks=True,
         worker_shutdown_grace_seconds=1,
     )
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The browser tests (tests/e2e) run last: Playwright's sync API runs its own event loop in this thread
+    for as long as its browser fixture lives, which the session-scoped asyncio loop of every other test
+    cannot share."""
+    items.sort(key=lambda item: "/tests/e2e/" in str(item.path).replace("\\", "/"))
