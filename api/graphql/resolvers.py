@@ -331,7 +331,7 @@ async def resolve_complete_task(_, info: GraphQLResolveInfo, id: str, decision: 
         async with ctx.lock:
             row = await task_svc.load(ctx.session, ctx.principal, id)
             client = await ctx.temporal()
-            result = await task_svc.decide_once(ctx.session, client, row._mapping["execution_id"],
+            result = await task_svc.decide_once(ctx.session, client, row.execution_id,
                                                 task_svc.principal_decision(ctx.principal, id, body, idempotencyKey,
                                                                             via="graphql"))
     except WfoError as exc:

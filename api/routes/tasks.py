@@ -8,13 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Header, HTTPException, Query, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
-from sqlmodel import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
 
 from api.deps import CurrentPrincipal, SessionDep, SettingsDep, TemporalDep
 from api.services import tasks as svc
 from api.services.tasks import REFUSALS, CompleteTask, TaskPage, TaskPublic, TaskStatus  # noqa: F401 - re-exported
 from wfo.approval_links import LinkError, link_path, make_token, read_token
+from wfo.db import execute
 from wfo.models import User
+from wfo.models_tasks import TaskLinkUse
 from workflows.types import Decision
 
 router = APIRouter(tags=["tasks"])
@@ -31,7 +34,6 @@ class TaskLinks(BaseModel):
     expires_in_hours: float
 
 
-_sql = svc.sql
 _load = svc.load
 _decide = svc.decide
 
@@ -68,7 +70,7 @@ async def complete_task(
 ) -> dict[str, Any]:
     """Decide; the execution validates (assignee, one vote each, no self-approval, form) before recording."""
     row = await _load(session, principal, task_id)
-    return await svc.decide_once(session, client, row._mapping["execution_id"],
+    return await svc.decide_once(session, client, row.execution_id,
                                  svc.principal_decision(principal, task_id, body, idempotency_key))
 
 
@@ -77,14 +79,13 @@ async def create_links(task_id: str, body: LinkRequest, session: SessionDep, pri
                        settings: SettingsDep) -> TaskLinks:
     """Signed approve/reject links for one assignee (who must be able to act on the task)."""
     row = await _load(session, principal, task_id)
-    m = row._mapping
-    if m["status"] != "pending":
-        raise HTTPException(status.HTTP_409_CONFLICT, f"task is already {m['status']}")
+    if row.status != "pending":
+        raise HTTPException(status.HTTP_409_CONFLICT, f"task is already {row.status}")
     user = (await session.exec(select(User).where(User.tenant_id == principal.tenant_id,
                                                      User.email == body.assignee))).first()
     roles = [str(user.role)] if user is not None else []
-    users = [u.lower() for u in (m["assignee_users"] or [])]
-    if body.assignee.lower() not in users and not set(roles) & set(m["assignee_roles"] or []):
+    users = [u.lower() for u in (row.assignee_users or [])]
+    if body.assignee.lower() not in users and not set(roles) & set(row.assignee_roles or []):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"{body.assignee} is not an assignee of this task")
     ttl = int(body.ttl_hours * 3600)
@@ -117,10 +118,9 @@ async def link_page(task_id: str, token: str, session: SessionDep, settings: Set
     row = await _task_for_link(session, task_id)
     if row is None:
         return _page("Task not found", "", 404)
-    m = row._mapping
     verb = "Approve" if claim.decision == "approved" else "Reject"
-    return _page(f"{verb}: {m['title']}", (
-        f"<p>{html.escape(m['description'] or '')}</p><p>As <b>{html.escape(claim.assignee)}</b>.</p>"
+    return _page(f"{verb}: {row.title}", (
+        f"<p>{html.escape(row.description or '')}</p><p>As <b>{html.escape(claim.assignee)}</b>.</p>"
         f"<form method='post'><input type='hidden' name='token' value='{html.escape(token)}'>"
         f"<p><textarea name='comment' placeholder='Comment (optional)' rows='3' cols='50'></textarea></p>"
         f"<button type='submit'>{verb}</button></form>"))
@@ -138,14 +138,13 @@ async def link_decide(task_id: str, token: Annotated[str, Form(max_length=4000)]
     row = await _task_for_link(session, task_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} not found")
-    inserted = (await _sql(session, (
-        "INSERT INTO task_link_uses (nonce, task_id) VALUES (:n, :t) ON CONFLICT DO NOTHING RETURNING nonce"),
-        {"n": claim.nonce, "t": task_id})).first()
+    inserted = (await execute(session, insert(TaskLinkUse).values(nonce=claim.nonce, task_id=task_id)
+                              .on_conflict_do_nothing().returning(col(TaskLinkUse.nonce)))).first()
     if inserted is None:
         await session.rollback()
         raise HTTPException(status.HTTP_410_GONE, "this approval link has already been used")
     try:
-        result = await _decide(client, row._mapping["execution_id"], Decision(
+        result = await _decide(client, row.execution_id, Decision(
             task_id=task_id, decision=claim.decision, user_email=claim.assignee, roles=claim.roles,
             comment=comment, idempotency_key=f"link:{claim.nonce}", via="link"))
     except BaseException:

@@ -6,17 +6,21 @@ Unavailable; HTTP 403 / 409 / 422 / 503 through ``api.errors``)."""
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
+from sqlalchemy import func, or_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from wfo.db import sql
+from wfo.db import execute
 from wfo.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable, WfoError
-from wfo.models import Role
+from wfo.jsonsafe import jsonable
+from wfo.models import Execution, Role
+from wfo.models_tasks import Task, TaskDecision
 from workflows.types import APPROVALS_QUERY, DECIDE_UPDATE, Decision
 
 TaskStatus = Literal["pending", "approved", "rejected", "timed_out", "cancelled"]
@@ -72,48 +76,44 @@ class CompleteTask(BaseModel):
     data: dict[str, Any] | None = None
 
 
-COLUMNS = ("id, execution_id, workflow_id, node_id, title, description, status, assignee_users, assignee_roles, "
-           "required_approvals, form, due_at, escalated, decision, votes, created_at, completed_at, tenant_id")
-
-
-def public(row: Any) -> TaskPublic:
-    m = row._mapping
+def public(row: Task) -> TaskPublic:
     return TaskPublic(
-        id=m["id"], execution_id=m["execution_id"], workflow_id=m["workflow_id"], node_id=m["node_id"],
-        title=m["title"], description=m["description"], status=m["status"],
-        assignees={"users": list(m["assignee_users"] or []), "roles": list(m["assignee_roles"] or [])},
-        required_approvals=m["required_approvals"], form=m["form"], due_at=m["due_at"], escalated=m["escalated"],
-        decision=m["decision"], votes=list(m["votes"] or []), created_at=m["created_at"],
-        completed_at=m["completed_at"],
+        id=row.id, execution_id=row.execution_id, workflow_id=row.workflow_id, node_id=row.node_id,
+        title=row.title, description=row.description, status=row.status,
+        assignees={"users": list(row.assignee_users or []), "roles": list(row.assignee_roles or [])},
+        required_approvals=row.required_approvals, form=row.form, due_at=row.due_at, escalated=row.escalated,
+        decision=row.decision, votes=list(row.votes or []), created_at=row.created_at,
+        completed_at=row.completed_at,
     )
 
 
-def can_act_clause() -> str:
-    return ("(assignee_users @> to_jsonb(CAST(:email AS text)) OR assignee_users @> to_jsonb(CAST(:uid AS text)) "
-            "OR assignee_roles @> to_jsonb(CAST(:role AS text)))")
+def can_act(principal) -> Any:
+    """The caller is a user assignee (by email or id) or holds an assignee role."""
+    users = col(Task.assignee_users)
+    return or_(users.contains([principal.name]), users.contains([str(principal.user_id or principal.id)]),
+               col(Task.assignee_roles).contains([str(principal.role)]))
 
 
-async def load(session, principal, task_id: str):
-    """The task's row within the caller's tenant, or 404."""
-    row = (await sql(
-        session, f"SELECT {COLUMNS} FROM tasks WHERE id = :id AND tenant_id = :tenant",
-        {"id": task_id, "tenant": principal.tenant_id})).first()
+async def load(session, principal, task_id: str) -> Task:
+    """The task's row within the caller's tenant, or NotFound."""
+    row = (await session.exec(select(Task).where(Task.id == task_id, Task.tenant_id == principal.tenant_id)
+                              .execution_options(populate_existing=True))).first()
     if row is None:
         raise NotFound(f"task {task_id} not found")
     return row
 
 
-async def row_by_id(session, task_id: str):
+async def row_by_id(session, task_id: str) -> Task | None:
     """Any tenant's task (signed links carry their own authority)."""
-    return (await sql(session, f"SELECT {COLUMNS} FROM tasks WHERE id = :id", {"id": task_id})).first()
+    return (await session.exec(select(Task).where(Task.id == task_id)
+                               .execution_options(populate_existing=True))).first()
 
 
-async def reconcile(session, client, row) -> Any:
+async def reconcile(session, client, row: Task) -> Task:
     """Temporal is the truth: refresh a pending row from the execution's approvals query."""
-    m = row._mapping
-    if m["status"] != "pending" or client is None:
+    if row.status != "pending" or client is None:
         return row
-    handle = client.get_workflow_handle(m["execution_id"])
+    handle = client.get_workflow_handle(row.execution_id)
     try:
         running = (await asyncio.wait_for(handle.describe(), 5)).status.name == "RUNNING"
     except Exception:  # noqa: BLE001 - Temporal down, history gone: keep the row
@@ -124,32 +124,31 @@ async def reconcile(session, client, row) -> Any:
         if running:
             return row
         tasks = []
-    live = next((t for t in tasks if t["task_id"] == m["id"]), None)
+    live = next((t for t in tasks if t["task_id"] == row.id), None)
     if not running and (live is None or live["status"] == "pending"):
         # the execution ended without closing the task (terminated from outside, timed out): nobody can act
-        await sql(session, "UPDATE tasks SET status = 'cancelled', completed_at = now(), updated_at = now() "
-                           "WHERE id = :id AND status = 'pending'", {"id": m["id"]})
+        await execute(session, update(Task).where(col(Task.id) == row.id, col(Task.status) == "pending")
+                      .values(status="cancelled", completed_at=func.now(), updated_at=func.now()))
         await session.commit()
-        return await row_by_id(session, m["id"])
-    if live is None or live["status"] == m["status"] and live["votes"] == list(m["votes"] or []):
+        return await row_by_id(session, row.id) or row
+    if live is None or live["status"] == row.status and live["votes"] == list(row.votes or []):
         return row
-    await sql(session, (
-        "UPDATE tasks SET status = :s, votes = CAST(:v AS jsonb), escalated = :e, "
-        "assignee_users = CAST(:u AS jsonb), assignee_roles = CAST(:r AS jsonb), updated_at = now() WHERE id = :id"),
-        {"s": live["status"], "v": json.dumps(live["votes"]), "e": live["escalated"],
-         "u": json.dumps(live["assignees"]["users"]), "r": json.dumps(live["assignees"]["roles"]), "id": m["id"]})
+    await execute(session, update(Task).where(col(Task.id) == row.id).values(
+        status=live["status"], votes=live["votes"], escalated=live["escalated"],
+        assignee_users=live["assignees"]["users"], assignee_roles=live["assignees"]["roles"],
+        updated_at=func.now()))
     await session.commit()
-    return await row_by_id(session, m["id"])
+    return await row_by_id(session, row.id) or row
 
 
 async def close_orphaned_tasks(sessionmaker) -> int:
     """Pending tasks whose execution has ended (per the executions index) can never be decided: cancel them.
     Run by the API's periodic reconcile pass, after the executions index has been refreshed from Temporal."""
     async with sessionmaker() as session:
-        result = await sql(session, (
-            "UPDATE tasks SET status = 'cancelled', completed_at = now(), updated_at = now() "
-            "WHERE status = 'pending' AND execution_id IN "
-            "(SELECT id FROM executions WHERE status <> 'running')"), {})
+        ended = select(Execution.id).where(col(Execution.status) != "running")
+        result = await execute(session, update(Task).where(col(Task.status) == "pending",
+                                                           col(Task.execution_id).in_(ended))
+                               .values(status="cancelled", completed_at=func.now(), updated_at=func.now()))
         await session.commit()
         return result.rowcount or 0
 
@@ -164,28 +163,20 @@ async def list_tasks(session, principal, *, status_: str | None = "pending", wor
                      offset: int = 0) -> TaskPage:
     """Tasks of the caller's tenant; by default the pending ones the caller may act on (non-admins only ever
     see the ones they may act on)."""
-    where = ["tenant_id = :tenant"]
-    params: dict[str, Any] = {"tenant": principal.tenant_id, "limit": limit, "offset": offset}
+    conds: list[Any] = [Task.tenant_id == principal.tenant_id]
     if status_ is not None:
-        where.append("status = :status")
-        params["status"] = status_
+        conds.append(Task.status == status_)
     if workflow_id:
-        where.append("workflow_id = :wf")
-        params["wf"] = workflow_id
+        conds.append(Task.workflow_id == workflow_id)
     if execution_id:
-        where.append("execution_id = :ex")
-        params["ex"] = execution_id
+        conds.append(Task.execution_id == execution_id)
     if mine or principal.role != Role.admin:
-        where.append(can_act_clause())
-        params.update({"email": principal.name, "uid": str(principal.user_id or principal.id),
-                       "role": str(principal.role)})
-    cond = " AND ".join(where)
+        conds.append(can_act(principal))
     # counted up to COUNT_CAP (`total_capped` beyond): an inbox of 10,000 open tasks answers in milliseconds
-    total = (await sql(session, f"SELECT count(*) FROM (SELECT 1 FROM tasks WHERE {cond} LIMIT {COUNT_CAP + 1}) t",
-                       params)).scalar_one()
-    rows = (await sql(session, (
-        f"SELECT {COLUMNS} FROM tasks WHERE {cond} ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset"),
-        params)).all()
+    capped = select(Task.id).where(*conds).limit(COUNT_CAP + 1).subquery()
+    total = (await session.exec(select(func.count()).select_from(capped))).one()
+    rows = (await session.exec(select(Task).where(*conds).order_by(col(Task.created_at).desc(), col(Task.id))
+                               .limit(limit).offset(offset))).all()
     return TaskPage(items=[public(r) for r in rows], total=min(total, COUNT_CAP), limit=limit, offset=offset,
                     total_capped=total > COUNT_CAP)
 
@@ -212,15 +203,13 @@ async def decide_once(session, client, execution_id: str, decision: Decision) ->
     even once the execution has finished (the workflow answers repeats itself while it runs)."""
     key = decision.idempotency_key
     if key:
-        stored = (await sql(session, "SELECT result FROM task_decisions WHERE task_id = :t AND idempotency_key = :k",
-                            {"t": decision.task_id, "k": key})).first()
+        stored = await session.get(TaskDecision, (decision.task_id, key))
         if stored is not None:
-            return stored[0]
+            return stored.result
     result = await decide(client, execution_id, decision)
     if key:
-        await sql(session, "INSERT INTO task_decisions (task_id, idempotency_key, result) "
-                           "VALUES (:t, :k, CAST(:r AS jsonb)) ON CONFLICT DO NOTHING",
-                  {"t": decision.task_id, "k": key, "r": json.dumps(result, default=str)})
+        await execute(session, insert(TaskDecision).values(task_id=decision.task_id, idempotency_key=key,
+                                                           result=jsonable(result)).on_conflict_do_nothing())
         await session.commit()
     return result
 

@@ -43,10 +43,11 @@ async def test_interval_schedule_fires_pause_resume_run_now_delete(api, worker, 
 
     rows = await wait_for_runs(sessionmaker, wf, 1)
     assert rows and rows[0].trigger == "schedule" and rows[0].started_by == f"schedule:{tid}"
-    out = await client.get_workflow_handle(rows[0].id).result()
-    assert out["data"] == {"report": "daily"} and out["trigger"]["id"] == tid
+    # the index row is written before the fire starts its interpreter child: wait on the fire first
     launcher = client.get_workflow_handle(rows[0].id.removesuffix("-exec"))
     assert (await launcher.result())["status"] == "completed"
+    out = await client.get_workflow_handle(rows[0].id).result()
+    assert out["data"] == {"report": "daily"} and out["trigger"]["id"] == tid
     await Replayer(workflows=[ScheduledTriggerWorkflow]).replay_workflow(await launcher.fetch_history())
 
     got = (await api.http.get(f"/api/v1/workflows/{wf}/triggers/{tid}", headers=api.h)).json()
