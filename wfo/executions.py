@@ -69,6 +69,9 @@ async def start_execution(
     id_conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.FAIL,
     id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     payload_store: Any = None,
+    state: dict[str, Any] | None = None,
+    resume: dict[str, Any] | None = None,
+    memo: dict[str, Any] | None = None,
 ) -> WorkflowHandle:
     """Start the interpreter on `definition`. The definition travels in the input (self-contained history).
     With a `payload_store`, an input larger than the payload threshold is stored there and passed by reference."""
@@ -81,12 +84,13 @@ async def start_execution(
         INTERPRETER_WORKFLOW,
         ExecutionInput(definition=definition, input=input, workflow_id=workflow_id and str(workflow_id),
                        version=version, trigger=trigger, tenant_id=tenant_id and str(tenant_id),
-                       started_by=started_by, options=options),
+                       started_by=started_by, options=options, state=state, resume=resume),
         id=execution_id,
         task_queue=task_queue,
         search_attributes=execution_search_attributes(trigger, workflow_id, version, tenant_id),
         id_conflict_policy=id_conflict_policy,
         id_reuse_policy=id_reuse_policy,
+        memo=memo,
         static_summary=f"{trigger} run of workflow {workflow_id or '(ad hoc)'}"
         + (f" v{version}" if version is not None else ""),
     )

@@ -16,6 +16,7 @@ from api.routes import (
     api_keys,
     auth,
     bulk,
+    component_tests,
     events,
     executions,
     health,
@@ -43,6 +44,7 @@ ROUTERS: list[APIRouter | Callable[[FastAPI], None]] = [
     webhooks.mount,
     tasks.router,
     events.router,
+    component_tests.router,
 ]
 
 
