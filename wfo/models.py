@@ -173,6 +173,35 @@ class Execution(SQLModel, table=True):
     started_at: datetime = _ts()
     completed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     updated_at: datetime = _ts()
+    redrive_of: str | None = Field(default=None, sa_type=sa.Text)
+    """The execution this one redrives (re-runs from its failed nodes, reusing completed outputs)."""
+
+
+class NodeRun(SQLModel, table=True):
+    """One node of one finished root execution (analytics). Written by the worker at the end of the run
+    (``wfo.record_node_runs``); only nodes that ran at least once have a row. Indexes: migration 0012."""
+
+    __tablename__ = "node_runs"
+
+    execution_id: str = Field(primary_key=True, sa_type=sa.Text)
+    node_id: str = Field(primary_key=True, sa_type=sa.Text)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", ondelete="CASCADE")
+    workflow_id: uuid.UUID | None = None
+    version: int | None = None
+    node_type: str = Field(max_length=128)
+    status: str = Field(max_length=16)
+    """The node's last activation: completed, failed, cancelled (running when the execution ended)."""
+    activations: int = 0
+    attempts: int = 0
+    """Attempts of the last activation (1 + retries)."""
+    duration_ms: int | None = Field(default=None, sa_type=sa.BigInteger)
+    error_type: str | None = Field(default=None, max_length=128)
+    error_message: str | None = Field(default=None, sa_type=sa.Text)
+    reused: bool = False
+    """Skipped by a redrive: the output of the redriven execution was reused, nothing ran."""
+    execution_status: str = Field(max_length=16)
+    execution_started_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    started_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
 class Payload(SQLModel, table=True):

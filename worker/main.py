@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.analytics import AnalyticsActivities
 from activities.components import ComponentActivities
 from activities.delivery import DeliveryActivities, EventActivities
 from activities.services import Services
@@ -73,12 +74,13 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
     services = services or Services(settings)
     comp = ComponentActivities(services, services.adopt(connectors()))
     tasks = TaskActivities(services)
+    analytics = AnalyticsActivities(services)
     extra_wf, extra_act = extra_workflows_and_activities(services)
     worker = _Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=[InterpreterWorkflow, *extra_wf, *workflows],
-        activities=[*comp.all(), *tasks.all(), *extra_act, *activities],
+        activities=[*comp.all(), *tasks.all(), *analytics.all(), *extra_act, *activities],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
