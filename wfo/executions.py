@@ -122,6 +122,8 @@ async def start_indexed(
     keyed: bool = False,
     index_input: Any = None,
     timeout: float | None = None,
+    resume: dict[str, Any] | None = None,
+    redrive_of: str | None = None,
 ) -> tuple[str, bool]:
     """THE "start an execution" use case: index the row, then start the interpreter.
 
@@ -130,13 +132,15 @@ async def start_indexed(
     same id and never starts a finished one again. When the start does not reach Temporal (unreachable,
     ``timeout``), the row is marked failed with ``failure=start_failed`` (so a keyed retry revives it)
     and ``Unavailable`` is raised: nothing was accepted. ``index_input`` is the copy stored in the row
-    (default: ``input``).
+    (default: ``input``). ``resume``/``redrive_of``: a redrive (reused node outputs; the execution it
+    re-runs, kept in the row and the Temporal memo).
     """
     execution_id = execution_id or new_execution_id()
     started = utcnow()
     inserted = await index_execution(session, execution_id=execution_id, tenant_id=tenant_id,
                                      workflow_id=workflow_id, version=version, trigger=trigger,
-                                     input=input if index_input is None else index_input, started_by=started_by)
+                                     input=input if index_input is None else index_input, started_by=started_by,
+                                     redrive_of=redrive_of)
     await session.commit()
     duplicate = not inserted
     start = start_execution(
@@ -146,6 +150,7 @@ async def start_indexed(
         options=ExecutionOptions(payload_threshold_bytes=payload_threshold_bytes),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if keyed else WorkflowIDConflictPolicy.FAIL,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE if keyed else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        resume=resume, memo={"redrive_of": redrive_of} if redrive_of else None,
     )
     try:
         await (asyncio.wait_for(start, timeout) if timeout else start)

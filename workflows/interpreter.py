@@ -139,7 +139,8 @@ class InterpreterWorkflow:
                 continue
             nodes[nid] = {"type": engine.defn.nodes[nid].type, "activations": st["activations"],
                           "port": st.get("port", ports.get(nid)), "output": engine.context["nodes"][nid]}
-        return {"nodes": nodes, "status": engine.progress()["status"]}
+        return {"nodes": nodes, "status": engine.progress()["status"],
+                "statuses": {nid: st["status"] for nid, st in engine.state["nodes"].items()}}
 
     def _env(self) -> EvalEnv:
         """The expression environment: workflow time and workflow randomness (one per run, refreshed)."""
