@@ -23,6 +23,9 @@ router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=COM
 
 WindowQ = Annotated[str, Query(max_length=32, description="ISO-8601 duration, e.g. P7D")]
 BucketQ = Annotated[str, Query(max_length=32, description="ISO-8601 duration, e.g. PT1H")]
+ExactQ = Annotated[bool, Query(description="read raw rows: exact window start and exact percentiles (slower); "
+                                           "by default whole-hour windows read hourly rollups (window starts at "
+                                           "the hour, percentiles from a log histogram, within 30%)")]
 
 
 class Counts(BaseModel):
@@ -143,9 +146,9 @@ class RecommendationList(BaseModel):
     items: list[Recommendation]
 
 
-def _window(window: str, bucket: str = "PT1H") -> svc.Window:
+def _window(window: str, bucket: str = "PT1H", exact: bool = False) -> svc.Window:
     try:
-        return svc.window(window, bucket)
+        return svc.window(window, bucket, exact=exact)
     except svc.AnalyticsError as err:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{err.field}: {err.message}") from None
 
@@ -157,10 +160,10 @@ async def _check_workflow(session, principal, workflow_id: uuid.UUID | None) -> 
 
 @router.get("/summary", response_model=Summary)
 async def summary(session: SessionDep, principal: CurrentPrincipal, window: WindowQ = "P7D",
-                  bucket: BucketQ = "PT1H", workflow_id: uuid.UUID | None = None):
+                  bucket: BucketQ = "PT1H", workflow_id: uuid.UUID | None = None, exact: ExactQ = False):
     """The dashboard: counts (`scheduled` = active schedule triggers), success rate, mean duration,
     executions started per bucket, and the 5 most recent running, failed and completed executions."""
-    w = _window(window, bucket)
+    w = _window(window, bucket, exact)
     await _check_workflow(session, principal, workflow_id)
     data = await svc.summary(session, principal.tenant_id, w, workflow_id)
     data["recent"] = {k: [_public(r) for r in rows] for k, rows in data["recent"].items()}
@@ -169,10 +172,10 @@ async def summary(session: SessionDep, principal: CurrentPrincipal, window: Wind
 
 @router.get("/workflows/{workflow_id}", response_model=WorkflowAnalytics)
 async def workflow_analytics(workflow_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal,
-                             window: WindowQ = "P7D", bucket: BucketQ = "PT1H"):
+                             window: WindowQ = "P7D", bucket: BucketQ = "PT1H", exact: ExactQ = False):
     """One workflow over the window: outcome counts, success rate, p50/p95/p99 duration, failures by
     error type, the nodes that fail and retry most, time waiting on approvals, executions over time."""
-    w = _window(window, bucket)
+    w = _window(window, bucket, exact)
     await _check_workflow(session, principal, workflow_id)
     return await svc.workflow_analytics(session, principal.tenant_id, workflow_id, w)
 
@@ -180,10 +183,10 @@ async def workflow_analytics(workflow_id: uuid.UUID, session: SessionDep, princi
 @router.get("/nodes", response_model=NodeList)
 async def nodes(session: SessionDep, principal: CurrentPrincipal, window: WindowQ = "P7D",
                 workflow_id: uuid.UUID | None = None,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 100):
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100, exact: ExactQ = False):
     """Per node (of every workflow, or of one): runs, success rate, retries, p50/p95/p99 duration (ms),
     failures by error type; the nodes failing most first."""
-    w = _window(window)
+    w = _window(window, exact=exact)
     await _check_workflow(session, principal, workflow_id)
     items = await svc.node_stats(session, principal.tenant_id, w, workflow_id)
     return {"window": {"since": w.since, "until": w.until}, "items": items[:limit]}
@@ -191,10 +194,10 @@ async def nodes(session: SessionDep, principal: CurrentPrincipal, window: Window
 
 @router.get("/recommendations", response_model=RecommendationList)
 async def recommendations(session: SessionDep, principal: CurrentPrincipal, window: WindowQ = "P7D",
-                          workflow_id: uuid.UUID | None = None):
+                          workflow_id: uuid.UUID | None = None, exact: ExactQ = False):
     """Rules over the node statistics, each with the numbers behind it: timeouts below observed durations,
     retries that never succeed, high failure rates, nodes that dominate a workflow's time."""
-    w = _window(window)
+    w = _window(window, exact=exact)
     await _check_workflow(session, principal, workflow_id)
     items = await svc.recommendations(session, principal.tenant_id, w, workflow_id)
     return {"window": {"since": w.since, "until": w.until}, "items": items}

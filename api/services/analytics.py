@@ -5,6 +5,11 @@ Sources: the ``executions`` index (one row per execution, status converged with 
 tenant-scoped and windowed on the execution's start time, so it reads one range of the covering
 indexes of migration 0012 (``bench/analytics.py`` measures them on 100,000 executions).
 
+Two paths: whole-hour windows and buckets read hourly rollups kept exact by triggers (migration 0012):
+the window starts at the hour, counts and sums are exact, percentiles come from a log histogram (within
+a bucket width, 30%, of the exact value). ``exact=True`` (or a sub-hour window or bucket) reads the raw
+rows: the exact start and exact percentiles, at a cost that grows with the window.
+
 Conventions (stated in the API docs too):
 - the window selects executions by ``started_at >= now - window``; ``running`` counts executions running
   now whatever their start; ``cancelled`` includes ``terminated``; ``failed`` includes ``timed_out``;
@@ -58,11 +63,20 @@ class Window:
     since: datetime
     until: datetime
     length: timedelta
+    """The requested window (``until - since`` is up to an hour more when aligned)."""
     bucket: timedelta
+    rollup: bool = False
+    """Read the hourly rollups (``since`` aligned down to the hour; percentiles from the log histogram).
+    Otherwise read the raw rows (exact ``since`` and exact percentiles; cost grows with the window)."""
 
 
-def window(window_text: str = "P7D", bucket_text: str = "PT1H", now: datetime | None = None) -> Window:
-    """Parse ``window``/``bucket`` (ISO-8601 durations); refuses empty, too long or too many buckets."""
+HOUR = timedelta(hours=1)
+
+
+def window(window_text: str = "P7D", bucket_text: str = "PT1H", now: datetime | None = None,
+           exact: bool = False) -> Window:
+    """Parse ``window``/``bucket`` (ISO-8601 durations); refuses empty, too long or too many buckets.
+    Whole-hour windows and buckets read the hourly rollups unless ``exact``."""
     out = {}
     for field, text in (("window", window_text), ("bucket", bucket_text)):
         try:
@@ -77,7 +91,67 @@ def window(window_text: str = "P7D", bucket_text: str = "PT1H", now: datetime | 
         raise AnalyticsError("bucket", f"{window_text} / {bucket_text} is more than {MAX_BUCKETS} buckets; "
                                        "choose a larger bucket")
     until = now or utcnow()
-    return Window(since=until - out["window"], until=until, length=out["window"], bucket=out["bucket"])
+    rollup = not exact and out["window"] % HOUR == timedelta(0) and out["bucket"] % HOUR == timedelta(0)
+    since = until - out["window"]
+    if rollup:
+        since = since.replace(minute=0, second=0, microsecond=0)
+    return Window(since=since, until=until, length=out["window"], bucket=out["bucket"], rollup=rollup)
+
+
+HIST_BUCKETS = 80
+HIST_BASE = 1.3
+"""The log histogram of migration 0012: bucket 0 is [0, 1 ms), bucket k is [1.3^(k-1), 1.3^k) ms."""
+_H = [f"h{i:02d}" for i in range(HIST_BUCKETS)]
+ZERO_UUID = uuid.UUID(int=0)
+"""Rollup rows of executions without a stored workflow (ad hoc, or the workflow was deleted)."""
+
+execution_rollup = sa.table(
+    "execution_rollup", *(sa.column(c) for c in ("tenant_id", "hour", "workflow_id", "status", "n", "finished",
+                                                   "dur_sum", *_H)))
+node_rollup = sa.table(
+    "node_rollup", *(sa.column(c) for c in ("tenant_id", "hour", "workflow_id", "node_id", "node_type", "runs",
+                                              "completed", "failed", "reused", "retries", "retried", "retried_ok",
+                                              "attempts", "dur_n", "dur_sum", *_H)))
+node_error_rollup = sa.table(
+    "node_error_rollup", *(sa.column(c) for c in ("tenant_id", "hour", "workflow_id", "node_id", "error_type", "n")))
+
+
+def hist_percentiles(hist: list[int], scale: float = 1.0) -> dict[str, float | None]:
+    """p50/p95/p99 (ms * scale) from histogram counts, interpolated geometrically within the bucket holding
+    the rank (the rank is percentile_cont's: p * (n - 1))."""
+    n = sum(hist)
+    if n <= 0:
+        return {f"p{int(p * 100)}": None for p in PERCENTILES}
+    out = {}
+    for p in PERCENTILES:
+        rank = p * (n - 1)
+        seen = 0
+        value = None
+        for k, c in enumerate(hist):
+            if c <= 0:
+                continue
+            if seen + c > rank:
+                frac = min(1.0, max(0.0, (rank - seen + 0.5) / c))
+                if k == 0:
+                    value = frac
+                else:
+                    lo = HIST_BASE ** (k - 1)
+                    value = lo * HIST_BASE ** frac
+                break
+            seen += c
+        out[f"p{int(p * 100)}"] = None if value is None else round(value * scale, 6)
+    return out
+
+
+def _wf(value: Any) -> Any:
+    return None if value == ZERO_UUID else value
+
+
+def _rollup_conds(table, tenant_id: uuid.UUID, w: Window, workflow_id: uuid.UUID | None) -> list:
+    conds = [table.c.tenant_id == tenant_id, table.c.hour >= w.since, table.c.hour < w.until]
+    if workflow_id is not None:
+        conds.append(table.c.workflow_id == workflow_id)
+    return conds
 
 
 def _duration_s():
@@ -111,6 +185,8 @@ def _pcts(values: list[float] | None, scale: float = 1.0) -> dict[str, float | N
 
 async def _counts(session: AsyncSession, tenant_id: uuid.UUID, w: Window, workflow_id: uuid.UUID | None) -> dict:
     """Per folded status in the window, plus success rate, mean and percentile durations."""
+    if w.rollup:
+        return await _counts_rollup(session, tenant_id, w, workflow_id)
     finished = col(Execution.status).in_(FINISHED)
     by_status = (await session.exec(
         select(Execution.status, sa.func.count()).where(*_exec_conds(tenant_id, w, workflow_id))
@@ -131,6 +207,33 @@ async def _counts(session: AsyncSession, tenant_id: uuid.UUID, w: Window, workfl
             "duration_seconds": _pcts(agg[1])}
 
 
+async def _counts_rollup(session: AsyncSession, tenant_id: uuid.UUID, w: Window,
+                         workflow_id: uuid.UUID | None) -> dict:
+    t = execution_rollup
+    rows = (await session.exec(
+        select(t.c.status, sa.func.sum(t.c.n), sa.func.sum(t.c.finished), sa.func.sum(t.c.dur_sum),
+               *(sa.func.sum(t.c[h]) for h in _H))
+        .where(*_rollup_conds(t, tenant_id, w, workflow_id)).group_by(t.c.status))).all()
+    counts = {"running": 0, "completed": 0, "failed": 0, "cancelled": 0}
+    hist = [0] * HIST_BUCKETS
+    total = finished_n = 0
+    dur = 0.0
+    for st, n, fin, dsum, *h in rows:
+        total += int(n or 0)
+        folded = _FOLD.get(st, st)
+        if folded in counts and folded != "running":
+            counts[folded] += int(n or 0)
+        if st in FINISHED:
+            finished_n += int(fin or 0)
+            dur += float(dsum or 0)
+            hist = [a + int(b or 0) for a, b in zip(hist, h)]
+    done = counts["completed"] + counts["failed"] + counts["cancelled"]
+    return {"counts": counts, "finished": done, "total": total,
+            "success_rate": (counts["completed"] / done) if done else None,
+            "avg_duration_seconds": round(dur / finished_n / 1000, 3) if finished_n else None,
+            "duration_seconds": hist_percentiles(hist, 0.001)}
+
+
 async def _running_now(session: AsyncSession, tenant_id: uuid.UUID, workflow_id: uuid.UUID | None) -> int:
     conds = [col(Execution.tenant_id) == tenant_id, col(Execution.status) == ExecutionStatus.running.value]
     if workflow_id is not None:
@@ -142,19 +245,28 @@ async def _over_time(session: AsyncSession, tenant_id: uuid.UUID, w: Window,
                      workflow_id: uuid.UUID | None) -> list[dict[str, Any]]:
     """Executions started per bucket, by folded status; every bucket of the window is present."""
     origin = w.since
-    start = sa.func.date_bin(sa.literal(w.bucket, sa.Interval), col(Execution.started_at),
-                             sa.literal(origin, sa.DateTime(timezone=True)))
-    rows = (await session.exec(
-        select(start, Execution.status, sa.func.count()).where(*_exec_conds(tenant_id, w, workflow_id))
-        .group_by(start, Execution.status))).all()
-    n = int(w.length / w.bucket) + (1 if w.length % w.bucket else 0)
+    if w.rollup:
+        t = execution_rollup
+        start = sa.func.date_bin(sa.literal(w.bucket, sa.Interval), t.c.hour,
+                                 sa.literal(origin, sa.DateTime(timezone=True)))
+        rows = (await session.exec(
+            select(start, t.c.status, sa.func.sum(t.c.n)).where(*_rollup_conds(t, tenant_id, w, workflow_id))
+            .group_by(start, t.c.status))).all()
+    else:
+        start = sa.func.date_bin(sa.literal(w.bucket, sa.Interval), col(Execution.started_at),
+                                 sa.literal(origin, sa.DateTime(timezone=True)))
+        rows = (await session.exec(
+            select(start, Execution.status, sa.func.count()).where(*_exec_conds(tenant_id, w, workflow_id))
+            .group_by(start, Execution.status))).all()
+    span = w.until - w.since  # the requested window, or a little more when aligned to the hour
+    n = int(span / w.bucket) + (1 if span % w.bucket else 0)
     buckets = [{"start": (origin + i * w.bucket).isoformat(), "completed": 0, "failed": 0, "cancelled": 0,
                 "running": 0} for i in range(n)]
     for b_start, st, count in rows:
         i = int((b_start - origin) / w.bucket)
         st = _FOLD.get(st, st)
         if 0 <= i < n and st in buckets[i]:
-            buckets[i][st] += count
+            buckets[i][st] += int(count or 0)
     return buckets
 
 
@@ -202,6 +314,8 @@ async def node_stats(session: AsyncSession, tenant_id: uuid.UUID, w: Window,
                      workflow_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
     """Per (workflow, node) in the window: runs, failures, success rate, retries, duration percentiles
     (ms, over runs that ran), failures by error type. Sorted by failures, then retries, then runs."""
+    if w.rollup:
+        return await _node_stats_rollup(session, tenant_id, w, workflow_id)
     ran = col(NodeRun.reused).is_(False)
     failed = col(NodeRun.status) == "failed"
     conds = _node_conds(tenant_id, w, workflow_id)
@@ -237,8 +351,50 @@ async def node_stats(session: AsyncSession, tenant_id: uuid.UUID, w: Window,
             "duration_ms": _pcts(pcts), "total_duration_ms": int(total or 0), "reused": reused,
             "failures_by_type": dict(sorted(by_node.get((wid, nid), {}).items(), key=lambda kv: -kv[1])),
         })
+    return _sorted_nodes(out)
+
+
+def _sorted_nodes(out: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out.sort(key=lambda n: (-n["failed"], -n["retries"], -n["runs"], str(n["workflow_id"]), n["node_id"]))
     return out
+
+
+async def _node_stats_rollup(session: AsyncSession, tenant_id: uuid.UUID, w: Window,
+                             workflow_id: uuid.UUID | None) -> list[dict[str, Any]]:
+    t, e = node_rollup, node_error_rollup
+    sums = [sa.func.sum(t.c[c]) for c in ("runs", "completed", "failed", "retries", "retried", "retried_ok",
+                                          "dur_n", "dur_sum", "reused", "attempts")]
+    rows = (await session.exec(
+        select(t.c.workflow_id, t.c.node_id, sa.func.max(t.c.node_type), *sums, *(sa.func.sum(t.c[h]) for h in _H))
+        .where(*_rollup_conds(t, tenant_id, w, workflow_id)).group_by(t.c.workflow_id, t.c.node_id))).all()
+    errors = (await session.exec(
+        select(e.c.workflow_id, e.c.node_id, e.c.error_type, sa.func.sum(e.c.n))
+        .where(*_rollup_conds(e, tenant_id, w, workflow_id)).group_by(e.c.workflow_id, e.c.node_id, e.c.error_type)
+    )).all()
+    by_node: dict[tuple, dict[str, int]] = {}
+    for wid, nid, etype, n in errors:
+        if n:
+            by_node.setdefault((wid, nid), {})[etype] = int(n)
+    out = []
+    for wid, nid, ntype, runs, completed, failed, retries, retried, retried_ok, dur_n, dur_sum, reused, attempts, \
+            *hist in rows:
+        runs, completed, failed = int(runs or 0), int(completed or 0), int(failed or 0)
+        if runs == 0 and not reused:
+            continue
+        finished = completed + failed
+        dur_n = int(dur_n or 0)
+        out.append({
+            "workflow_id": _wf(wid), "node_id": nid, "node_type": ntype, "runs": runs, "completed": completed,
+            "failed": failed, "success_rate": (completed / finished) if finished else None,
+            "attempts": int(attempts or 0), "retries": int(retries or 0), "retried_runs": int(retried or 0),
+            "retried_runs_succeeded": int(retried_ok or 0),
+            "avg_duration_ms": round(float(dur_sum) / dur_n, 1) if dur_n else None,
+            "duration_ms": hist_percentiles([int(h or 0) for h in hist]), "total_duration_ms": int(dur_sum or 0),
+            "reused": int(reused or 0),
+            "failures_by_type": dict(sorted(by_node.get((wid, nid), {}).items(), key=lambda kv: -kv[1])),
+            "_hist": [int(h or 0) for h in hist],
+        })
+    return _sorted_nodes(out)
 
 
 async def workflow_analytics(session: AsyncSession, tenant_id: uuid.UUID, workflow_id: uuid.UUID,
@@ -252,11 +408,19 @@ async def workflow_analytics(session: AsyncSession, tenant_id: uuid.UUID, workfl
         for etype, k in n["failures_by_type"].items():
             failures[etype] = failures.get(etype, 0) + k
     approvals = [n for n in nodes if n["node_type"] == "approval"]
-    waits = (await session.exec(
-        select(sa.func.count(), sa.func.sum(NodeRun.duration_ms), sa.func.avg(NodeRun.duration_ms),
-               _percentiles(NodeRun.duration_ms))
-        .where(*_node_conds(tenant_id, w, workflow_id), col(NodeRun.node_type) == "approval",
-               col(NodeRun.reused).is_(False), col(NodeRun.duration_ms).is_not(None)))).one()
+    if w.rollup:
+        hist = [sum(col_) for col_ in zip(*(n["_hist"] for n in approvals))] if approvals else []
+        count = sum(hist)
+        total_ms = sum(n["total_duration_ms"] for n in approvals)
+        waits = (count, total_ms if count else None, (total_ms / count) if count else None, None)
+        wait_pcts = hist_percentiles(hist, 0.001)
+    else:
+        waits = (await session.exec(
+            select(sa.func.count(), sa.func.sum(NodeRun.duration_ms), sa.func.avg(NodeRun.duration_ms),
+                   _percentiles(NodeRun.duration_ms))
+            .where(*_node_conds(tenant_id, w, workflow_id), col(NodeRun.node_type) == "approval",
+                   col(NodeRun.reused).is_(False), col(NodeRun.duration_ms).is_not(None)))).one()
+        wait_pcts = _pcts(waits[3], 0.001)
     counts = dict(c["counts"])
     counts["running"] = await _running_now(session, tenant_id, workflow_id)
     return {
@@ -270,12 +434,16 @@ async def workflow_analytics(session: AsyncSession, tenant_id: uuid.UUID, workfl
         "approval_wait": {
             "approvals": waits[0], "total_seconds": None if waits[1] is None else round(waits[1] / 1000, 3),
             "avg_seconds": None if waits[2] is None else round(float(waits[2]) / 1000, 3),
-            **{k: v for k, v in _pcts(waits[3], 0.001).items()},
+            **wait_pcts,
             "nodes": [n["node_id"] for n in approvals],
         },
-        "nodes": nodes,
+        "nodes": [_public_node(n) for n in nodes],
         "over_time": await _over_time(session, tenant_id, w, workflow_id),
     }
+
+
+def _public_node(n: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in n.items() if not k.startswith("_")}
 
 
 def _brief(n: dict[str, Any]) -> dict[str, Any]:

@@ -160,7 +160,7 @@ async def _seed(database_url: str, tenant_id: uuid.UUID, wid: uuid.UUID, duratio
 async def test_exact_percentiles_and_rules_on_seeded_rows(http, tenant, api_settings):
     wid = uuid.uuid4()
     await _seed(api_settings.database_url, tenant.id, wid, list(range(1, 101)))  # 1..100 ms
-    r = await http.get("/api/v1/analytics/nodes", params={"window": "PT1H", "workflow_id": str(wid)},
+    r = await http.get("/api/v1/analytics/nodes", params={"window": "PT1H", "workflow_id": str(wid), "exact": True},
                        headers=tenant.h("viewer"))
     assert r.status_code == 200, r.text
     fetch, quick = r.json()["items"]
@@ -169,11 +169,12 @@ async def test_exact_percentiles_and_rules_on_seeded_rows(http, tenant, api_sett
     assert fetch["duration_ms"] == {"p50": 50.5, "p95": 95.05, "p99": 99.01}
     assert fetch["avg_duration_ms"] == 50.5 and fetch["failures_by_type"] == {"Timeout": 25}
     assert quick["duration_ms"]["p50"] == 10 and quick["failed"] == 0
-    wa = (await http.get(f"/api/v1/analytics/workflows/{wid}", params={"window": "PT1H"},
+    wa = (await http.get(f"/api/v1/analytics/workflows/{wid}", params={"window": "PT1H", "exact": True},
                          headers=tenant.h("viewer"))).json()
     assert wa["executions"] == 100 and wa["counts"]["completed"] == 75 and wa["counts"]["failed"] == 25
     assert wa["duration_seconds"]["p50"] == 0.0605  # (1..100) + 10 ms, seconds
-    recs = (await http.get("/api/v1/analytics/recommendations", params={"window": "PT1H", "workflow_id": str(wid)},
+    recs = (await http.get("/api/v1/analytics/recommendations",
+                           params={"window": "PT1H", "workflow_id": str(wid), "exact": True},
                            headers=tenant.h("viewer"))).json()["items"]
     by_rule = {r["rule"]: r for r in recs}
     assert set(by_rule) == {"timeout_below_duration", "retries_never_succeed", "high_failure_rate", "dominant_node"}
@@ -199,3 +200,49 @@ async def test_bad_parameters_are_422_and_tenants_are_apart(http, tenant, tenant
                            headers=tenant_b.h("admin"))
         assert r.status_code == 404, (path, r.text)
     assert (await http.get("/api/v1/analytics/summary")).status_code == 401
+
+
+async def test_hourly_rollups_agree_with_the_raw_rows(http, tenant, api_settings):
+    """The default path (hourly rollups kept by triggers): the same counts as the raw rows, percentiles within
+    the histogram's bucket width; and the rollups follow updates and deletes of the rows."""
+    wid = uuid.uuid4()
+    await _seed(api_settings.database_url, tenant.id, wid, [d * 37 % 5000 + 1 for d in range(1, 201)])
+    params = {"window": "PT2H", "workflow_id": str(wid)}
+
+    async def both(path: str) -> tuple[dict, dict]:
+        fast = (await http.get(path, params=params, headers=tenant.h("viewer"))).json()
+        exact = (await http.get(path, params={**params, "exact": True}, headers=tenant.h("viewer"))).json()
+        return fast, exact
+
+    fast, exact = await both("/api/v1/analytics/nodes")
+    assert [(n["node_id"], n["runs"], n["failed"], n["retries"], n["attempts"], n["failures_by_type"])
+            for n in fast["items"]] == \
+        [(n["node_id"], n["runs"], n["failed"], n["retries"], n["attempts"], n["failures_by_type"])
+         for n in exact["items"]]
+    for f, e in zip(fast["items"], exact["items"]):
+        assert f["avg_duration_ms"] == e["avg_duration_ms"] and f["total_duration_ms"] == e["total_duration_ms"]
+        for p in ("p50", "p95", "p99"):
+            assert abs(f["duration_ms"][p] - e["duration_ms"][p]) <= 0.3 * e["duration_ms"][p], (p, f, e)
+    fast, exact = await both(f"/api/v1/analytics/workflows/{wid}")
+    assert fast["counts"] == exact["counts"] and fast["executions"] == exact["executions"] == 200
+    assert fast["avg_duration_seconds"] == exact["avg_duration_seconds"]
+    assert abs(fast["duration_seconds"]["p95"] - exact["duration_seconds"]["p95"]) <= 0.3 * exact["duration_seconds"]["p95"]
+    fast, exact = await both("/api/v1/analytics/summary")
+    assert fast["counts"] == exact["counts"] and fast["success_rate"] == exact["success_rate"] == 0.75
+    assert sum(b["completed"] for b in fast["over_time"]) == 150
+
+    # the rollups follow the rows: a status change, a deletion
+    conn = await asyncpg.connect(api_settings.database_url)
+    try:
+        ids = [r["id"] for r in await conn.fetch(
+            "SELECT id FROM executions WHERE workflow_id = $1 AND status = 'failed' ORDER BY id LIMIT 10", wid)]
+        await conn.execute("UPDATE executions SET status = 'completed' WHERE id = ANY($1::text[])", ids[:5])
+        await conn.execute("DELETE FROM node_runs WHERE execution_id = ANY($1::text[])", ids[5:])
+        await conn.execute("DELETE FROM executions WHERE id = ANY($1::text[])", ids[5:])
+    finally:
+        await conn.close()
+    fast, exact = await both(f"/api/v1/analytics/workflows/{wid}")
+    assert fast["counts"] == exact["counts"] and fast["counts"]["completed"] == 155 and fast["counts"]["failed"] == 40
+    fetch_fast = next(n for n in fast["nodes"] if n["node_id"] == "fetch")
+    fetch_exact = next(n for n in exact["nodes"] if n["node_id"] == "fetch")
+    assert fetch_fast["runs"] == fetch_exact["runs"] == 195 and fetch_fast["failures_by_type"] == {"Timeout": 45}
