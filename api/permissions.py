@@ -144,6 +144,7 @@ GRAPHQL_PERMISSIONS: dict[str, str] = {
     "tasks": P.READ,
     "task": P.READ,
     "completeTask": P.WORKFLOW_EXECUTE,
+    "analyticsSummary": P.READ,
 }
 
 
