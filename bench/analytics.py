@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import statistics
@@ -55,7 +56,7 @@ async def load(url: str, tenant: uuid.UUID, n_exec: int, n_wf: int, n_nodes: int
             nodes = [{"id": f"n{k}", "type": NODE_TYPES[(i + k) % len(NODE_TYPES)], "timeout": "PT5S"}
                      for k in range(n_nodes)]
             await conn.execute("INSERT INTO workflow_versions (workflow_id, version, definition) "
-                               "VALUES ($1, 1, $2::jsonb)", wid, __import__("json").dumps({"nodes": nodes}))
+                               "VALUES ($1, 1, $2::jsonb)", wid, json.dumps({"nodes": nodes}))
         now = utcnow()
         execs, runs = [], []
         for i in range(n_exec):

@@ -22,6 +22,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError, FailureError
 
 from connectors.registry import default_registry
+from workflows.client import start_execution
 from workflows.components import DEFAULT_PORT, ERROR_PORT
 from workflows.definition import load_definition
 from workflows.engine import new_state
@@ -145,8 +146,6 @@ async def run(client: Client, *, task_queue: str, tenant_id: str, started_by: st
                                          "trigger": TEST_TRIGGER}, analyze(defn).start)
     state["context"]["nodes"].update(test.nodes or {})
     state["context"]["vars"].update(test.vars or {})
-    from workflows.client import start_execution
-
     started = time.perf_counter()
     try:
         handle = await start_execution(
