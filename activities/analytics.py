@@ -7,7 +7,6 @@ import logging
 from datetime import datetime
 
 import asyncpg
-
 from temporalio import activity
 
 from activities.services import Services

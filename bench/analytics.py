@@ -33,11 +33,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # noqa: E402
+import asyncpg
 
-from api.services import analytics  # noqa: E402
-from wfo.db import create_engine, create_sessionmaker, run_migrations  # noqa: E402
-from wfo.models import utcnow  # noqa: E402
+from api.services import analytics
+from wfo.db import create_engine, create_sessionmaker, run_migrations
+from wfo.models import utcnow
 
 ADMIN = os.environ.get("WFO_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NODE_TYPES = ["http.request", "transform", "db.query", "approval", "email.send", "decision", "util.noop"]

@@ -9,7 +9,12 @@ from typing import Any, cast
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import (
-    ActivityError, ApplicationError, ChildWorkflowError, FailureError, RetryState, TimeoutError,
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    FailureError,
+    RetryState,
+    TimeoutError,
 )
 
 with workflow.unsafe.imports_passed_through():
