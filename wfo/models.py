@@ -153,6 +153,14 @@ class Execution(SQLModel, table=True):
         sa.Index("ix_executions_tenant_workflow_started", "tenant_id", "workflow_id", "started_at"),
         sa.Index("ix_executions_tenant_started", "tenant_id", "started_at"),
         sa.Index("ix_executions_status", "status"),
+        # analytics (migration 0012): covering indexes for windowed aggregates, running now, redrive links
+        sa.Index("ix_executions_tenant_started_cover", "tenant_id", "started_at",
+                 postgresql_include=["status", "completed_at", "workflow_id"]),
+        sa.Index("ix_executions_tenant_workflow_started_cover", "tenant_id", "workflow_id", "started_at",
+                 postgresql_include=["status", "completed_at"]),
+        sa.Index("ix_executions_tenant_running", "tenant_id", "started_at",
+                 postgresql_where=sa.text("status = 'running'")),
+        sa.Index("ix_executions_redrive_of", "redrive_of", postgresql_where=sa.text("redrive_of IS NOT NULL")),
     )
 
     id: str = Field(primary_key=True, sa_type=sa.Text)
@@ -182,6 +190,14 @@ class NodeRun(SQLModel, table=True):
     (``wfo.record_node_runs``); only nodes that ran at least once have a row. Indexes: migration 0012."""
 
     __tablename__ = "node_runs"
+    __table_args__ = (
+        sa.Index("ix_node_runs_tenant_workflow_started", "tenant_id", "workflow_id", "execution_started_at",
+                 postgresql_include=["node_id", "node_type", "status", "duration_ms", "attempts", "error_type",
+                                     "reused"]),
+        sa.Index("ix_node_runs_tenant_started", "tenant_id", "execution_started_at",
+                 postgresql_include=["workflow_id", "node_id", "node_type", "status", "duration_ms", "attempts",
+                                     "error_type", "reused"]),
+    )
 
     execution_id: str = Field(primary_key=True, sa_type=sa.Text)
     node_id: str = Field(primary_key=True, sa_type=sa.Text)
@@ -215,3 +231,6 @@ class Payload(SQLModel, table=True):
     created_at: datetime = _ts()
     execution_id: str | None = Field(default=None, sa_type=sa.Text)
     """The execution (Temporal workflow id) that stored it; children's ids start with their root's."""
+
+
+from wfo import models_analytics  # noqa: E402, F401  (registers the rollup tables on the same metadata)

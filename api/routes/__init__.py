@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 
 from api import graphql
 from api.routes import (
+    analytics,
     api_keys,
     auth,
     bulk,
@@ -21,6 +22,8 @@ from api.routes import (
     executions,
     health,
     hooks,
+    presence,
+    redrive,
     tasks,
     templates,
     triggers,
@@ -45,6 +48,9 @@ ROUTERS: list[APIRouter | Callable[[FastAPI], None]] = [
     tasks.router,
     events.router,
     component_tests.router,
+    analytics.router,
+    presence.router,
+    redrive.router,
 ]
 
 

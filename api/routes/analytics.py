@@ -14,9 +14,9 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 
 from api.deps import CurrentPrincipal, SessionDep
-from api.routes.executions import _public
 from api.schemas import COMMON_ERRORS, ExecutionPublic
 from api.services import analytics as svc
+from api.services import executions as exec_svc
 from api.services import workflows as wf_svc
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=COMMON_ERRORS)
@@ -166,7 +166,7 @@ async def summary(session: SessionDep, principal: CurrentPrincipal, window: Wind
     w = _window(window, bucket, exact)
     await _check_workflow(session, principal, workflow_id)
     data = await svc.summary(session, principal.tenant_id, w, workflow_id)
-    data["recent"] = {k: [_public(r) for r in rows] for k, rows in data["recent"].items()}
+    data["recent"] = {k: [exec_svc.public(r) for r in rows] for k, rows in data["recent"].items()}
     return data
 
 

@@ -32,6 +32,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from wfo.models import Execution, ExecutionStatus, NodeRun, WorkflowVersion, utcnow
+from wfo.models_analytics import (
+    HIST_BASE,
+    HIST_BUCKETS,
+    HIST_COLUMNS,
+    execution_rollup,
+    node_error_rollup,
+    node_rollup,
+)
 from wfo.models_events import Trigger, TriggerKind
 from workflows.definition import parse_duration
 
@@ -98,22 +106,9 @@ def window(window_text: str = "P7D", bucket_text: str = "PT1H", now: datetime | 
     return Window(since=since, until=until, length=out["window"], bucket=out["bucket"], rollup=rollup)
 
 
-HIST_BUCKETS = 80
-HIST_BASE = 1.3
-"""The log histogram of migration 0012: bucket 0 is [0, 1 ms), bucket k is [1.3^(k-1), 1.3^k) ms."""
-_H = [f"h{i:02d}" for i in range(HIST_BUCKETS)]
+_H = HIST_COLUMNS
 ZERO_UUID = uuid.UUID(int=0)
 """Rollup rows of executions without a stored workflow (ad hoc, or the workflow was deleted)."""
-
-execution_rollup = sa.table(
-    "execution_rollup", *(sa.column(c) for c in ("tenant_id", "hour", "workflow_id", "status", "n", "finished",
-                                                   "dur_sum", *_H)))
-node_rollup = sa.table(
-    "node_rollup", *(sa.column(c) for c in ("tenant_id", "hour", "workflow_id", "node_id", "node_type", "runs",
-                                              "completed", "failed", "reused", "retries", "retried", "retried_ok",
-                                              "attempts", "dur_n", "dur_sum", *_H)))
-node_error_rollup = sa.table(
-    "node_error_rollup", *(sa.column(c) for c in ("tenant_id", "hour", "workflow_id", "node_id", "error_type", "n")))
 
 
 def hist_percentiles(hist: list[int], scale: float = 1.0) -> dict[str, float | None]:
