@@ -10,7 +10,7 @@ What is reused: nodes that completed in exactly one activation (a node of a loop
 anything whose port is unknown and matters). The start node is not reused, so an edited input is what the
 new run's `input` is. A newer version is allowed only when the graph up to the failure is the same: every
 reused node has the same type and config, and the same outgoing edges; otherwise the redrive is refused
-with the first difference. The new run is linked to the original: ``executions.redrive_of``, the Temporal
+with the first difference (edges out of the start node and into reused nodes count too). The new run is linked to the original: ``executions.redrive_of``, the Temporal
 memo ``redrive_of``, and ``execution.redrive_of`` in the expression context.
 
 No HTTP types here: refusals are :class:`RedriveRefused` (the route answers 409) or
@@ -91,10 +91,11 @@ def _nodes(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {n["id"]: n for n in definition.get("nodes") or [] if isinstance(n, dict) and isinstance(n.get("id"), str)}
 
 
-def _edges_from(definition: dict[str, Any], sources: set[str]) -> set[tuple[str, str, str]]:
+def _edges_touching(definition: dict[str, Any], sources: set[str], targets: set[str]) -> set[tuple[str, str, str]]:
+    """Edges leaving one of ``sources`` or entering one of ``targets``, as (source, port, target)."""
     out = set()
     for e in definition.get("edges") or []:
-        if isinstance(e, dict) and e.get("source") in sources:
+        if isinstance(e, dict) and (e.get("source") in sources or e.get("target") in targets):
             port = e.get("source_port") or e.get("sourceHandle") or DEFAULT_PORT
             out.add((e["source"], port, e.get("target")))
     return out
@@ -115,7 +116,10 @@ def graph_difference(old: dict[str, Any], new: dict[str, Any], reused: set[str],
             return f"node '{nid}' changed type ({a.get('type')} -> {b.get('type')}) and its output would be reused"
         if _canon(a.get("config")) != _canon(b.get("config")):
             return f"node '{nid}' changed its config and its output would be reused"
-    old_edges, new_edges = _edges_from(old, reused), _edges_from(new, reused)
+    starts = {nid for nid, n in old_nodes.items() if n.get("type") == "start"}
+    starts |= {nid for nid, n in new_nodes.items() if n.get("type") == "start"}
+    old_edges = _edges_touching(old, reused | starts, reused)
+    new_edges = _edges_touching(new, reused | starts, reused)
     for src, port, tgt in sorted(old_edges - new_edges):
         return f"edge {src}:{port} -> {tgt} (from the completed part of the graph) is not in the new version"
     for src, port, tgt in sorted(new_edges - old_edges):

@@ -168,16 +168,26 @@ async def test_redrive_with_edited_input_and_a_compatible_newer_version(http, te
                             json={"version": 3})
         assert r.status_code == 409 and "edge n3:out -> end is new" in r.json()["detail"]
 
-        # v4 only fixes the failed node (points n4 at a peer that is up): accepted, with an edited input
+        # v3b puts a new node between start and n1: the path into the completed part changed, refused
+        v3b = copy.deepcopy(v1)
+        v3b["nodes"].append({"id": "pre", "type": "transform", "config": {"expression": "input"}})
+        v3b["edges"] = [e for e in v3b["edges"] if e["source"] != "start"] + [
+            {"source": "start", "target": "pre"}, {"source": "pre", "target": "n1"}]
+        await http.put(f"/api/v1/workflows/{wid}", headers=tenant_a.h("developer"), json={"definition": v3b})
+        r = await http.post(f"/api/v1/executions/{failed['id']}/redrive", headers=tenant_a.h("operator"),
+                            json={"version": 4})
+        assert r.status_code == 409 and "edge start:out -> n1 (from the completed part of the graph) is not in" in r.json()["detail"], r.text
+
+        # v5 only fixes the failed node (points n4 at a peer that is up): accepted, with an edited input
         v4 = copy.deepcopy(v1)
         v4["nodes"][4]["config"]["url"] = other.url + "/check"
         await http.put(f"/api/v1/workflows/{wid}", headers=tenant_a.h("developer"), json={"definition": v4})
         r = await http.post(f"/api/v1/executions/{failed['id']}/redrive", headers=tenant_a.h("operator"),
-                            json={"version": 4, "input": {"order": "o-2-edited"}})
+                            json={"version": 5, "input": {"order": "o-2-edited"}})
         assert r.status_code == 202, r.text
-        assert r.json()["version"] == 4
+        assert r.json()["version"] == 5
         done = await wait_status(http, tenant_a, r.json()["id"], timeout=30)
-        assert done["status"] == "completed" and done["version"] == 4
+        assert done["status"] == "completed" and done["version"] == 5
         assert done["output"] == "o-2-edited/o-2/7"  # edited input seen by n5; n1's output kept from the first run
         assert _counts(sink) == {"/n1": 1, "/n2": 1, "/n3": 1, "/n5": 1} and sink.calls("POST", "/n2b") == []
 
