@@ -119,6 +119,15 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/tasks/{task_id}/links"): P.WORKFLOW_EXECUTE,
     ("GET", "/api/v1/tasks/{task_id}/act"): PUBLIC,
     ("POST", "/api/v1/tasks/{task_id}/act"): PUBLIC,
+    # designer back end (api/routes/{component_tests,analytics,presence,redrive}.py)
+    ("POST", "/api/v1/components/{type}/test"): P.WORKFLOW_EDIT,  # runs arbitrary config: developer and up
+    ("GET", "/api/v1/analytics/summary"): P.READ,
+    ("GET", "/api/v1/analytics/workflows/{workflow_id}"): P.READ,
+    ("GET", "/api/v1/analytics/nodes"): P.READ,
+    ("GET", "/api/v1/analytics/recommendations"): P.READ,
+    ("POST", "/api/v1/workflows/{workflow_id}/presence"): P.READ,
+    ("DELETE", "/api/v1/workflows/{workflow_id}/presence"): P.READ,
+    ("POST", "/api/v1/executions/{execution_id}/redrive"): P.WORKFLOW_EXECUTE,
     # GraphQL endpoint: authentication required; each operation is checked via GRAPHQL_PERMISSIONS
     ("GET", "/api/beta/graphql"): PUBLIC,  # the handler checks READ for a query; without one: the explorer page
     ("POST", "/api/beta/graphql"): P.READ,
@@ -152,6 +161,7 @@ GRAPHQL_PERMISSIONS: dict[str, str] = {
     "tasks": P.READ,
     "task": P.READ,
     "completeTask": P.WORKFLOW_EXECUTE,
+    "analyticsSummary": P.READ,
 }
 
 

@@ -259,6 +259,8 @@ class ExecutionStarted(BaseModel):
     workflow_id: uuid.UUID | None
     version: int | None
     temporal_ui_url: str
+    redrive_of: str | None = None
+    """Set on a redrive: the execution it re-runs from its failed nodes."""
 
 
 class ExecutionPublic(BaseModel):
@@ -275,6 +277,8 @@ class ExecutionPublic(BaseModel):
     duration: float | None = None
     """Seconds from start to completion (or to now while running)."""
     error: str | None
+    redrive_of: str | None = None
+    """Set on a redrive: the execution it re-runs from its failed nodes."""
 
 
 class ExecutionDetail(ExecutionPublic):

@@ -69,6 +69,9 @@ async def start_execution(
     id_conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.FAIL,
     id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     payload_store: Any = None,
+    state: dict[str, Any] | None = None,
+    resume: dict[str, Any] | None = None,
+    memo: dict[str, Any] | None = None,
 ) -> WorkflowHandle:
     """Start the interpreter on `definition`. The definition travels in the input (self-contained history).
     With a `payload_store`, an input larger than the payload threshold is stored there and passed by reference."""
@@ -81,12 +84,13 @@ async def start_execution(
         INTERPRETER_WORKFLOW,
         ExecutionInput(definition=definition, input=input, workflow_id=workflow_id and str(workflow_id),
                        version=version, trigger=trigger, tenant_id=tenant_id and str(tenant_id),
-                       started_by=started_by, options=options),
+                       started_by=started_by, options=options, state=state, resume=resume),
         id=execution_id,
         task_queue=task_queue,
         search_attributes=execution_search_attributes(trigger, workflow_id, version, tenant_id),
         id_conflict_policy=id_conflict_policy,
         id_reuse_policy=id_reuse_policy,
+        memo=memo,
         static_summary=f"{trigger} run of workflow {workflow_id or '(ad hoc)'}"
         + (f" v{version}" if version is not None else ""),
     )
@@ -118,6 +122,8 @@ async def start_indexed(
     keyed: bool = False,
     index_input: Any = None,
     timeout: float | None = None,
+    resume: dict[str, Any] | None = None,
+    redrive_of: str | None = None,
 ) -> tuple[str, bool]:
     """THE "start an execution" use case: index the row, then start the interpreter.
 
@@ -126,13 +132,15 @@ async def start_indexed(
     same id and never starts a finished one again. When the start does not reach Temporal (unreachable,
     ``timeout``), the row is marked failed with ``failure=start_failed`` (so a keyed retry revives it)
     and ``Unavailable`` is raised: nothing was accepted. ``index_input`` is the copy stored in the row
-    (default: ``input``).
+    (default: ``input``). ``resume``/``redrive_of``: a redrive (reused node outputs; the execution it
+    re-runs, kept in the row and the Temporal memo).
     """
     execution_id = execution_id or new_execution_id()
     started = utcnow()
     inserted = await index_execution(session, execution_id=execution_id, tenant_id=tenant_id,
                                      workflow_id=workflow_id, version=version, trigger=trigger,
-                                     input=input if index_input is None else index_input, started_by=started_by)
+                                     input=input if index_input is None else index_input, started_by=started_by,
+                                     redrive_of=redrive_of)
     await session.commit()
     duplicate = not inserted
     start = start_execution(
@@ -142,6 +150,7 @@ async def start_indexed(
         options=ExecutionOptions(payload_threshold_bytes=payload_threshold_bytes),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if keyed else WorkflowIDConflictPolicy.FAIL,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE if keyed else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        resume=resume, memo={"redrive_of": redrive_of} if redrive_of else None,
     )
     try:
         await (asyncio.wait_for(start, timeout) if timeout else start)

@@ -154,6 +154,14 @@ class Execution(SQLModel, table=True):
         sa.Index("ix_executions_tenant_started", "tenant_id", "started_at"),
         sa.Index("ix_executions_status", "status"),
         sa.Index("ix_executions_tenant_status_started", "tenant_id", "status", "started_at"),
+        # analytics (migration 0012): covering indexes for windowed aggregates, running now, redrive links
+        sa.Index("ix_executions_tenant_started_cover", "tenant_id", "started_at",
+                 postgresql_include=["status", "completed_at", "workflow_id"]),
+        sa.Index("ix_executions_tenant_workflow_started_cover", "tenant_id", "workflow_id", "started_at",
+                 postgresql_include=["status", "completed_at"]),
+        sa.Index("ix_executions_tenant_running", "tenant_id", "started_at",
+                 postgresql_where=sa.text("status = 'running'")),
+        sa.Index("ix_executions_redrive_of", "redrive_of", postgresql_where=sa.text("redrive_of IS NOT NULL")),
     )
 
     id: str = Field(primary_key=True, sa_type=sa.Text)
@@ -174,6 +182,43 @@ class Execution(SQLModel, table=True):
     started_at: datetime = _ts()
     completed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     updated_at: datetime = _ts()
+    redrive_of: str | None = Field(default=None, sa_type=sa.Text)
+    """The execution this one redrives (re-runs from its failed nodes, reusing completed outputs)."""
+
+
+class NodeRun(SQLModel, table=True):
+    """One node of one finished root execution (analytics). Written by the worker at the end of the run
+    (``wfo.record_node_runs``); only nodes that ran at least once have a row. Indexes: migration 0012."""
+
+    __tablename__ = "node_runs"
+    __table_args__ = (
+        sa.Index("ix_node_runs_tenant_workflow_started", "tenant_id", "workflow_id", "execution_started_at",
+                 postgresql_include=["node_id", "node_type", "status", "duration_ms", "attempts", "error_type",
+                                     "reused"]),
+        sa.Index("ix_node_runs_tenant_started", "tenant_id", "execution_started_at",
+                 postgresql_include=["workflow_id", "node_id", "node_type", "status", "duration_ms", "attempts",
+                                     "error_type", "reused"]),
+    )
+
+    execution_id: str = Field(primary_key=True, sa_type=sa.Text)
+    node_id: str = Field(primary_key=True, sa_type=sa.Text)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", ondelete="CASCADE")
+    workflow_id: uuid.UUID | None = None
+    version: int | None = None
+    node_type: str = Field(max_length=128)
+    status: str = Field(max_length=16)
+    """The node's last activation: completed, failed, cancelled (running when the execution ended)."""
+    activations: int = 0
+    attempts: int = 0
+    """Attempts of the last activation (1 + retries)."""
+    duration_ms: int | None = Field(default=None, sa_type=sa.BigInteger)
+    error_type: str | None = Field(default=None, max_length=128)
+    error_message: str | None = Field(default=None, sa_type=sa.Text)
+    reused: bool = False
+    """Skipped by a redrive: the output of the redriven execution was reused, nothing ran."""
+    execution_status: str = Field(max_length=16)
+    execution_started_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    started_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
 class Payload(SQLModel, table=True):
@@ -187,3 +232,6 @@ class Payload(SQLModel, table=True):
     created_at: datetime = _ts()
     execution_id: str | None = Field(default=None, sa_type=sa.Text)
     """The execution (Temporal workflow id) that stored it; children's ids start with their root's."""
+
+
+from wfo import models_analytics  # noqa: E402, F401  (registers the rollup tables on the same metadata)

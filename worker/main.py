@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.alerts import AlertActivities
+from activities.analytics import AnalyticsActivities
 from activities.components import ComponentActivities
 from activities.delivery import DeliveryActivities, EventActivities
 from activities.services import Services
@@ -86,11 +87,12 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
     tasks = TaskActivities(services)
     extra_act = event_activities(services)
     alerts = AlertActivities(services, client)
+    analytics = AnalyticsActivities(services)
     worker = _Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=[*WORKFLOWS, *workflows],
-        activities=[*comp.all(), *tasks.all(), *alerts.all(), *extra_act, *activities],
+        activities=[*comp.all(), *tasks.all(), *alerts.all(), *analytics.all(), *extra_act, *activities],
         workflow_runner=workflow_runner(),
         interceptors=[WorkflowMetricsInterceptor(), ActivityFailureLogInterceptor()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,

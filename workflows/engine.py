@@ -280,6 +280,12 @@ class Engine:
         """What running this activation takes. Pure nodes are computed here (Done)."""
         node = self.defn.nodes[act["node"]]
         spec = BUILTINS.get(node.type)
+        reuse = self.state.get("resume")
+        if reuse and node.id in reuse:
+            # a redrive: this node completed in the redriven execution; reuse its output, run nothing
+            saved = reuse.pop(node.id)
+            self.state["nodes"][node.id]["reused"] = True
+            return Done(Outcome(output=saved.get("output"), port=saved.get("port") or DEFAULT_PORT, attempts=0))
         try:
             if "preset" in act:  # a join whose branches are all in
                 return Done(Outcome(output=act["preset"]))
@@ -491,6 +497,7 @@ class Engine:
 
         st["status"] = "completed"
         st["error"] = None
+        st["port"] = outcome.port
         self._event(act, "completed", now, attempt=outcome.attempts, duration_ms=st["duration_ms"],
                     port=outcome.port)
         self.context["nodes"][node.id] = outcome.output

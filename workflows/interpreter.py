@@ -8,7 +8,14 @@ from typing import Any, cast
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError, TimeoutError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    FailureError,
+    RetryState,
+    TimeoutError,
+)
 
 with workflow.unsafe.imports_passed_through():
     from workflows.approvals import ApprovalTask
@@ -34,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
         LOAD_DEFINITION_ACTIVITY,
         NODE_OUTPUT_QUERY,
         PROGRESS_QUERY,
+        RECORD_NODE_RUNS_ACTIVITY,
+        RESUME_QUERY,
         TASK_CLOSE_ACTIVITY,
         TASK_NOTIFY_ACTIVITY,
         TASK_OPEN_ACTIVITY,
@@ -44,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         ExecutionInput,
         LoadDefinitionRequest,
         LoadDefinitionResult,
+        NodeRunsRecord,
     )
 
 DEFAULT_RETRY = RetrySpec()
@@ -123,6 +133,25 @@ class InterpreterWorkflow:
         """The latest output of one node in this run (what `nodes.<id>` evaluates to); read-only."""
         nodes = self._engine.context["nodes"] if self._engine is not None else {}
         return {"node_id": node_id, "ran": node_id in nodes, "output": nodes.get(node_id)}
+    @workflow.query(name=RESUME_QUERY)
+    def resume_data(self) -> dict[str, Any]:
+        """What a redrive of this execution may reuse: every node whose (single or last) activation
+        completed, with its output and the port it took; plus the node's type and activation count."""
+        engine = self._engine
+        if engine is None:
+            return {"nodes": {}, "status": "starting"}
+        ports: dict[str, str] = {}
+        for ev in engine.state["events"]:
+            if ev.get("event") == "completed" and ev.get("port") is not None:
+                ports[ev["node_id"]] = ev["port"]
+        nodes: dict[str, Any] = {}
+        for nid, st in engine.state["nodes"].items():
+            if st["status"] != "completed" or nid not in engine.context["nodes"]:
+                continue
+            nodes[nid] = {"type": engine.defn.nodes[nid].type, "activations": st["activations"],
+                          "port": st.get("port", ports.get(nid)), "output": engine.context["nodes"][nid]}
+        return {"nodes": nodes, "status": engine.progress()["status"],
+                "statuses": {nid: st["status"] for nid, st in engine.state["nodes"].items()}}
 
     def _env(self) -> EvalEnv:
         """The expression environment: workflow time and workflow randomness (one per run, refreshed)."""
@@ -148,6 +177,10 @@ class InterpreterWorkflow:
             "id": execution_id, "workflow_id": inp.workflow_id, "version": inp.version,
             "started_at": workflow.now().isoformat(), "trigger": inp.trigger,
         }, info.start)
+        if inp.state is None and inp.resume:
+            # a redrive (a new input field, so no existing history takes this path)
+            state["resume"] = {k: dict(v) for k, v in (inp.resume.get("completed") or {}).items()}
+            state["context"]["execution"]["redrive_of"] = inp.resume.get("redrive_of")
         engine = self._engine = Engine(defn, info, state, execution_id)
         opts = inp.options
         tasks: dict[asyncio.Task, dict[str, Any]] = {}
@@ -203,10 +236,37 @@ class InterpreterWorkflow:
         if tasks:
             await workflow.wait(list(tasks))
         await self._drain_background()
+        await self._record_node_runs(engine, inp)
         failure = engine.state["failure"]
         if failure:
             raise ApplicationError(failure["message"], failure, type=failure["type"], non_retryable=True)
         return engine.state["result"]
+
+    async def _record_node_runs(self, engine: Engine, inp: ExecutionInput) -> None:
+        """Per-node outcome of a stored workflow's root execution, for analytics (best effort: a failure
+        to record never changes the execution's outcome). Patched: older histories did not record."""
+        if inp.tenant_id is None or inp.workflow_id is None or inp.trigger == "test":
+            return
+        if workflow.info().parent is not None or not workflow.patched("record-node-runs"):
+            return
+        nodes: dict[str, dict[str, Any]] = {}
+        for nid, st in engine.state["nodes"].items():
+            if not st["activations"] and not st.get("reused"):
+                continue
+            nodes[nid] = {"type": engine.defn.nodes[nid].type, "status": st["status"],
+                          "activations": st["activations"], "attempts": st["attempts"],
+                          "duration_ms": st["duration_ms"], "error": st["error"], "started_at": st["started_at"],
+                          "reused": bool(st.get("reused"))}
+        record = NodeRunsRecord(
+            execution_id=workflow.info().workflow_id, tenant_id=inp.tenant_id, workflow_id=inp.workflow_id,
+            version=inp.version, status="failed" if engine.state["failure"] else "completed",
+            started_at=engine.context["execution"]["started_at"], nodes=nodes)
+        try:
+            await workflow.execute_local_activity(
+                RECORD_NODE_RUNS_ACTIVITY, record, start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200)))
+        except ActivityError:
+            workflow.logger.warning("recording node runs of %s failed", record.execution_id)
 
     def _show_details(self, engine: Engine) -> None:
         """What the execution is doing now, for the Temporal UI's "current details" (not part of history)."""
@@ -250,7 +310,12 @@ class InterpreterWorkflow:
                 return await self._await_approval(step, act, inp)
             raise ApplicationError(f"unknown step {step!r}", non_retryable=True)
         except (ActivityError, ChildWorkflowError) as err:
-            return _failure_outcome(err)
+            attempts = 1
+            if (isinstance(step, RunActivity) and isinstance(err, ActivityError)
+                    and err.retry_state == RetryState.MAXIMUM_ATTEMPTS_REACHED):
+                # a timeout carries no attempt number: every attempt the policy allows was made
+                attempts = (step.node.retry or DEFAULT_RETRY).max_attempts
+            return _failure_outcome(err, attempts)
 
     async def _run_activity(self, step: RunActivity, inp: ExecutionInput) -> Outcome:
         node = step.node

@@ -12,6 +12,8 @@ NODE_OUTPUT_QUERY = "node_output"
 EVALUATE_ACTIVITY = "wfo.evaluate"
 LOAD_DEFINITION_ACTIVITY = "wfo.load_definition"
 CHECKPOINT_ACTIVITY = "wfo.checkpoint"
+RECORD_NODE_RUNS_ACTIVITY = "wfo.record_node_runs"
+RESUME_QUERY = "resume_data"
 
 
 @dataclass
@@ -40,6 +42,25 @@ class ExecutionInput:
     options: ExecutionOptions = field(default_factory=ExecutionOptions)
     state: dict[str, Any] | None = None
     """Interpreter state carried over by continue-as-new (None on the first run)."""
+    resume: dict[str, Any] | None = None
+    """A redrive: ``{"completed": {node_id: {"output": ..., "port": ...}}, "redrive_of": execution_id}``.
+    Each listed node's first activation completes at once with the saved output and port (nothing runs);
+    the other nodes run as usual. Only read on the first run (continue-as-new carries it in `state`)."""
+
+
+@dataclass
+class NodeRunsRecord:
+    """What `wfo.record_node_runs` writes at the end of a root execution: one entry per node that ran."""
+
+    execution_id: str
+    tenant_id: str
+    workflow_id: str | None
+    version: int | None
+    status: str
+    """`completed` or `failed` (the execution's outcome)."""
+    started_at: str
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """node id -> {type, status, activations, attempts, duration_ms, error, started_at, reused}."""
 
 
 @dataclass

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from api import templates as catalog
 from api.errors import messages
 from api.schemas import WorkflowCreate, WorkflowUpdate
+from api.services import analytics as analytics_svc
 from api.services import executions as exec_svc
 from api.services import tasks as task_svc
 from api.services import templates as template_svc
@@ -186,6 +187,29 @@ async def resolve_tasks(_, info: GraphQLResolveInfo, status=None, workflowId=Non
                                          execution_id=executionId, mine=True if mine is None else mine,
                                          limit=_limit(limit, 50), offset=_offset(offset))
     return [_task_out(t) for t in page.items]
+
+
+@query.field("analyticsSummary")
+async def resolve_analytics_summary(_, info: GraphQLResolveInfo, window="P7D", bucket="PT1H", workflowId=None):
+    ctx = info.context
+    try:
+        w = analytics_svc.window(window or "P7D", bucket or "PT1H")
+    except analytics_svc.AnalyticsError as err:
+        raise GraphQLError(f"{err.field}: {err.message}", extensions={"code": "BAD_USER_INPUT"}) from None
+    wf_id = None
+    if workflowId is not None:
+        wf_id = _uuid(workflowId)
+        if wf_id is None or await ctx.loaders.workflow.load(wf_id) is None:
+            raise GraphQLError(f"workflow {workflowId} not found", extensions={"code": "NOT_FOUND"})
+    async with ctx.lock:
+        data = await analytics_svc.summary(ctx.session, ctx.principal.tenant_id, w, wf_id)
+    return {
+        "counts": data["counts"], "successRate": data["success_rate"],
+        "avgDurationSeconds": data["avg_duration_seconds"],
+        "overTime": [{**b, "start": datetime.fromisoformat(b["start"])} for b in data["over_time"]],
+        "recentRunning": data["recent"]["running"], "recentFailed": data["recent"]["failed"],
+        "recentCompleted": data["recent"]["completed"],
+    }
 
 
 @query.field("task")

@@ -14,9 +14,11 @@ from fastapi import APIRouter, FastAPI
 from api import graphql
 from api.routes import (
     alerts,
+    analytics,
     api_keys,
     auth,
     bulk,
+    component_tests,
     components,
     designer,
     docs,
@@ -26,6 +28,8 @@ from api.routes import (
     health,
     hooks,
     n8n_import,
+    presence,
+    redrive,
     tasks,
     templates,
     triggers,
@@ -54,6 +58,10 @@ ROUTERS: list[APIRouter | Callable[[FastAPI], None]] = [
     n8n_import.router,
     components.router,
     execution_nodes.router,
+    component_tests.router,
+    analytics.router,
+    presence.router,
+    redrive.router,
     designer.router,  # last: the web app at /workflow_orchestration/ (and `/`)
 ]
 

@@ -37,6 +37,7 @@ def _started(row: Execution, settings) -> ExecutionStarted:
         workflow_id=row.workflow_id,
         version=row.version,
         temporal_ui_url=svc.temporal_ui_url(settings, row.id),
+        redrive_of=row.redrive_of,
     )
 
 

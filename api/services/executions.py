@@ -107,6 +107,7 @@ def public(row: Execution) -> ExecutionPublic:
         duration_ms=(d := duration_ms(row)),
         duration=None if d is None else d / 1000,
         error=row.error,
+        redrive_of=row.redrive_of,
     )
 
 
@@ -165,8 +166,11 @@ async def start(
     input: Any = None,
     version: int | None = None,
     trigger: str = "manual",
+    resume: dict[str, Any] | None = None,
+    redrive_of: str | None = None,
 ) -> Execution:
-    """Index and start one execution of ``workflow`` (the caller's, already tenant-checked)."""
+    """Index and start one execution of ``workflow`` (the caller's, already tenant-checked).
+    ``resume``/``redrive_of``: a redrive (see api/services/redrive.py), linked in the row and the memo."""
     if workflow.status == WorkflowStatus.archived.value:
         raise Conflict("workflow is archived")
     if workflow.status == WorkflowStatus.inactive.value:
@@ -184,7 +188,7 @@ async def start(
         session, client, definition=ver.definition, input=input, task_queue=settings.temporal_task_queue,
         workflow_id=workflow.id, version=version, tenant_id=principal.tenant_id, trigger=trigger,
         started_by=principal.name, payload_threshold_bytes=settings.payload_threshold_bytes,
-        index_input=_jsonable(input))
+        index_input=_jsonable(input), resume=resume, redrive_of=redrive_of)
     row = await session.get(Execution, execution_id, populate_existing=True)
     assert row is not None  # written by start_indexed
     return row

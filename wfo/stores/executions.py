@@ -24,6 +24,7 @@ async def index_execution(
     trigger: str,
     input: Any,
     started_by: str,
+    redrive_of: str | None = None,
 ) -> bool:
     """Insert the ``executions`` index row before the start (the API core's convention).
 
@@ -39,6 +40,7 @@ async def index_execution(
         trigger=trigger,
         input=jsonable(input),
         started_by=started_by,
+        redrive_of=redrive_of,
     )
     upsert: Any = stmt.on_conflict_do_update(
         index_elements=[col(Execution.id)],

@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from workflows.types import TaskRecord
+from workflows.types import NodeRunsRecord, TaskRecord
 
 _UPSERT_TASK = """
 INSERT INTO tasks (id, tenant_id, execution_id, workflow_id, node_id, title, description, status,
@@ -27,6 +27,18 @@ ON CONFLICT (id) DO UPDATE SET
     due_at = EXCLUDED.due_at, escalated = EXCLUDED.escalated, decision = EXCLUDED.decision,
     votes = EXCLUDED.votes, completed_at = EXCLUDED.completed_at, updated_at = now()
 """
+
+_UPSERT_NODE_RUN = """
+INSERT INTO node_runs (execution_id, node_id, tenant_id, workflow_id, version, node_type, status, activations,
+                       attempts, duration_ms, error_type, error_message, reused, execution_status,
+                       execution_started_at, started_at)
+VALUES ($1, $2, $3::uuid, $4::uuid, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+ON CONFLICT (execution_id, node_id) DO UPDATE SET
+    status = EXCLUDED.status, activations = EXCLUDED.activations, attempts = EXCLUDED.attempts,
+    duration_ms = EXCLUDED.duration_ms, error_type = EXCLUDED.error_type, error_message = EXCLUDED.error_message,
+    reused = EXCLUDED.reused, execution_status = EXCLUDED.execution_status
+"""
+MAX_ERROR_MESSAGE = 500
 
 
 def _ts(value: str | None) -> datetime | None:
@@ -82,3 +94,22 @@ class WorkerDb:
         if isinstance(definition, str):
             definition = json.loads(definition)
         return definition, row["version"]
+
+    async def record_node_runs(self, rec: NodeRunsRecord) -> int:
+        """One ``node_runs`` row per node of a finished root execution (an upsert: retries are harmless;
+        the rollup triggers follow). Returns the number of rows written."""
+        rows = []
+        for node_id, n in rec.nodes.items():
+            err = n.get("error") or {}
+            message = err.get("message")
+            rows.append((
+                rec.execution_id, node_id, rec.tenant_id, rec.workflow_id, rec.version, str(n.get("type"))[:128],
+                str(n.get("status"))[:16], int(n.get("activations") or 0), int(n.get("attempts") or 0),
+                n.get("duration_ms"), (err.get("type") or None) and str(err["type"])[:128],
+                message[:MAX_ERROR_MESSAGE] if isinstance(message, str) else None, bool(n.get("reused")),
+                rec.status, _ts(rec.started_at), _ts(n.get("started_at")),
+            ))
+        if rows:
+            pool = await self._pool()
+            await pool.executemany(_UPSERT_NODE_RUN, rows)
+        return len(rows)

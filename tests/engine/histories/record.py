@@ -76,6 +76,20 @@ def cases(url: str) -> dict[str, tuple[dict, object, dict]]:
              node("notify", "http.request", method="POST", url=url + "/shipped", json="{{ nodes.ask.decision }}"),
              node("yes", "end", output="{{ nodes.notify.status }}"), node("no", "end")],
             ["start->ask", "ask:approved->notify", "notify->yes", "ask:rejected->no"]), {"n": 2}, {}),
+        "node_runs_recorded_patched": (defn(
+            [node("start", "start"), node("call", "http.request", url=url + "/a"),
+             node("end", "end", output="{{ nodes.call.status }}")], ["start->call", "call->end"]), None,
+            {"workflow_id": str(uuid.UUID(int=1)), "tenant_id": str(uuid.UUID(int=2)), "version": 1}),
+        "redrive_resume": (defn(
+            [node("start", "start"), node("a", "http.request", url=url + "/a"),
+             node("ok", "decision", condition="nodes.a.status = 200"),
+             node("b", "http.request", url=url + "/b"), node("end", "end", output="{{ nodes.a.body }}"),
+             node("no", "end")],
+            ["start->a", "a->ok", "ok:true->b", "ok:false->no", "b->end"]), None,
+            {"workflow_id": str(uuid.UUID(int=1)), "tenant_id": str(uuid.UUID(int=2)), "version": 1,
+             "resume": {"completed": {"a": {"output": {"status": 200, "body": {"kept": True}}, "port": "out"},
+                                      "ok": {"output": {"result": True}, "port": "true"}},
+                        "redrive_of": "replay-original"}}),
         "large_payload": (defn(
             [node("start", "start"), node("fetch", "http.request", url=url + "/big?size=400000"),
              node("n", "transform", expression="$count(nodes.fetch.body.items)"),
