@@ -153,6 +153,21 @@ def cmd_gc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_credentials(args: argparse.Namespace) -> int:
+    from wfo.credentials import CredentialKeyError, Keyring, rotate_all
+
+    if args.action == "generate-key":
+        print(Keyring.generate_key())
+        return 0
+    try:
+        done = asyncio.run(rotate_all(get_settings()))
+    except CredentialKeyError as err:
+        print(f"wfo credentials rotate-key: {err.message}", file=sys.stderr)
+        return 1
+    print(f"re-encrypted {done} credential(s) with the current key")
+    return 0
+
+
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -198,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("gc", help="delete stored payloads of finished executions older than a retention")
     p.add_argument("--older-than", default="P30D", help="ISO-8601 duration (default P30D)")
     p.set_defaults(func=cmd_gc)
+
+    p = sub.add_parser("credentials", help="credentials vault maintenance: rotate-key re-encrypts every "
+                                           "credential with the first key of CREDENTIALS_KEYS")
+    p.add_argument("action", choices=["rotate-key", "generate-key"])
+    p.set_defaults(func=cmd_credentials)
 
     p = sub.add_parser("api", help="serve the API")
     p.add_argument("--host")

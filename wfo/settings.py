@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     """On SIGTERM a worker stops polling and lets running activities finish for this long."""
     secret_key: str = DEFAULT_SECRET_KEY
     """Signs JWTs and approval links."""
+    credentials_keys: str | None = None
+    """Keys of the credentials vault: ``kid1:<base64 32 bytes>,kid2:...``; the first encrypts, all decrypt.
+    Unset in dev/test: one key derived from SECRET_KEY (with a warning); required in production."""
 
     worker_max_concurrent_activities: int = 100
     worker_max_concurrent_workflow_tasks: int = 100
