@@ -14,9 +14,16 @@ from connectors.database import DatabaseQuery
 from connectors.email import EmailSend
 from connectors.http import HttpRequest
 from connectors.noop import Noop
+from connectors.redis_command import RedisCommand
 from workflows.components import BUILTIN_SPECS, Registry
 
-CONNECTOR_CLASSES: tuple[type[Connector], ...] = (HttpRequest, Noop, DatabaseQuery, EmailSend)
+CONNECTOR_CLASSES: tuple[type[Connector], ...] = (
+    HttpRequest,
+    Noop,
+    DatabaseQuery,
+    EmailSend,
+    RedisCommand,
+)
 
 
 def connector_classes() -> list[type[Connector]]:
