@@ -3,6 +3,7 @@ and key rotation (`wfo credentials rotate-key` logic) on the real Postgres."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import os
@@ -11,10 +12,14 @@ import uuid
 import pytest
 from sqlmodel import select
 
+from tests.api._util import wait_status
+from tests.connectors.httppeer import HttpPeer
 from wfo import credentials as store
+from wfo.cli import main
+from wfo.models import Tenant
 from wfo.db import create_engine, create_sessionmaker
 from wfo.models_credentials import Credential
-from wfo.settings import Settings
+from wfo.settings import Settings, get_settings
 
 SECRET_PW = f"pw-{uuid.uuid4().hex}"
 
@@ -177,12 +182,6 @@ def test_production_needs_keys():
 
 def test_cli_rotate_key(api_settings, monkeypatch, capsys):
     """`wfo credentials rotate-key` with the old key second in CREDENTIALS_KEYS re-encrypts everything."""
-    import asyncio
-
-    from wfo.cli import main
-    from wfo.models import Tenant
-    from wfo.settings import get_settings
-
     old, new = _key(), _key()
 
     async def seed() -> uuid.UUID:
@@ -223,3 +222,37 @@ def test_cli_rotate_key(api_settings, monkeypatch, capsys):
 
 def _key() -> str:
     return store.Keyring.generate_key()
+
+
+async def test_credential_used_by_an_execution_stays_out_of_answers_and_history(
+        http, tenant_a, worker, temporal_env, caplog):
+    """REST end to end: the credential's value reaches the peer, never the API answers, history or logs."""
+    caplog.set_level(logging.DEBUG)
+    token = f"tok-{uuid.uuid4().hex}"
+    name = f"erp-{uuid.uuid4().hex[:6]}"
+    r = await http.post("/api/v1/credentials", headers=tenant_a.h("developer"),
+                        json={"name": name, "type": "http_bearer", "values": {"token": token}})
+    assert r.status_code == 201
+    with HttpPeer(lambda req: (200, {}, {"seen": req.headers.get("authorization")})) as peer:
+        definition = {"schema_version": 1, "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "call", "type": "http.request", "config": {"url": peer.url + "/x", "credential": name}},
+            {"id": "end", "type": "end", "config": {"output": "{{ nodes.call.body }}"}}],
+            "edges": [{"source": "start", "target": "call"}, {"source": "call", "target": "end"}]}
+        wf = await http.post("/api/v1/workflows", json={"name": "cred e2e", "status": "active",
+                                                        "definition": definition}, headers=tenant_a.h("developer"))
+        assert wf.status_code == 201, wf.text
+        started = await http.post(f"/api/v1/workflows/{wf.json()['id']}/execute", json={"input": {}},
+                                  headers=tenant_a.h("operator"))
+        assert started.status_code == 202, started.text
+        detail = await wait_status(http, tenant_a, started.json()["id"])
+        assert peer.requests[0].headers["authorization"] == f"Bearer {token}"
+    assert detail["status"] == "completed" and detail["output"] == {"seen": "Bearer ***"}
+    logs = await http.get(f"/api/v1/executions/{started.json()['id']}/logs", headers=tenant_a.h("viewer"))
+    listed = await http.get("/api/v1/credentials", headers=tenant_a.h("admin"))
+    handle = temporal_env.client.get_workflow_handle(started.json()["id"])
+    history = b"".join([ev.SerializeToString() async for ev in handle.fetch_history_events()])
+    assert b"Bearer ***" in history
+    for text in (str(detail), logs.text, listed.text, "\n".join(r.getMessage() for r in caplog.records)):
+        assert token not in text
+    assert token.encode() not in history
