@@ -12,10 +12,11 @@ import asyncpg
 import httpx
 from sqlalchemy.exc import DBAPIError
 
-from wfo.db import create_engine, create_sessionmaker
+from connectors.base import ComponentError, CredentialValues
+from wfo.credential_types import secret_strings
 from wfo.errors import NotFound
-from connectors.base import ComponentError
 from wfo.credentials import CredentialKeyError, CredentialNotFound, keyring_for, resolve_credential
+from wfo.db import create_engine, create_sessionmaker
 from wfo.settings import Settings
 from wfo.stores.payloads import PayloadStore, SqlPayloadStore
 from wfo.stores.worker_db import WorkerDb
@@ -69,7 +70,9 @@ class VaultCredentials:
         if types and cred.type not in types:
             raise ComponentError(f"credential {name!r} is a {cred.type} credential; this node needs "
                                  f"{' or '.join(types)}", retryable=False, type="CredentialTypeMismatch")
-        return dict(cred.values)
+        values = CredentialValues(cred.values)
+        values.secrets = secret_strings(cred.type, cred.values)
+        return values
 
 
 class Services:

@@ -160,7 +160,8 @@ def cmd_credentials(args: argparse.Namespace) -> int:
         print(Keyring.generate_key())
         return 0
     try:
-        done = asyncio.run(rotate_all(get_settings()))
+        tenant = uuid.UUID(args.tenant) if args.tenant else None
+        done = asyncio.run(rotate_all(get_settings(), tenant))
     except CredentialKeyError as err:
         print(f"wfo credentials rotate-key: {err.message}", file=sys.stderr)
         return 1
@@ -217,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("credentials", help="credentials vault maintenance: rotate-key re-encrypts every "
                                            "credential with the first key of CREDENTIALS_KEYS")
     p.add_argument("action", choices=["rotate-key", "generate-key"])
+    p.add_argument("--tenant", help="rotate-key: only this tenant's credentials (id)")
     p.set_defaults(func=cmd_credentials)
 
     p = sub.add_parser("api", help="serve the API")

@@ -13,6 +13,7 @@ from connectors.base import Connector
 from connectors.database import DatabaseQuery
 from connectors.email import EmailSend
 from connectors.http import HttpRequest
+from connectors.mysql_query import MysqlQuery
 from connectors.noop import Noop
 from connectors.redis_command import RedisCommand
 from workflows.components import BUILTIN_SPECS, Registry
@@ -23,6 +24,7 @@ CONNECTOR_CLASSES: tuple[type[Connector], ...] = (
     DatabaseQuery,
     EmailSend,
     RedisCommand,
+    MysqlQuery,
 )
 
 

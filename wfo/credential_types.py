@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from urllib.parse import unquote, urlsplit
+
 import jsonschema
 
 _STR = {"type": "string", "minLength": 1}
@@ -128,6 +130,31 @@ def validate_values(type_: str, values: Any) -> None:
         # never echo the value itself: the message of jsonschema quotes it
         message = f"{field} is invalid ({err.validator} {err.validator_value!r})"
     raise CredentialValuesInvalid(message, field)
+
+
+def secret_strings(type_: str, values: dict[str, Any]) -> list[str]:
+    """The values of a credential that are secret: every `writeOnly` field, every `url` (a DSN may
+    embed a password) and the password inside it. Host names, ports, user and database names are not
+    secret, so they are not scrubbed from outputs."""
+    spec = CREDENTIAL_TYPES.get(type_)
+    props = (spec or {}).get("schema", {}).get("properties", {})
+    found: list[str] = []
+    for key, value in values.items():
+        secret = spec is None or props.get(key, {}).get("writeOnly") or key == "url"
+        if not secret:
+            continue
+        strings = [value] if isinstance(value, str) else [v for v in value if isinstance(v, str)] \
+            if isinstance(value, list) else []
+        for text in strings:
+            found.append(text)
+            if key == "url":
+                try:
+                    password = urlsplit(text).password
+                except ValueError:
+                    password = None
+                if password:
+                    found.extend({password, unquote(password)})
+    return [s for s in found if len(s) >= 4]
 
 
 def describe_types() -> list[dict[str, Any]]:

@@ -103,16 +103,20 @@ class Keyring:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Keyring:
+        """CREDENTIALS_KEYS; in dev/test the key derived from SECRET_KEY is added (decrypt only when keys are
+        configured), so credentials created before keys were set can be rotated onto them."""
+        dev = settings.environment in ("dev", "test")
         if settings.credentials_keys:
-            return cls.parse(settings.credentials_keys)
-        if settings.environment not in ("dev", "test"):
+            ring = cls.parse(settings.credentials_keys)
+            if dev and DEV_KEY_ID not in ring._keys:
+                ring._keys[DEV_KEY_ID] = _dev_key(settings)
+            return ring
+        if not dev:
             raise CredentialKeyError("CREDENTIALS_KEYS is not set: the credentials vault needs a key in "
                                      f"ENVIRONMENT={settings.environment}")
         log.warning("CREDENTIALS_KEYS is not set: credentials are encrypted with a key derived from SECRET_KEY "
                     "(development only)")
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"wfo-credentials",
-                   info=b"credentials-vault-v1").derive(settings.secret_key.encode())
-        return cls([(DEV_KEY_ID, key)])
+        return cls([(DEV_KEY_ID, _dev_key(settings))])
 
     @staticmethod
     def generate_key() -> str:
@@ -130,6 +134,11 @@ class Keyring:
             return AESGCM(key).decrypt(nonce, ciphertext, aad)
         except InvalidTag:
             raise CredentialKeyError(f"credential does not decrypt with key {key_id!r}") from None
+
+
+def _dev_key(settings: Settings) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"wfo-credentials",
+                info=b"credentials-vault-v1").derive(settings.secret_key.encode())
 
 
 _KEYRINGS: dict[int, Keyring] = {}
@@ -304,13 +313,16 @@ async def resolve_credential(session: AsyncSession, keyring: Keyring, tenant_id:
     return ResolvedCredential(name=row.name, type=row.type, values=_open(keyring, row))
 
 
-async def rotate_keys(session: AsyncSession, keyring: Keyring, *, batch: int = 200) -> int:
-    """Re-encrypt every credential not under the current key; returns how many were re-encrypted."""
+async def rotate_keys(session: AsyncSession, keyring: Keyring, *, tenant_id: uuid.UUID | None = None,
+                      batch: int = 200) -> int:
+    """Re-encrypt every credential (of `tenant_id`, or all) not under the current key; returns how many."""
     done = 0
     while True:
+        query = select(Credential).where(Credential.key_id != keyring.current_id)
+        if tenant_id is not None:
+            query = query.where(Credential.tenant_id == tenant_id)
         rows: Iterable[Credential] = (await session.exec(
-            select(Credential).where(Credential.key_id != keyring.current_id).order_by(Credential.id)
-            .limit(batch).with_for_update())).all()
+            query.order_by(Credential.id).limit(batch).with_for_update())).all()
         rows = list(rows)
         if not rows:
             return done
@@ -321,12 +333,12 @@ async def rotate_keys(session: AsyncSession, keyring: Keyring, *, batch: int = 2
         done += len(rows)
 
 
-async def rotate_all(settings: Settings) -> int:
-    """`wfo credentials rotate-key`: re-encrypt every credential with the current key of `settings`."""
+async def rotate_all(settings: Settings, tenant_id: uuid.UUID | None = None) -> int:
+    """`wfo credentials rotate-key`: re-encrypt every credential (of one tenant, or all) with the current key."""
     keyring = Keyring.from_settings(settings)
     engine = create_engine(settings, pool_size=1, max_overflow=0)
     try:
         async with create_sessionmaker(engine)() as session:
-            return await rotate_keys(session, keyring)
+            return await rotate_keys(session, keyring, tenant_id=tenant_id)
     finally:
         await engine.dispose()

@@ -144,7 +144,7 @@ async def test_delete_refused_while_a_workflow_uses_it(http, tenant_a, definitio
     assert (await http.delete(f"/api/v1/credentials/{cid}", headers=tenant_a.h("admin"))).status_code == 204
 
 
-async def test_rotate_key_reencrypts_with_the_current_key(api_settings, tenant_a):
+async def test_rotate_key_reencrypts_with_the_current_key(api_settings):
     old = base64.b64encode(os.urandom(32)).decode()
     new = base64.b64encode(os.urandom(32)).decode()
     s_old = Settings(**{**api_settings.model_dump(), "credentials_keys": f"k1:{old}"})
@@ -154,19 +154,22 @@ async def test_rotate_key_reencrypts_with_the_current_key(api_settings, tenant_a
     engine = create_engine(api_settings, pool_size=1, max_overflow=0)
     try:
         async with create_sessionmaker(engine)() as session:
-            row = await store.create_credential(session, store.Keyring.from_settings(s_old), tenant_id=tenant_a.id,
+            tenant = Tenant(name=f"rot-{uuid.uuid4().hex[:8]}")
+            session.add(tenant)
+            await session.commit()
+            row = await store.create_credential(session, store.Keyring.from_settings(s_old), tenant_id=tenant.id,
                                                 name=name, type="hmac_secret", values={"secret": "rotate-me"})
             assert row.key_id == "k1"
             with pytest.raises(store.CredentialKeyError):
-                await store.resolve_credential(session, store.Keyring.from_settings(s_new), tenant_a.id, name)
-            done = await store.rotate_keys(session, store.Keyring.from_settings(s_both))
+                await store.resolve_credential(session, store.Keyring.from_settings(s_new), tenant.id, name)
+            done = await store.rotate_keys(session, store.Keyring.from_settings(s_both), tenant_id=tenant.id)
             assert done >= 1
-            assert await store.rotate_keys(session, store.Keyring.from_settings(s_both)) == 0
-            got = await store.resolve_credential(session, store.Keyring.from_settings(s_new), tenant_a.id, name)
+            assert await store.rotate_keys(session, store.Keyring.from_settings(s_both), tenant_id=tenant.id) == 0
+            got = await store.resolve_credential(session, store.Keyring.from_settings(s_new), tenant.id, name)
             assert got.values == {"secret": "rotate-me"}
             await session.refresh(row)
             assert row.key_id == "k2"
-            await store.delete_credential(session, tenant_id=tenant_a.id, credential_id=row.id)
+            await store.delete_credential(session, tenant_id=tenant.id, credential_id=row.id)
     finally:
         await engine.dispose()
 
@@ -213,7 +216,7 @@ def test_cli_rotate_key(api_settings, monkeypatch, capsys):
     monkeypatch.setenv("CREDENTIALS_KEYS", f"new:{new},old:{old}")
     get_settings.cache_clear()
     try:
-        assert main(["credentials", "rotate-key"]) == 0
+        assert main(["credentials", "rotate-key", "--tenant", str(tenant_id)]) == 0
     finally:
         get_settings.cache_clear()
     assert "re-encrypted" in capsys.readouterr().out

@@ -16,6 +16,7 @@ from tests.connectors.httppeer import HttpPeer, Req
 from tests.helpers import defn, node
 from worker.main import build_worker
 from workflows.client import start_execution
+from wfo.credential_types import secret_strings
 from workflows.secret_refs import literal_secret_paths
 
 
@@ -86,3 +87,19 @@ async def test_missing_env_secret_fails_without_resolving_input(temporal_env, se
 ])
 def test_literal_secret_paths(config, paths):
     assert literal_secret_paths(config) == paths
+
+
+def test_only_secret_fields_are_scrubbed():
+    assert secret_strings("mysql", {"host": "db.internal", "username": "shop", "password": "pw-1234",
+                                    "database": "test"}) == ["pw-1234"]
+    got = secret_strings("postgres", {"url": "postgresql://u:p%40ss-word@h:5432/d"})
+    assert set(got) == {"postgresql://u:p%40ss-word@h:5432/d", "p%40ss-word", "p@ss-word"}
+    assert secret_strings("oauth2_client_credentials", {"token_url": "https://idp/token", "client_id": "cid-1",
+                                                        "client_secret": "cs-1234"}) == ["cs-1234"]
+
+
+async def test_resolver_marks_secret_fields(vault):
+    await vault.add("m", "mysql", {"host": "127.0.0.1", "username": "root", "password": "pw-5678"})
+    ctx = vault.ctx()
+    values = await ctx.credential("m", "mysql")
+    assert values["username"] == "root" and ctx.secret_values == ["pw-5678"]
