@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from connectors.amqp_publish import AmqpPublish
 from connectors.base import Connector
 from connectors.database import DatabaseQuery
 from connectors.email import EmailSend
@@ -25,6 +26,7 @@ CONNECTOR_CLASSES: tuple[type[Connector], ...] = (
     EmailSend,
     RedisCommand,
     MysqlQuery,
+    AmqpPublish,
 )
 
 
