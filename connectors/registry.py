@@ -14,6 +14,7 @@ from connectors.base import Connector
 from connectors.database import DatabaseQuery
 from connectors.email import EmailSend
 from connectors.http import HttpRequest
+from connectors.mqtt_publish import MqttPublish
 from connectors.mysql_query import MysqlQuery
 from connectors.noop import Noop
 from connectors.redis_command import RedisCommand
@@ -27,6 +28,7 @@ CONNECTOR_CLASSES: tuple[type[Connector], ...] = (
     RedisCommand,
     MysqlQuery,
     AmqpPublish,
+    MqttPublish,
 )
 
 
