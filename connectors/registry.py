@@ -16,6 +16,7 @@ from connectors.email import EmailSend
 from connectors.http import HttpRequest
 from connectors.mqtt_publish import MqttPublish
 from connectors.mysql_query import MysqlQuery
+from connectors.nats_publish import NatsPublish
 from connectors.noop import Noop
 from connectors.redis_command import RedisCommand
 from workflows.components import BUILTIN_SPECS, Registry
@@ -29,6 +30,7 @@ CONNECTOR_CLASSES: tuple[type[Connector], ...] = (
     MysqlQuery,
     AmqpPublish,
     MqttPublish,
+    NatsPublish,
 )
 
 
