@@ -14,6 +14,7 @@ from typing import Any
 from api.main import create_app
 from cli.dev import run_dev
 from connectors.registry import default_registry
+from wfo.credentials import CredentialKeyError, Keyring, rotate_all
 from wfo.db import run_migrations
 from wfo.executions import start_execution
 from wfo.gc import collect_payloads
@@ -154,8 +155,6 @@ def cmd_gc(args: argparse.Namespace) -> int:
 
 
 def cmd_credentials(args: argparse.Namespace) -> int:
-    from wfo.credentials import CredentialKeyError, Keyring, rotate_all
-
     if args.action == "generate-key":
         print(Keyring.generate_key())
         return 0

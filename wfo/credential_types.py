@@ -8,7 +8,6 @@ every write, so a connector can rely on the required fields being there.
 from __future__ import annotations
 
 from typing import Any
-
 from urllib.parse import unquote, urlsplit
 
 import jsonschema

@@ -29,8 +29,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from wfo.db import create_engine, create_sessionmaker
 from wfo.credential_types import CREDENTIAL_TYPES, CredentialValuesInvalid, validate_values
+from wfo.db import create_engine, create_sessionmaker
 from wfo.models import Workflow, WorkflowVersion, utcnow
 from wfo.models_credentials import Credential
 from wfo.settings import Settings

@@ -17,10 +17,10 @@ from connectors.base import NodeContext
 from tests.helpers import defn, node
 from wfo import credentials as store
 from wfo.db import create_engine, create_sessionmaker
+from wfo.executions import start_execution
 from wfo.models import Tenant
 from wfo.settings import Settings
 from worker.main import build_worker
-from workflows.client import start_execution
 
 
 @dataclass

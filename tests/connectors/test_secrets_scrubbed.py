@@ -14,9 +14,9 @@ import pytest
 from tests.connectors.conftest import history_bytes
 from tests.connectors.httppeer import HttpPeer, Req
 from tests.helpers import defn, node
-from worker.main import build_worker
-from workflows.client import start_execution
 from wfo.credential_types import secret_strings
+from wfo.executions import start_execution
+from worker.main import build_worker
 from workflows.secret_refs import literal_secret_paths
 
 
