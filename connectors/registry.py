@@ -11,14 +11,17 @@ from functools import lru_cache
 
 from connectors.amqp_publish import AmqpPublish
 from connectors.base import Connector
+from connectors.chat_post import ChatPost
 from connectors.database import DatabaseQuery
 from connectors.email import EmailSend
+from connectors.graphql_request import GraphqlRequest
 from connectors.http import HttpRequest
 from connectors.mqtt_publish import MqttPublish
 from connectors.mysql_query import MysqlQuery
 from connectors.nats_publish import NatsPublish
 from connectors.noop import Noop
 from connectors.redis_command import RedisCommand
+from connectors.sms_send import SmsSend
 from workflows.components import BUILTIN_SPECS, Registry
 
 CONNECTOR_CLASSES: tuple[type[Connector], ...] = (
@@ -31,6 +34,9 @@ CONNECTOR_CLASSES: tuple[type[Connector], ...] = (
     AmqpPublish,
     MqttPublish,
     NatsPublish,
+    GraphqlRequest,
+    ChatPost,
+    SmsSend,
 )
 
 
