@@ -14,6 +14,7 @@ from connectors.base import Connector
 from connectors.chat_post import ChatPost
 from connectors.database import DatabaseQuery
 from connectors.email import EmailSend
+from connectors.file_ops import FileOps
 from connectors.graphql_request import GraphqlRequest
 from connectors.http import HttpRequest
 from connectors.mqtt_publish import MqttPublish
@@ -37,6 +38,7 @@ CONNECTOR_CLASSES: tuple[type[Connector], ...] = (
     GraphqlRequest,
     ChatPost,
     SmsSend,
+    FileOps,
 )
 
 

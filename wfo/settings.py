@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     outbound_allowlist: list[str] = []
     """Hosts or CIDRs admitted even though they are private/loopback (e.g. ``127.0.0.1``)."""
 
+    files_root: str | None = None
+    """Folder the `file` component may use (each tenant gets its own subfolder); unset: `file` is refused."""
+
     public_base_url: str = "http://127.0.0.1:5000"
     """The API's address as people reach it (links in approval emails)."""
 
