@@ -22,6 +22,7 @@ from connectors.mysql_query import MysqlQuery
 from connectors.nats_publish import NatsPublish
 from connectors.noop import Noop
 from connectors.redis_command import RedisCommand
+from connectors.rss_read import RssRead
 from connectors.s3_object import S3Object
 from connectors.sms_send import SmsSend
 from workflows.components import BUILTIN_SPECS, Registry
@@ -41,6 +42,7 @@ CONNECTOR_CLASSES: tuple[type[Connector], ...] = (
     SmsSend,
     FileOps,
     S3Object,
+    RssRead,
 )
 
 
