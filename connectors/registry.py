@@ -24,6 +24,7 @@ from connectors.noop import Noop
 from connectors.redis_command import RedisCommand
 from connectors.rss_read import RssRead
 from connectors.s3_object import S3Object
+from connectors.sftp_ops import SftpOps
 from connectors.sms_send import SmsSend
 from workflows.components import BUILTIN_SPECS, Registry
 
@@ -43,6 +44,7 @@ CONNECTOR_CLASSES: tuple[type[Connector], ...] = (
     FileOps,
     S3Object,
     RssRead,
+    SftpOps,
 )
 
 
