@@ -14,6 +14,7 @@ from connectors.base import Connector
 from connectors.chat_post import ChatPost
 from connectors.database import DatabaseQuery
 from connectors.email import EmailSend
+from connectors.email_read import EmailRead
 from connectors.file_ops import FileOps
 from connectors.graphql_request import GraphqlRequest
 from connectors.http import HttpRequest
@@ -45,6 +46,7 @@ CONNECTOR_CLASSES: tuple[type[Connector], ...] = (
     S3Object,
     RssRead,
     SftpOps,
+    EmailRead,
 )
 
 
