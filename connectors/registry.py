@@ -27,6 +27,7 @@ from connectors.rss_read import RssRead
 from connectors.s3_object import S3Object
 from connectors.sftp_ops import SftpOps
 from connectors.sms_send import SmsSend
+from connectors.webhook_respond import WebhookRespond
 from workflows.components import BUILTIN_SPECS, Registry
 
 CONNECTOR_CLASSES: tuple[type[Connector], ...] = (
@@ -47,6 +48,7 @@ CONNECTOR_CLASSES: tuple[type[Connector], ...] = (
     RssRead,
     SftpOps,
     EmailRead,
+    WebhookRespond,
 )
 
 
