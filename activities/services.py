@@ -14,9 +14,9 @@ from sqlalchemy.exc import DBAPIError
 
 from connectors.base import ComponentError, CredentialValues
 from wfo.credential_types import secret_strings
-from wfo.errors import NotFound
 from wfo.credentials import CredentialKeyError, CredentialNotFound, keyring_for, resolve_credential
 from wfo.db import create_engine, create_sessionmaker
+from wfo.errors import NotFound
 from wfo.settings import Settings
 from wfo.stores.payloads import PayloadStore, SqlPayloadStore
 from wfo.stores.worker_db import WorkerDb

@@ -13,9 +13,8 @@ from typing import Any, ClassVar
 import httpx
 
 from connectors.base import ComponentError, NodeContext
-from connectors.common import credential_field, validate_config
+from connectors.common import credential_field, guarded_request, validate_config
 from connectors.http import RETRYABLE_STATUS
-from connectors.netguard import check_url
 from workflows.components import ComponentSpec
 
 PLATFORMS = ("slack", "teams", "discord")
@@ -98,11 +97,9 @@ class ChatPost:
         platform = config["platform"]
         values = await ctx.credential(config["credential"], f"{platform}_webhook")
         url = str(values["url"])
-        check_url(url, ctx.services.settings)
         timeout = float(config.get("timeout_seconds") or 15)
         try:
-            resp = await ctx.services.http.post(url, json=render(platform, config), timeout=timeout,
-                                                follow_redirects=False)
+            resp = await guarded_request(ctx, "POST", url, json=render(platform, config), timeout=timeout)
         except httpx.HTTPError as err:
             raise ComponentError(f"chat.post ({platform}): webhook unreachable: {type(err).__name__}",
                                  type="ChatConnectionError") from None

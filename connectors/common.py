@@ -9,9 +9,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlsplit
 
+import httpx
 from jsonschema import Draft202012Validator
 
-from connectors.base import ComponentError
+from connectors.base import ComponentError, NodeContext
+from wfo.netguard import UnresolvableHostError, UnsafeURLError, check_outbound_url, guarded_send
 from workflows.components import ComponentSpec
 
 T = TypeVar("T")
@@ -115,3 +117,24 @@ class ClientCache(Generic[T]):
                 await asyncio.wait_for(self._close(client), 10)
             except BaseException:  # noqa: BLE001 - shutting down
                 pass
+
+
+async def guarded_request(ctx: NodeContext, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One outbound HTTP call through the SSRF guard (`wfo.netguard.guarded_send`); a refused or
+    unresolvable target is a `ComponentError` (refused: not retried), transport errors stay `httpx` errors."""
+    try:
+        return await guarded_send(ctx.services.http, method, url, ctx.services.settings, **kwargs)
+    except UnresolvableHostError as err:
+        raise ComponentError(f"{method} {url}: {err}", type="UnresolvableHost") from None
+    except UnsafeURLError as err:
+        raise ComponentError(f"refusing to call {url!r}: {err}", retryable=False, type="ForbiddenAddress") from None
+
+
+async def check_endpoint(ctx: NodeContext, url: str) -> None:
+    """The SSRF check alone, for clients that connect themselves (boto3): refused -> non-retryable."""
+    try:
+        await check_outbound_url(url, ctx.services.settings)
+    except UnresolvableHostError as err:
+        raise ComponentError(f"{url}: {err}", type="UnresolvableHost") from None
+    except UnsafeURLError as err:
+        raise ComponentError(f"refusing to call {url!r}: {err}", retryable=False, type="ForbiddenAddress") from None

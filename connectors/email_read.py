@@ -28,7 +28,7 @@ MAX_BODY_CHARS = 100_000
 
 
 def _parse(uid: str, raw: bytes) -> dict[str, Any]:
-    msg: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[assignment]
+    msg: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)
     text = msg.get_body(preferencelist=("plain",))
     html = msg.get_body(preferencelist=("html",))
     attachments = []

@@ -86,7 +86,7 @@ class NatsPublish:
         try:
             if not jetstream:
                 await nc.publish(subject, data, headers=headers or None)
-                await nc.flush(timeout=timeout)
+                await nc.flush(timeout=max(1, int(timeout)))
                 return {"published": True, "subject": subject, "stream": None, "seq": None, "duplicate": False}
             msg_id = str(config.get("msg_id") or ctx.idempotency_key)
             ack = await nc.jetstream(timeout=timeout).publish(

@@ -116,7 +116,7 @@ class RedisCommand:
         return {"result": self._decode(result, config) if config["command"] in _READS else result}
 
     async def _command(self, r: aioredis.Redis, c: dict[str, Any]) -> Any:
-        cmd, key = c["command"], c.get("key")
+        cmd, key = c["command"], str(c["key"])
         value = c.get("value")
         many = [_encode(v) for v in value] if isinstance(value, list) else [_encode(value)]
         if cmd == "get":

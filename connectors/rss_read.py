@@ -15,9 +15,8 @@ import feedparser
 import httpx
 
 from connectors.base import ComponentError, NodeContext
-from connectors.common import validate_config
+from connectors.common import guarded_request, validate_config
 from connectors.http import RETRYABLE_STATUS
-from connectors.netguard import check_url
 from workflows.components import ComponentSpec
 
 MAX_FEED_BYTES = 10 * 1024 * 1024
@@ -64,7 +63,6 @@ class RssRead:
     async def run(self, config: dict[str, Any], ctx: NodeContext) -> Any:
         validate_config(self.spec, config)
         url = str(config["url"])
-        check_url(url, ctx.services.settings)
         since = None
         if config.get("since"):
             try:
@@ -75,9 +73,9 @@ class RssRead:
             if since.tzinfo is None:
                 since = since.replace(tzinfo=dt.UTC)
         try:
-            resp = await ctx.services.http.get(url, timeout=float(config.get("timeout_seconds") or 20),
-                                               follow_redirects=False,
-                                               headers={"Accept": "application/rss+xml, application/atom+xml, */*"})
+            resp = await guarded_request(ctx, "GET", url, timeout=float(config.get("timeout_seconds") or 20),
+                                         follow_redirects=True,
+                                         headers={"Accept": "application/rss+xml, application/atom+xml, */*"})
         except httpx.HTTPError as err:
             raise ComponentError(f"rss.read: {url} unreachable: {type(err).__name__}", type="RssConnectionError") \
                 from None

@@ -18,8 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from connectors.base import ComponentError, NodeContext
-from connectors.common import credential_field, fingerprint, validate_config
-from connectors.netguard import check_url
+from connectors.common import check_endpoint, credential_field, fingerprint, validate_config
 from workflows.components import ComponentSpec
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -90,7 +89,7 @@ class S3Object:
         validate_config(self.spec, config)
         values = await ctx.credential(config["credential"], "s3")
         if values.get("endpoint_url"):
-            check_url(str(values["endpoint_url"]), ctx.services.settings)
+            await check_endpoint(ctx, str(values["endpoint_url"]))
         timeout = float(config.get("timeout_seconds") or 60)
         client = self._client(values, timeout)
         where = f"s3://{config['bucket']}/{config.get('key') or config.get('prefix') or ''}"

@@ -7,15 +7,15 @@ are. The output is the created message's `sid` and `status` (usually `queued`).
 
 from __future__ import annotations
 
+import base64
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
 from connectors.base import ComponentError, NodeContext
-from connectors.common import credential_field, validate_config
+from connectors.common import credential_field, guarded_request, validate_config
 from connectors.http import RETRYABLE_STATUS
-from connectors.netguard import check_url
 from workflows.components import ComponentSpec
 
 E164 = "^\\+[1-9][0-9]{6,14}$"
@@ -59,14 +59,16 @@ class SmsSend:
         base = str(values.get("base_url") or "https://api.twilio.com").rstrip("/")
         sid = str(values["account_sid"])
         url = f"{base}/2010-04-01/Accounts/{quote(sid, safe='')}/Messages.json"
-        check_url(url, ctx.services.settings)
         form = {"To": config["to"], "From": sender, "Body": config["body"]}
         if config.get("status_callback"):
             form["StatusCallback"] = config["status_callback"]
         try:
-            resp = await ctx.services.http.post(url, data=form, auth=(sid, str(values["auth_token"])),
-                                                timeout=float(config.get("timeout_seconds") or 15),
-                                                follow_redirects=False)
+            basic = base64.b64encode(f"{sid}:{values['auth_token']}".encode()).decode()
+            ctx.secret_values.append(basic)
+            resp = await guarded_request(ctx, "POST", url, content=urlencode(form).encode(),
+                                         headers={"Authorization": f"Basic {basic}",
+                                                  "Content-Type": "application/x-www-form-urlencoded"},
+                                         timeout=float(config.get("timeout_seconds") or 15))
         except httpx.HTTPError as err:
             raise ComponentError(f"sms.send: {base} unreachable: {type(err).__name__}",
                                  type="SmsConnectionError") from None

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import wfo.models
+import wfo.models_credentials
 import wfo.models_events
 import wfo.models_tasks
 import wfo.models_templates  # noqa: F401

@@ -12,6 +12,8 @@ from urllib.parse import unquote, urlsplit
 
 import jsonschema
 
+from wfo.errors import InvalidInput
+
 _STR = {"type": "string", "minLength": 1}
 _SECRET = {"type": "string", "minLength": 1, "writeOnly": True}
 _PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
@@ -90,12 +92,11 @@ CREDENTIAL_TYPES: dict[str, dict[str, Any]] = {
 }
 
 
-class CredentialValuesInvalid(ValueError):
+class CredentialValuesInvalid(InvalidInput, ValueError):
     """Values that do not match their type's schema; `field` names where (e.g. ``values.port``)."""
 
     def __init__(self, message: str, field: str):
         super().__init__(message)
-        self.message = message
         self.field = field
 
 

@@ -21,16 +21,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from wfo.credential_types import CREDENTIAL_TYPES, CredentialValuesInvalid, validate_values
 from wfo.db import create_engine, create_sessionmaker
+from wfo.errors import Conflict, NotFound, Unavailable, WfoError
 from wfo.models import Workflow, WorkflowVersion, utcnow
 from wfo.models_credentials import Credential
 from wfo.settings import Settings
@@ -48,27 +50,27 @@ __all__ = [
 ]
 
 
-class CredentialError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class CredentialError(WfoError):
+    """Base of the vault's errors (each also one of the project's classes, mapped once to HTTP)."""
 
 
-class CredentialNotFound(CredentialError):
+class CredentialNotFound(CredentialError, NotFound):
     pass
 
 
-class CredentialExists(CredentialError):
+class CredentialExists(CredentialError, Conflict):
     pass
 
 
-class CredentialInUse(CredentialError):
+class CredentialInUse(CredentialError, Conflict):
+    """Referenced by workflows' current definitions; the answer names them (`detail.workflows`)."""
+
     def __init__(self, message: str, workflows: list[str]):
-        super().__init__(message)
+        super().__init__(message, detail={"message": message, "workflows": workflows})
         self.workflows = workflows
 
 
-class CredentialKeyError(CredentialError):
+class CredentialKeyError(CredentialError, Unavailable):
     """No usable key (production without CREDENTIALS_KEYS, a malformed key, or a row's key is gone)."""
 
 
@@ -200,10 +202,10 @@ def references(definition: Any) -> set[str]:
 async def _current_definitions(session: AsyncSession, tenant_id: uuid.UUID) -> list[tuple[uuid.UUID, Any]]:
     rows = await session.exec(
         select(Workflow.id, WorkflowVersion.definition)
-        .join(WorkflowVersion, (WorkflowVersion.workflow_id == Workflow.id)
-              & (WorkflowVersion.version == Workflow.current_version))
+        .join(WorkflowVersion, sa.and_(col(WorkflowVersion.workflow_id) == col(Workflow.id),
+                                       col(WorkflowVersion.version) == col(Workflow.current_version)))
         .where(Workflow.tenant_id == tenant_id)
-        .order_by(Workflow.created_at, Workflow.id))
+        .order_by(col(Workflow.created_at), col(Workflow.id)))
     return [(wid, definition) for wid, definition in rows.all()]
 
 
@@ -322,7 +324,7 @@ async def rotate_keys(session: AsyncSession, keyring: Keyring, *, tenant_id: uui
         if tenant_id is not None:
             query = query.where(Credential.tenant_id == tenant_id)
         rows: Iterable[Credential] = (await session.exec(
-            query.order_by(Credential.id).limit(batch).with_for_update())).all()
+            query.order_by(col(Credential.id)).limit(batch).with_for_update())).all()
         rows = list(rows)
         if not rows:
             return done

@@ -1,7 +1,8 @@
 """`/api/v1/credentials`: the tenant's credentials vault (contract 5).
 
 Values are write-only: accepted on POST/PUT, validated against the type's schema (422 naming the
-field), stored encrypted, never returned. Developers and admins manage credentials; operators and
+field), stored encrypted, never returned. The service raises the project's errors (`wfo.errors`),
+mapped to HTTP by the app's one handler. Developers and admins manage credentials; operators and
 viewers list them (operators use them by running workflows). DELETE of a credential that a workflow's
 current definition references answers 409 naming those workflows.
 """
@@ -12,13 +13,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentPrincipal, SessionDep, SettingsDep
 from api.schemas import COMMON_ERRORS, ErrorDetail
 from api.services.credentials import CredentialInfo, CredentialsService
-from wfo import credentials as store
 
 router = APIRouter(prefix="/api/v1/credentials", tags=["credentials"], responses=COMMON_ERRORS)
 
@@ -76,19 +76,6 @@ def _service(session, settings, principal) -> CredentialsService:
     return CredentialsService(session, settings, principal.tenant_id, principal.name)
 
 
-def _http(err: store.CredentialError | store.CredentialValuesInvalid) -> HTTPException:
-    if isinstance(err, store.CredentialValuesInvalid):
-        return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, err.message)
-    if isinstance(err, store.CredentialNotFound):
-        return HTTPException(status.HTTP_404_NOT_FOUND, err.message)
-    if isinstance(err, store.CredentialExists):
-        return HTTPException(status.HTTP_409_CONFLICT, err.message)
-    if isinstance(err, store.CredentialInUse):
-        return HTTPException(status.HTTP_409_CONFLICT, {"message": err.message, "workflows": err.workflows})
-    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, err.message)  # key configuration
-
-
-_ERRORS = (store.CredentialError, store.CredentialValuesInvalid)
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorDetail, "description": "Name taken, or (DELETE) used by workflows"},
     422: {"model": ErrorDetail, "description": "Unknown type or values not matching its schema (names the field)"},
@@ -108,20 +95,14 @@ async def list_credentials(session: SessionDep, settings: SettingsDep, principal
 @router.get("/{credential_id}", response_model=CredentialPublic)
 async def get_credential(credential_id: uuid.UUID, session: SessionDep, settings: SettingsDep,
                          principal: CurrentPrincipal):
-    try:
-        return _public(await _service(session, settings, principal).get(credential_id))
-    except _ERRORS as err:
-        raise _http(err) from None
+    return _public(await _service(session, settings, principal).get(credential_id))
 
 
 @router.post("", response_model=CredentialPublic, status_code=status.HTTP_201_CREATED, responses=_WRITE_ERRORS)
 async def create_credential(body: CredentialCreate, session: SessionDep, settings: SettingsDep,
                             principal: CurrentPrincipal):
-    try:
-        info = await _service(session, settings, principal).create(
-            name=body.name, type=body.type, values=body.values, description=body.description)
-    except _ERRORS as err:
-        raise _http(err) from None
+    info = await _service(session, settings, principal).create(
+        name=body.name, type=body.type, values=body.values, description=body.description)
     return _public(info)
 
 
@@ -131,17 +112,11 @@ async def update_credential(credential_id: uuid.UUID, body: CredentialUpdate, se
     kwargs: dict[str, Any] = {"values": body.values}
     if "description" in body.model_fields_set:
         kwargs["description"] = body.description
-    try:
-        return _public(await _service(session, settings, principal).update(credential_id, **kwargs))
-    except _ERRORS as err:
-        raise _http(err) from None
+    return _public(await _service(session, settings, principal).update(credential_id, **kwargs))
 
 
 @router.delete("/{credential_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_WRITE_ERRORS)
 async def delete_credential(credential_id: uuid.UUID, session: SessionDep, settings: SettingsDep,
                             principal: CurrentPrincipal):
-    try:
-        await _service(session, settings, principal).delete(credential_id)
-    except _ERRORS as err:
-        raise _http(err) from None
+    await _service(session, settings, principal).delete(credential_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

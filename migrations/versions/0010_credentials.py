@@ -1,7 +1,7 @@
 """Credentials vault: per-tenant named credentials, values encrypted with AES-GCM (key id stored).
 
 Revision ID: 0010_credentials
-Revises: 0008_payload_owner
+Revises: 0009_execution_state
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0010_credentials"
-down_revision = "0008_payload_owner"
+down_revision = "0009_execution_state"
 branch_labels = None
 depends_on = None
 

@@ -47,6 +47,7 @@ async def test_write_by_credential_then_read_back(vault, database_url):
     got = await CONNECTOR.run({"credential": url_cred, "mode": "fetchrow", "query": f"SELECT * FROM {table}"},
                               vault.ctx())
     assert got == {"row": {"id": 1, "total": 9.5}, "row_count": 1}
+    await CONNECTOR.run({"credential": url_cred, "mode": "execute", "query": f"DROP TABLE {table}"}, vault.ctx())
 
 
 def test_bad_config_names_the_field():
