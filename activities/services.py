@@ -14,10 +14,10 @@ from sqlalchemy.exc import DBAPIError
 
 from connectors.base import ComponentError, CredentialValues
 from wfo.credential_types import secret_strings
-from wfo.credentials import CredentialKeyError, CredentialNotFound, keyring_for, resolve_credential
 from wfo.db import create_engine, create_sessionmaker
 from wfo.errors import NotFound
 from wfo.settings import Settings
+from wfo.stores.credentials import CredentialKeyError, CredentialNotFound, keyring_for, resolve_credential
 from wfo.stores.payloads import PayloadStore, SqlPayloadStore
 from wfo.stores.worker_db import WorkerDb
 
@@ -43,7 +43,7 @@ class EnvSecrets:
 
 
 class VaultCredentials:
-    """`connectors.base.CredentialResolver` over the tenant's credentials vault (`wfo.credentials`).
+    """`connectors.base.CredentialResolver` over the tenant's credentials vault (`wfo.stores.credentials`).
 
     Called only inside activities; the decrypted values go to the connector and nowhere else.
     """

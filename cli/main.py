@@ -14,11 +14,11 @@ from typing import Any
 from api.main import create_app
 from cli.dev import run_dev
 from connectors.registry import default_registry
-from wfo.credentials import CredentialKeyError, Keyring, rotate_all
 from wfo.db import run_migrations
 from wfo.executions import start_execution
 from wfo.gc import collect_payloads
 from wfo.settings import Settings, get_settings
+from wfo.stores.credentials import CredentialKeyError, Keyring, rotate_all
 from wfo.temporal import connect
 from worker.main import build_worker, run_worker, workflow_runner
 from workflows.definition import parse_duration

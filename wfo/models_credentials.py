@@ -1,7 +1,7 @@
 """The credentials vault table (migration ``0010_credentials``).
 
 A row holds one tenant's named credential: its type (``wfo.credential_types``) in clear, its values
-only as AES-GCM ciphertext (``wfo.credentials``), with the id of the key that encrypted them so keys
+only as AES-GCM ciphertext (``wfo.stores.credentials``), with the id of the key that encrypted them so keys
 can rotate. Values are never stored, returned or logged in clear.
 """
 

@@ -1,6 +1,6 @@
 """Credentials vault use cases for REST (no HTTP types): list, create, update, delete within a tenant.
 
-Values go in (validated, encrypted by `wfo.credentials`) and never come out: every answer is built
+Values go in (validated, encrypted by `wfo.stores.credentials`) and never come out: every answer is built
 from `CredentialInfo`, which has no field for them.
 """
 
@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from wfo import credentials as store
 from wfo.credential_types import describe_types
 from wfo.models_credentials import Credential
 from wfo.settings import Settings
+from wfo.stores import credentials as store
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ from sqlmodel import select
 from cli.main import main
 from tests.api._util import wait_status
 from tests.connectors.httppeer import HttpPeer
-from wfo import credentials as store
 from wfo.db import create_engine, create_sessionmaker
 from wfo.models import Tenant
 from wfo.models_credentials import Credential
 from wfo.settings import Settings, get_settings
+from wfo.stores import credentials as store
 
 SECRET_PW = f"pw-{uuid.uuid4().hex}"
 

@@ -15,11 +15,11 @@ from temporalio.client import WorkflowHandle
 from activities.services import Services
 from connectors.base import NodeContext
 from tests.helpers import defn, node
-from wfo import credentials as store
 from wfo.db import create_engine, create_sessionmaker
 from wfo.executions import start_execution
 from wfo.models import Tenant
 from wfo.settings import Settings
+from wfo.stores import credentials as store
 from worker.main import build_worker
 
 
