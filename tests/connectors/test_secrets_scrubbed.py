@@ -15,7 +15,10 @@ from tests.connectors.conftest import history_bytes
 from tests.connectors.httppeer import HttpPeer, Req
 from tests.helpers import defn, node
 from wfo.credential_types import secret_strings
+from wfo.db import create_engine, create_sessionmaker
 from wfo.executions import start_execution
+from wfo.models import Tenant
+from wfo.stores import credentials as store
 from worker.main import build_worker
 from workflows.secret_refs import literal_secret_paths
 
@@ -103,3 +106,20 @@ async def test_resolver_marks_secret_fields(vault):
     ctx = vault.ctx()
     values = await ctx.credential("m", "mysql")
     assert values["username"] == "root" and ctx.secret_values == ["pw-5678"]
+
+
+async def test_an_execution_cannot_use_another_tenants_credential(vault, run_node, settings):
+    """Credentials resolve by (tenant of the execution, name): another tenant's name is not found."""
+    engine = create_engine(settings, pool_size=1, max_overflow=0)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            other = Tenant(name=f"other-{uuid.uuid4().hex[:8]}")
+            session.add(other)
+            await session.commit()
+            await store.create_credential(session, store.keyring_for(settings), tenant_id=other.id,
+                                          name="theirs", type="http_bearer", values={"token": "their-token-1"})
+    finally:
+        await engine.dispose()
+    flow = await run_node("http.request", {"url": "http://127.0.0.1:1/", "credential": "theirs"})
+    assert flow.result["error"]["type"] == "CredentialNotFound" and flow.result["error"]["attempts"] == 1
+    assert b"their-token-1" not in await history_bytes(flow.handle)
