@@ -31,10 +31,22 @@ log = logging.getLogger(__name__)
 
 
 def _redact(text: str, secrets: list[str]) -> str:
-    for s in secrets:
-        if s:
-            text = text.replace(s, "***")
+    for s in sorted({s for s in secrets if s}, key=len, reverse=True):  # longest first: no partial leftovers
+        text = text.replace(s, "***")
     return text
+
+
+def scrub(value: Any, secrets: list[str]) -> Any:
+    """`value` with every occurrence of a secret value (in strings and keys) replaced by ``***``."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return _redact(value, secrets)
+    if isinstance(value, dict):
+        return {(_redact(k, secrets) if isinstance(k, str) else k): scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub(v, secrets) for v in value]
+    return value
 
 
 def _app_error(message: str, type_: str, retryable: bool, attempt: int, details: dict | None = None,
@@ -80,25 +92,30 @@ class ComponentActivities:
 
         async def _run(req: ComponentRequest) -> ComponentResult:
             info = activity.info()
-            secrets: list[str] = []
+            ctx = NodeContext(
+                execution_id=req.execution_id, node_id=req.node_id, attempt=info.attempt,
+                idempotency_key=req.idempotency_key, tenant_id=req.tenant_id, workflow_id=req.workflow_id,
+                services=self.services, credentials=self.services.credentials,
+            )
+            secrets = ctx.secret_values  # env secrets and credential values: nothing leaves with them
             try:
                 config = await self._config(req)
-                config, secrets = self.services.resolve_secrets(config)
-                ctx = NodeContext(
-                    execution_id=req.execution_id, node_id=req.node_id, attempt=info.attempt,
-                    idempotency_key=req.idempotency_key, tenant_id=req.tenant_id, workflow_id=req.workflow_id,
-                    services=self.services,
-                )
+                config, env_secrets = self.services.resolve_secrets(config, req.secret_paths)
+                secrets.extend(env_secrets)
                 output = await connector.run(config, ctx)
             except ComponentError as err:
                 raise _app_error(err.message, err.type, err.retryable, info.attempt, err.details, secrets) from None
             except (ExpressionError, SecretNotFound) as err:
-                raise _app_error(str(err), type(err).__name__, False, info.attempt) from None
-            except ApplicationError:
-                raise
+                raise _app_error(str(err), type(err).__name__, False, info.attempt, secrets=secrets) from None
+            except ApplicationError as err:
+                if not secrets:
+                    raise
+                raise _app_error(err.message, err.type or "ApplicationError", not err.non_retryable, info.attempt,
+                                 secrets=secrets) from None
             except Exception as err:  # noqa: BLE001 - unexpected: retry, but never leak secrets in the message
                 raise _app_error(f"{type(err).__name__}: {err}", type(err).__name__, True, info.attempt,
                                  secrets=secrets) from None
+            output = scrub(output, secrets)
             output = await offload_if_large(output, self.services.payloads, req.payload_threshold_bytes,
                                             req.tenant_id, req.execution_id)
             return ComponentResult(output=output, attempt=info.attempt)

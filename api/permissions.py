@@ -25,6 +25,7 @@ class Permission(StrEnum):
     WORKFLOW_EXECUTE = "workflow.execute"
     WORKFLOW_SHARE = "workflow.share"
     TEMPLATE_CREATE = "template.create"
+    CREDENTIAL_MANAGE = "credential.manage"
     ADMIN_SYSTEM = "admin.system"
 
 
@@ -36,7 +37,8 @@ P = Permission
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.admin: frozenset(P),
     Role.developer: frozenset(
-        {P.READ, P.WORKFLOW_CREATE, P.WORKFLOW_EDIT, P.WORKFLOW_EXECUTE, P.WORKFLOW_SHARE, P.TEMPLATE_CREATE}
+        {P.READ, P.WORKFLOW_CREATE, P.WORKFLOW_EDIT, P.WORKFLOW_EXECUTE, P.WORKFLOW_SHARE, P.TEMPLATE_CREATE,
+         P.CREDENTIAL_MANAGE}
     ),
     Role.operator: frozenset({P.READ, P.WORKFLOW_EXECUTE}),
     Role.viewer: frozenset({P.READ}),
@@ -128,6 +130,13 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/workflows/{workflow_id}/presence"): P.READ,
     ("DELETE", "/api/v1/workflows/{workflow_id}/presence"): P.READ,
     ("POST", "/api/v1/executions/{execution_id}/redrive"): P.WORKFLOW_EXECUTE,
+    # credentials vault (api/routes/credentials.py): values are write-only; operators and viewers list
+    ("GET", "/api/v1/credentials/types"): P.READ,
+    ("GET", "/api/v1/credentials"): P.READ,
+    ("GET", "/api/v1/credentials/{credential_id}"): P.READ,
+    ("POST", "/api/v1/credentials"): P.CREDENTIAL_MANAGE,
+    ("PUT", "/api/v1/credentials/{credential_id}"): P.CREDENTIAL_MANAGE,
+    ("DELETE", "/api/v1/credentials/{credential_id}"): P.CREDENTIAL_MANAGE,
     # GraphQL endpoint: authentication required; each operation is checked via GRAPHQL_PERMISSIONS
     ("GET", "/api/beta/graphql"): PUBLIC,  # the handler checks READ for a query; without one: the explorer page
     ("POST", "/api/beta/graphql"): P.READ,

@@ -21,6 +21,7 @@ from wfo.executions import start_execution
 from wfo.gc import collect_payloads
 from wfo.logs import configure_logging
 from wfo.settings import Settings, get_settings
+from wfo.stores.credentials import CredentialKeyError, Keyring, rotate_all
 from wfo.temporal import connect
 from worker.main import WORKFLOWS, build_worker, run_worker, workflow_runner
 from workflows.definition import parse_duration
@@ -161,6 +162,20 @@ def cmd_gc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_credentials(args: argparse.Namespace) -> int:
+    if args.action == "generate-key":
+        print(Keyring.generate_key())
+        return 0
+    try:
+        tenant = uuid.UUID(args.tenant) if args.tenant else None
+        done = asyncio.run(rotate_all(get_settings(), tenant))
+    except CredentialKeyError as err:
+        print(f"wfo credentials rotate-key: {err.message}", file=sys.stderr)
+        return 1
+    print(f"re-encrypted {done} credential(s) with the current key")
+    return 0
+
+
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -226,6 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("gc", help="delete stored payloads of finished executions older than a retention")
     p.add_argument("--older-than", default="P30D", help="ISO-8601 duration (default P30D)")
     p.set_defaults(func=cmd_gc)
+
+    p = sub.add_parser("credentials", help="credentials vault maintenance: rotate-key re-encrypts every "
+                                           "credential with the first key of CREDENTIALS_KEYS")
+    p.add_argument("action", choices=["rotate-key", "generate-key"])
+    p.add_argument("--tenant", help="rotate-key: only this tenant's credentials (id)")
+    p.set_defaults(func=cmd_credentials)
 
     p = sub.add_parser("api", help="serve the API")
     p.add_argument("--host")

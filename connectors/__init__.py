@@ -14,6 +14,15 @@ REQUIRED_PACKAGES: dict[str, str] = {
     "asyncpg": "db.query",
     "aiosmtplib": "email.send",
     "jwt": "jwt",
+    "redis": "redis.command",
+    "aiomysql": "mysql.query",
+    "aio_pika": "amqp.publish",
+    "aiomqtt": "mqtt.publish",
+    "nats": "nats.publish",
+    "boto3": "s3",
+    "feedparser": "rss.read",
+    "asyncssh": "sftp",
+    "aioimaplib": "email.read",
 }
 
 

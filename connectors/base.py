@@ -49,8 +49,16 @@ class NodeContext:
             raise ComponentError(f"credential {name!r}: no credential store on this worker",
                                  retryable=False, type="CredentialNotFound")
         values = await self.credentials.resolve(self.tenant_id, name, types)
-        self.secret_values.extend(_leaf_strings(values))
+        secrets = getattr(values, "secrets", None)  # a resolver may say which fields are secret
+        self.secret_values.extend(_leaf_strings(values) if secrets is None else secrets)
         return values
+
+
+class CredentialValues(dict):
+    """Decrypted credential fields as a resolver returns them. `secrets`: the strings to scrub (the
+    secret fields: passwords, tokens, URLs that embed them); None means every string field."""
+
+    secrets: list[str] | None = None
 
 
 class CredentialResolver(Protocol):

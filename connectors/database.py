@@ -1,7 +1,8 @@
 """`db.query`: one SQL statement against a PostgreSQL database (asyncpg).
 
-The `connection` is a DSN (``postgresql://user:pw@host:5432/db``); definitions should write it as
-``secret://NAME`` so the activity wrapper resolves it and the DSN never enters Temporal history.
+The server is a `postgres` `credential` of the tenant's vault (resolved inside the activity), or a
+`connection` DSN (``postgresql://user:pw@host:5432/db``) that definitions write as ``secret://NAME`` so the
+activity wrapper resolves it; either way the DSN never enters Temporal history.
 There is deliberately no default connection: a workflow cannot reach the service's own database
 by omission.
 
@@ -43,6 +44,7 @@ import asyncpg
 from asyncpg import exceptions as pgerr
 
 from connectors.base import ComponentError, NodeContext
+from connectors.common import credential_field, server_url
 from workflows.components import ComponentSpec
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -63,11 +65,13 @@ class DatabaseQuery:
         "Runs one SQL statement on PostgreSQL; outputs rows (fetch), one row (fetchrow) or the status (execute).",
         {
             "type": "object",
-            "required": ["connection", "query"],
+            "required": ["query"],
             "properties": {
+                "credential": credential_field("postgres"),
                 "connection": {
                     "type": "string", "minLength": 1,
-                    "description": "DSN postgresql://user:pw@host:port/db; write it as secret://NAME",
+                    "description": "DSN postgresql://user:pw@host:port/db; write it as secret://NAME "
+                                   "(or use `credential`)",
                 },
                 "query": {"type": "string", "minLength": 1, "description": "SQL with $1, $2... placeholders"},
                 "params": {"type": "array", "description": "values for $1, $2..."},
@@ -81,25 +85,32 @@ class DatabaseQuery:
                              "description": "fetch mode: at most this many rows (default 10000)"},
                 "read_only": {"type": "boolean", "description": "refuse writes (default_transaction_read_only)"},
             },
+            "oneOf": [{"required": ["credential"]}, {"required": ["connection"]}],
             "additionalProperties": False,
         },
-        category="integration", title="PostgreSQL query", icon="database", idempotent=False,
+        category="integration", title="PostgreSQL", icon="database",
         output_schema={"type": "object", "properties": {
             "rows": {"type": "array", "items": {"type": "object"}}, "row": {"type": ["object", "null"]},
-            "row_count": {"type": "integer"}, "truncated": {"type": "boolean"}, "status": {"type": "string"}},
-            "additionalProperties": False},
-        docs="One SQL statement with `$1, $2...` parameters from `params`. `fetch` outputs `{rows, row_count, "
-             "truncated}`, `fetchrow` `{row, row_count}`, `execute` `{status, row_count}`. Connection errors, "
-             "deadlocks and serialization failures are retried; bad SQL and constraint violations are not. Write "
-             "the DSN as `secret://NAME` so it never enters history.",
-        example={"connection": "secret://BILLING_DB", "query": "SELECT id, total FROM orders WHERE id = $1",
-                 "params": ["{{ input.order_id }}"], "mode": "fetchrow"},
+            "row_count": {"type": ["integer", "null"]}, "truncated": {"type": "boolean"},
+            "status": {"type": "string"}}},
+        idempotent=False,
+        docs="Connects with a `postgres` credential from the vault (or a `connection` DSN written as "
+             "`secret://NAME`). Reads are idempotent; writes are retried only on deadlock/serialization failures "
+             "(rolled back by the server) and connection failures.",
+        example={"credential": "billing-db", "query": "SELECT id, total FROM invoices WHERE customer = $1",
+                 "params": ["{{ input.customer }}"]},
     )
 
     async def run(self, config: dict[str, Any], ctx: NodeContext) -> Any:
+        if config.get("credential"):
+            if config.get("connection"):
+                raise ComponentError("db.query: give `credential` or `connection`, not both", retryable=False,
+                                     type="DbConfigError")
+            values = await ctx.credential(config["credential"], "postgres")
+            config = {**config, "connection": server_url(values, "postgresql", 5432)}
         dsn = config.get("connection")
         if not isinstance(dsn, str) or not dsn.strip():
-            raise ComponentError("db.query needs a `connection` (a secret://NAME holding a DSN)",
+            raise ComponentError("db.query needs a `credential` (or a `connection`: a secret://NAME holding a DSN)",
                                  retryable=False, type="DbConfigError")
         if dsn.startswith("secret://"):
             raise ComponentError(f"db.query: connection secret {dsn[len('secret://'):]!r} was not resolved",

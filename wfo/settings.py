@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     """On SIGTERM a worker stops polling and lets running activities finish for this long."""
     secret_key: str = DEFAULT_SECRET_KEY
     """Signs JWTs and approval links."""
+    credentials_keys: str | None = None
+    """Keys of the credentials vault: ``kid1:<base64 32 bytes>,kid2:...``; the first encrypts, all decrypt.
+    Unset in dev/test: one key derived from SECRET_KEY (with a warning); required in production."""
 
     alerts_interval_seconds: float = 60.0
     """How often the alert scheduler (started by `wfo worker`) evaluates every alert rule; 0 turns it off."""
@@ -71,6 +74,9 @@ class Settings(BaseSettings):
     """Allow outbound HTTP components / webhooks to loopback and private addresses."""
     outbound_allowlist: list[str] = []
     """Hosts or CIDRs admitted even though they are private/loopback (e.g. ``127.0.0.1``)."""
+
+    files_root: str | None = None
+    """Folder the `file` component may use (each tenant gets its own subfolder); unset: `file` is refused."""
 
     public_base_url: str = "http://127.0.0.1:5000"
     """The API's address as people reach it (links in approval emails)."""

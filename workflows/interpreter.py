@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.expressions import EvalEnv
     from workflows.graph import analyze
+    from workflows.secret_refs import literal_secret_paths
     from workflows.types import (
         APPROVALS_QUERY,
         CHECKPOINT_ACTIVITY,
@@ -326,6 +327,7 @@ class InterpreterWorkflow:
             render_context=step.render_context, skip_fields=step.skip_fields,
             payload_threshold_bytes=inp.options.payload_threshold_bytes, now_millis=env.now_millis,
             seed=workflow.random().randint(0, 2**31),
+            secret_paths=literal_secret_paths(node.config),
         )
         timeout = node.timeout or timedelta(seconds=inp.options.default_activity_timeout_seconds)
         result: ComponentResult = await workflow.execute_activity(

@@ -80,6 +80,9 @@ class ComponentRequest:
     payload_threshold_bytes: int = 256 * 1024
     now_millis: int = 0
     seed: int = 0
+    secret_paths: list[list[str | int]] = field(default_factory=list)
+    """Config paths holding literal `secret://NAME` references of the stored definition
+    (`workflows.secret_refs`): the only places the activity resolves secrets."""
 
 
 @dataclass

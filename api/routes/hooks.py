@@ -16,15 +16,17 @@ short-cuts repeats and counts rate limits; without Redis both are skipped, nothi
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
 from fastapi import APIRouter, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from temporalio.client import WorkflowFailureError
 
 from api.deps import SessionDep, get_temporal_client
 from api.services import hooks as hooks_svc
+from wfo.hook_responses import wait_for_answer
 from wfo.redis import get_safe_redis
 
 log = logging.getLogger("wfo.api.hooks")
@@ -32,7 +34,7 @@ log = logging.getLogger("wfo.api.hooks")
 router = APIRouter(tags=["hooks"])
 
 
-async def _answer(request: Request, execution_id: str, trigger: Any, duplicate: bool) -> JSONResponse:
+async def _answer(request: Request, execution_id: str, trigger: Any, duplicate: bool) -> Response:
     config = trigger.config or {}
     body = {"execution_id": execution_id, "status": "running", "duplicate": duplicate}
     headers = {"Location": f"/api/v1/executions/{execution_id}"}
@@ -41,8 +43,9 @@ async def _answer(request: Request, execution_id: str, trigger: Any, duplicate: 
     timeout = float(config.get("sync_timeout_seconds") or 10.0)
     try:
         client = await get_temporal_client(request.app)
-        output = await asyncio.wait_for(client.get_workflow_handle(execution_id).result(), timeout)
-    except asyncio.TimeoutError:
+        kind, output = await wait_for_answer(client.get_workflow_handle(execution_id),
+                                             request.app.state.settings.redis_url, timeout)
+    except (asyncio.TimeoutError, TimeoutError):
         return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED, headers=headers)
     except WorkflowFailureError as exc:
         cause = exc.cause
@@ -54,7 +57,22 @@ async def _answer(request: Request, execution_id: str, trigger: Any, duplicate: 
     except Exception as exc:  # noqa: BLE001 - the execution is accepted; its result just isn't known yet
         log.warning("waiting for %s failed: %s", execution_id, type(exc).__name__)
         return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED, headers=headers)
+    if kind == "response":  # a webhook.respond node answered while the execution goes on
+        return hook_response(output, execution_id)
     return JSONResponse({**body, "status": "completed", "output": output}, status_code=status.HTTP_200_OK, headers=headers)
+
+
+def hook_response(answer: dict[str, Any], execution_id: str) -> Response:
+    """The HTTP answer a webhook.respond node asked for (JSON unless a text content type was given)."""
+    ctype = str(answer.get("content_type") or "application/json")
+    data = answer.get("body")
+    if ctype.startswith("application/json") or not isinstance(data, str):
+        content = json.dumps(data).encode()
+    else:
+        content = data.encode()
+    headers = {**{str(k): str(v) for k, v in (answer.get("headers") or {}).items()},
+               "X-Wfo-Execution-Id": execution_id}
+    return Response(content, status_code=int(answer.get("status") or 200), media_type=ctype, headers=headers)
 
 
 _HOOK_RESPONSES = {

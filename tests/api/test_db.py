@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 import wfo.models
+import wfo.models_credentials
 import wfo.models_events
 import wfo.models_tasks
 import wfo.models_templates  # noqa: F401

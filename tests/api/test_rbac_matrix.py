@@ -47,7 +47,8 @@ def test_role_table_matches_product_roles():
     P = Permission
     assert ROLE_PERMISSIONS["admin"] == frozenset(P)
     assert ROLE_PERMISSIONS["developer"] == {
-        P.READ, P.WORKFLOW_CREATE, P.WORKFLOW_EDIT, P.WORKFLOW_EXECUTE, P.WORKFLOW_SHARE, P.TEMPLATE_CREATE}
+        P.READ, P.WORKFLOW_CREATE, P.WORKFLOW_EDIT, P.WORKFLOW_EXECUTE, P.WORKFLOW_SHARE, P.TEMPLATE_CREATE,
+        P.CREDENTIAL_MANAGE}
     assert ROLE_PERMISSIONS["operator"] == {P.READ, P.WORKFLOW_EXECUTE}
     assert ROLE_PERMISSIONS["viewer"] == {P.READ}
 
