@@ -57,11 +57,12 @@ class ComponentActivities:
         rng = random.Random(req.seed)
         return EvalEnv(now_millis=req.now_millis, random=rng.random)
 
-    async def _config(self, req: ComponentRequest) -> Any:
+    async def _config(self, req: ComponentRequest) -> tuple[Any, dict[str, Any] | None]:
+        """The rendered config and the context it was rendered in (stored payloads resolved), if any."""
         if req.render_context is None:
-            return req.config
+            return req.config, None
         ctx = await resolve_context(req.render_context, self.services.payloads)
-        return render(req.config, ctx, self._env(req), tuple(req.skip_fields))
+        return render(req.config, ctx, self._env(req), tuple(req.skip_fields)), ctx
 
     def _make(self, connector: Connector) -> Callable:
         spec = connector.spec
@@ -82,12 +83,13 @@ class ComponentActivities:
             info = activity.info()
             secrets: list[str] = []
             try:
-                config = await self._config(req)
+                config, context = await self._config(req)
                 config, secrets = self.services.resolve_secrets(config)
                 ctx = NodeContext(
                     execution_id=req.execution_id, node_id=req.node_id, attempt=info.attempt,
                     idempotency_key=req.idempotency_key, tenant_id=req.tenant_id, workflow_id=req.workflow_id,
-                    services=self.services,
+                    services=self.services, extra={"context": context} if context is not None else {},
+                    credentials=getattr(self.services, "credentials", None),
                 )
                 output = await connector.run(config, ctx)
             except ComponentError as err:
