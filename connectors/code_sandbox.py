@@ -66,6 +66,9 @@ class CodeLimits:
     """Size limit of the returned value as JSON."""
     max_file_bytes: int = 16 * MIB
     """Largest file the Python code may write in its scratch directory."""
+    audit_hook: bool = True
+    """Python: the in-process audit hook (clear messages). Tests turn it off to prove that the kernel-level
+    guards (seccomp, Landlock, rlimits) hold on their own."""
 
 
 # ------------------------------------------------------------------------------------------------ Python
@@ -78,7 +81,8 @@ async def run_python(code: str, bindings: dict[str, Any], limits: CodeLimits = C
     request = json.dumps({
         "code": code, "bindings": bindings, "scratch": scratch,
         "limits": {"memory_mb": limits.memory_mb, "cpu_seconds": max(1, int(limits.timeout_s + 0.999)),
-                   "max_output_bytes": limits.max_output_bytes, "max_file_bytes": limits.max_file_bytes},
+                   "max_output_bytes": limits.max_output_bytes, "max_file_bytes": limits.max_file_bytes,
+                   "audit_hook": limits.audit_hook},
     }, separators=(",", ":"), default=str).encode()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-I", "-S", "-B", CHILD, "python",

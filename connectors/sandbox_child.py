@@ -334,7 +334,8 @@ def run_python() -> None:
     try:
         harden(scratch=scratch, read_only=_library_dirs(), memory_mb=limits["memory_mb"],
                cpu_seconds=limits["cpu_seconds"], max_file_bytes=limits["max_file_bytes"])
-        _install_audit_hook(_library_dirs(), scratch)
+        if limits.get("audit_hook", True):
+            _install_audit_hook(_library_dirs(), scratch)
     except Exception as err:  # never run user code unprotected
         reply({"error": "SandboxUnavailable", "message": f"cannot lock the code sandbox down: {err}"})
         return
@@ -391,7 +392,9 @@ def _js_answer(ctx, req: dict) -> dict[str, object]:
             "(() => { const __v = eval(" + json.dumps(req["code"]) + ");"
             " if (__v && typeof __v.then === 'function') throw new TypeError("
             "'the code returned a Promise: async code (await, then) is not supported in code steps');"
-            " return __v === undefined ? undefined : JSON.stringify(__v); })()",
+            " if (__v === undefined) return 'null'; const __t = JSON.stringify(__v);"
+            " if (typeof __t !== 'string') throw new TypeError('the code returned a value that is not JSON: ' + typeof __v);"
+            " return __t; })()",
             timeout_sec=timeout)
     except JSTimeoutException:
         return {"error": "CodeTimeout", "message": f"the code ran longer than its time limit of {timeout:g}s"}
@@ -420,7 +423,7 @@ def _js_error(text: str) -> dict[str, object]:
             line = int(num) if num.isdigit() else None
             break
     exc = head.split(":", 1)[0] if ":" in head else "Error"
-    if "async code (await, then)" in head:
+    if "async code (await, then)" in head or "a value that is not JSON" in head:
         return {"error": "CodeError", "message": head, "exception": "TypeError"}
     if "Array buffer allocation failed" in head or "Invalid array buffer length" in head:
         return {"error": "CodeMemoryLimit", "message": f"the code exceeded its memory limit ({head})"}
