@@ -336,7 +336,7 @@ def run_python() -> None:
                cpu_seconds=limits["cpu_seconds"], max_file_bytes=limits["max_file_bytes"])
         if limits.get("audit_hook", True):
             _install_audit_hook(_library_dirs(), scratch)
-    except Exception as err:  # never run user code unprotected
+    except Exception as err:  # noqa: BLE001 never run user code unprotected
         reply({"error": "SandboxUnavailable", "message": f"cannot lock the code sandbox down: {err}"})
         return
     result_text = None
@@ -359,7 +359,7 @@ def run_python() -> None:
     except RecursionError as err:
         reply(_user_error(err, lines))
         return
-    except BaseException as err:  # the user's exception (SystemExit included): report with its line
+    except BaseException as err:  # noqa: BLE001 the user's exception (SystemExit included): report with its line
         answer = _user_error(err, lines)
         if capture.size:
             answer["stdout"] = capture.text()[-2000:]
@@ -446,7 +446,7 @@ def js_host() -> None:
         applied = harden(scratch=None, read_only=_library_dirs(), memory_mb=None, cpu_seconds=None,
                          max_file_bytes=0, max_open_files=256,
                          allow_syscalls=("socketpair",))  # mini-racer's event loop: a local pipe pair only
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 whatever stops the lock-down
         out.write(json.dumps({"ready": False, "message": f"cannot lock the JavaScript host down: {err}"}) + "\n")
         return
     out.write(json.dumps({"ready": True, **applied}) + "\n")
@@ -468,7 +468,7 @@ def js_host() -> None:
                     answer = {"error": "CodeTimeout",
                               "message": f"the code ran longer than its time limit of {req['timeout_s']:g}s"}
                     retire = True
-        except Exception as err:  # the engine's own failures
+        except Exception as err:  # noqa: BLE001 the engine's own failures
             answer, retire = {"error": "CodeError", "message": f"{type(err).__name__}: {err}"}, True
         if retire:  # a stopped isolate may not close cleanly: answer, then leave (the pool starts another)
             out.write(json.dumps({**answer, "retire": True}) + "\n")
@@ -476,7 +476,7 @@ def js_host() -> None:
             os._exit(0)
         try:
             ctx.close()
-        except Exception:
+        except Exception:  # noqa: BLE001 closing is best effort
             pass
         out.write(json.dumps(answer) + "\n")
 

@@ -9,7 +9,12 @@ from typing import Any, cast
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import (
-    ActivityError, ApplicationError, ChildWorkflowError, FailureError, TimeoutError, WorkflowAlreadyStartedError,
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    FailureError,
+    TimeoutError,
+    WorkflowAlreadyStartedError,
 )
 
 with workflow.unsafe.imports_passed_through():
@@ -17,7 +22,15 @@ with workflow.unsafe.imports_passed_through():
     from workflows.components import DEFAULT_PORT
     from workflows.definition import DefinitionError, RetrySpec, load_definition
     from workflows.engine import (
-        AwaitApproval, Done, Engine, Outcome, RunActivity, RunChildren, Sleep, StartWorkflow, new_state,
+        AwaitApproval,
+        Done,
+        Engine,
+        Outcome,
+        RunActivity,
+        RunChildren,
+        Sleep,
+        StartWorkflow,
+        new_state,
     )
     from workflows.expressions import EvalEnv
     from workflows.graph import analyze

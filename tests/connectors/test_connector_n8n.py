@@ -19,11 +19,16 @@ import pytest_asyncio
 from activities.services import Services
 from connectors.base import ComponentError, NodeContext
 from connectors.n8n import N8nExecute
+from connectors.registry import default_registry
 from tests.helpers import defn, node
 from tests.localpeers import free_port
+from wfo.executions import start_execution
 from worker.main import build_worker
-from workflows.client import start_execution
-from workflows.validation import validate_definition
+from workflows.validation import validate_definition as _validate
+
+
+def validate_definition(data):
+    return _validate(data, default_registry())
 
 API_KEY = "n8n-key-5f1c9e"
 PASSWORD = "hook-pass-77aa"

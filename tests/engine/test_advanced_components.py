@@ -10,11 +10,16 @@ import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Worker
 
+from connectors.registry import default_registry
 from tests.engine.handwritten import GreetWorkflow, OutOfStockWorkflow, SlowReportWorkflow
 from tests.helpers import defn, node
+from wfo.executions import start_execution
 from worker.main import build_worker
-from workflows.client import start_execution
-from workflows.validation import validate_definition
+from workflows.validation import validate_definition as _validate
+
+
+def validate_definition(data):
+    return _validate(data, default_registry())
 
 
 @pytest_asyncio.fixture
