@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import json
+import logging
 import os
 import re
 import select
@@ -43,6 +44,7 @@ MIB = 1024 * 1024
 STARTUP_GRACE_S = 2.0
 """Wall time granted on top of the code's limit for starting and locking down the child."""
 _IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+log = logging.getLogger(__name__)
 
 
 class CodeError(ComponentError):
@@ -184,6 +186,9 @@ class _JsHost:
             raise CodeError(str(info.get("message") or "the JavaScript host could not start"),
                             type="SandboxUnavailable")
         self.info = info
+        if not info.get("landlock_abi"):
+            log.warning("this kernel has no Landlock: code sandboxes guard the file system with an audit hook only "
+                        "(see docs/code-sandbox.md)")
 
     def _read_line(self, deadline: float, cap: int) -> bytes:
         fd = self.proc.stdout.fileno()

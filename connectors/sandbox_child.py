@@ -483,3 +483,4 @@ def js_host() -> None:
 
 if __name__ == "__main__":
     {"python": run_python, "js-host": js_host}[sys.argv[1]]()
+    os._exit(0)  # at once: threads the user's code left running (or V8's) must not keep the process alive

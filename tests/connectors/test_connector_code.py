@@ -117,6 +117,13 @@ async def test_python_2gb_allocation_stops_at_the_memory_limit(limits):
     assert err.type == "CodeMemoryLimit"
 
 
+async def test_python_threads_left_running_do_not_hold_the_answer():
+    t0 = time.monotonic()
+    out = await run_python("import threading, time\nthreading.Thread(target=time.sleep, args=(60,)).start()\nreturn 1",
+                           {}, CodeLimits(timeout_s=5))
+    assert out == 1 and time.monotonic() - t0 < 3
+
+
 async def test_python_oversize_output_refused():
     err = await py_error("return 'x' * 2_000_000", CodeLimits(timeout_s=2, max_output_bytes=1_000_000))
     assert err.type == "CodeOutputTooLarge" and "1000000" in err.message
