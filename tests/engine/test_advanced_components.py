@@ -85,6 +85,19 @@ async def test_code_step_reading_nodes_dynamically_gets_them_all(run):
     assert await result_of(await run(flow)) == {"a": 1, "b": 2}
 
 
+async def test_code_step_reads_a_large_stored_output(run, http_sink):
+    """A 600 kB node output lives in the payload store, not in history: the code step still gets it whole."""
+    flow = defn([node("start", "start"), node("big", "http.request", url=http_sink.url + "/big?size=600000"),
+                 node("js", "code.javascript", code="const items = nodes.big.body.items;\n"
+                                                    "return {n: items.length, last: items[items.length - 1].i}"),
+                 node("end", "end", output="{{ nodes.js }}")], ["start->big", "big->js", "js->end"])
+    handle = await run(flow)
+    assert await result_of(handle) == {"n": 6000, "last": 5999}
+    [_, js] = await events(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    req = json.loads(js.activity_task_scheduled_event_attributes.input.payloads[0].data)
+    assert "$ref" in req["render_context"]["nodes"]["big"]  # a reference in history, resolved in the activity
+
+
 async def test_code_error_fails_the_execution_with_the_users_line(run):
     from temporalio.client import WorkflowFailureError
 
