@@ -332,6 +332,7 @@ def run_python() -> None:
             f.write(data)
 
     try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the worker
         harden(scratch=scratch, read_only=_library_dirs(), memory_mb=limits["memory_mb"],
                cpu_seconds=limits["cpu_seconds"], max_file_bytes=limits["max_file_bytes"])
         if limits.get("audit_hook", True):
