@@ -13,6 +13,7 @@ REQUIRED_PACKAGES: dict[str, str] = {
     "httpx": "http.request",
     "asyncpg": "db.query",
     "aiosmtplib": "email.send",
+    "py_mini_racer": "code.javascript",  # imported by the sandbox's JavaScript host process only
 }
 
 

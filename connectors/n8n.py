@@ -12,6 +12,7 @@ the workflow on the n8n side may already have done its work.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -19,7 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from connectors.base import ComponentError, NodeContext
-from connectors.netguard import check_url
+from wfo.netguard import UnresolvableHostError, UnsafeURLError, guarded_send
 from workflows.components import ComponentSpec
 
 RETRYABLE_STATUS = {429, 502, 503, 504}
@@ -73,16 +74,17 @@ class N8nExecute:
                                  retryable=False, type="BadConfig")
         path = "/".join(quote(part, safe="") for part in str(config["path"]).strip("/").split("/"))
         url = f"{base}/{'webhook-test' if config.get('test') else 'webhook'}/{path}"
-        check_url(url, ctx.services.settings)
         method = str(config.get("method") or "POST").upper()
         mode = config.get("mode") or "sync"
         headers = {str(k): str(v) for k, v in (config.get("headers") or {}).items()}
         headers.setdefault("Idempotency-Key", ctx.idempotency_key)
         if cred.get("api_key"):
             headers["X-N8N-API-KEY"] = str(cred["api_key"])
-        auth = (str(cred["username"]), str(cred.get("password") or "")) if cred.get("username") else None
+        if cred.get("username"):
+            pair = f"{cred['username']}:{cred.get('password') or ''}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         params = dict(config.get("query") or {})
-        kwargs: dict[str, Any] = {}
+        body: Any = None
         if "data" in config:
             if method in ("GET", "HEAD"):
                 if not isinstance(config["data"], dict):
@@ -90,12 +92,16 @@ class N8nExecute:
                                          retryable=False, type="BadConfig")
                 params.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in config["data"].items()})
             else:
-                kwargs["json"] = config["data"]
+                body = config["data"]
         timeout = float(config.get("timeout_seconds") or (300 if mode == "sync" else 30))
         where = f"n8n webhook {method} /{'webhook-test' if config.get('test') else 'webhook'}/{path}"
-        try:
-            resp = await ctx.services.http.request(method, url, headers=headers, params=params or None, auth=auth,
-                                                   timeout=timeout, follow_redirects=False, **kwargs)
+        try:  # the project's one SSRF guard: resolved, checked, connected to as checked; no redirects
+            resp = await guarded_send(ctx.services.http, method, url, ctx.services.settings, headers=headers,
+                                      params=params or None, json=body, timeout=timeout, follow_redirects=False)
+        except UnresolvableHostError as err:
+            raise ComponentError(f"{where}: {err}", type="N8nUnavailable") from None
+        except UnsafeURLError as err:
+            raise ComponentError(f"refusing to call {url!r}: {err}", retryable=False, type="ForbiddenAddress") from None
         except httpx.ConnectError as err:
             raise ComponentError(f"{where}: n8n is unreachable ({err})", type="N8nUnavailable") from err
         except httpx.TimeoutException as err:
