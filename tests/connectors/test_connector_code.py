@@ -121,7 +121,7 @@ async def test_python_threads_left_running_do_not_hold_the_answer():
     t0 = time.monotonic()
     out = await run_python("import threading, time\nthreading.Thread(target=time.sleep, args=(60,)).start()\nreturn 1",
                            {}, CodeLimits(timeout_s=5))
-    assert out == 1 and time.monotonic() - t0 < 3
+    assert out == 1 and time.monotonic() - t0 < 4
 
 
 async def test_python_oversize_output_refused():
