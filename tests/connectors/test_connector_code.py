@@ -86,6 +86,10 @@ async def test_python_reading_etc_passwd_fails(limits):
     assert "PermissionError" in err.message and "root:" not in str(err.details)
     err = await py_error("import os\nreturn os.listdir('/home')", limits)
     assert "PermissionError" in err.message
+    source = os.path.abspath(__file__)  # the worker's own code, /proc and symlinks out of scratch: all closed
+    for code in (f"return open({source!r}).read()", "return open('/proc/1/environ').read()",
+                 "import os\nos.symlink('/etc/passwd', 'p')\nreturn open('p').read()"):
+        assert "PermissionError" in (await py_error(code, limits)).message
 
 
 async def test_python_scratch_directory_is_writable_and_removed():
