@@ -179,8 +179,12 @@ class _JsHost:
             [sys.executable, "-I", "-B", CHILD, "js-host"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env={}, cwd=tempfile.gettempdir(), start_new_session=True)
         self._buf = b""
-        hello = self._read_line(time.monotonic() + 30, 64 * 1024)
-        info = json.loads(hello)
+        try:
+            info = json.loads(self._read_line(time.monotonic() + 30, 64 * 1024))
+        except (TimeoutError, EOFError, _TooMuch, ValueError) as err:
+            self.kill()
+            raise ComponentError(f"the JavaScript host did not start ({type(err).__name__})", retryable=True,
+                                 type="SandboxUnavailable") from None
         if not info.get("ready"):
             self.kill()
             raise CodeError(str(info.get("message") or "the JavaScript host could not start"),
