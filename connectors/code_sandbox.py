@@ -132,14 +132,17 @@ class _TooMuch(Exception):
 
 
 async def _exchange(proc: asyncio.subprocess.Process, request: bytes, cap: int) -> tuple[bytes, bytes]:
+    stdin, stdout, stderr = proc.stdin, proc.stdout, proc.stderr
+    assert stdin is not None and stdout is not None and stderr is not None  # all three are pipes
+
     async def feed() -> None:
         try:
-            proc.stdin.write(request)
-            await proc.stdin.drain()
+            stdin.write(request)
+            await stdin.drain()
         except (BrokenPipeError, ConnectionResetError):
             pass
         finally:
-            proc.stdin.close()
+            stdin.close()
 
     async def drain(stream: asyncio.StreamReader, limit: int, fail: bool) -> bytes:
         chunks, size = [], 0
@@ -154,7 +157,7 @@ async def _exchange(proc: asyncio.subprocess.Process, request: bytes, cap: int) 
 
     feeder = asyncio.create_task(feed())
     try:
-        out, err = await asyncio.gather(drain(proc.stdout, cap, True), drain(proc.stderr, 16 * 1024, False))
+        out, err = await asyncio.gather(drain(stdout, cap, True), drain(stderr, 16 * 1024, False))
         await proc.wait()
     finally:
         feeder.cancel()
@@ -178,6 +181,8 @@ class _JsHost:
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-B", CHILD, "js-host"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env={}, cwd=tempfile.gettempdir(), start_new_session=True)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self._stdin, self._stdout = self.proc.stdin, self.proc.stdout
         self._buf = b""
         try:
             info = json.loads(self._read_line(time.monotonic() + 30, 64 * 1024))
@@ -195,7 +200,7 @@ class _JsHost:
                         "(see docs/code-sandbox.md)")
 
     def _read_line(self, deadline: float, cap: int) -> bytes:
-        fd = self.proc.stdout.fileno()
+        fd = self._stdout.fileno()
         while b"\n" not in self._buf:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -213,15 +218,15 @@ class _JsHost:
         return line
 
     def request(self, req: dict[str, Any], deadline: float, cap: int) -> dict[str, Any]:
-        self.proc.stdin.write(json.dumps(req, separators=(",", ":")).encode() + b"\n")
-        self.proc.stdin.flush()
+        self._stdin.write(json.dumps(req, separators=(",", ":")).encode() + b"\n")
+        self._stdin.flush()
         return json.loads(self._read_line(deadline, cap))
 
     def kill(self) -> None:
         if self.proc.poll() is None:
             _kill_group(self.proc.pid)
         self.proc.wait()
-        for f in (self.proc.stdin, self.proc.stdout):
+        for f in (self._stdin, self._stdout):
             try:
                 f.close()
             except OSError:

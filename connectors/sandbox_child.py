@@ -301,6 +301,7 @@ def _compile_user(code: str):
     body = ast.parse(code, USER_FILENAME).body or [ast.Pass()]
     wrapper = ast.parse("def __wfo_main__(input, nodes, vars, execution, params):\n    pass\n", USER_FILENAME)
     fn = wrapper.body[0]
+    assert isinstance(fn, ast.FunctionDef)
     fn.body = body
     fn.lineno = fn.end_lineno = 1
     return compile(ast.fix_missing_locations(wrapper), USER_FILENAME, "exec")
@@ -345,16 +346,17 @@ def run_python() -> None:
         compiled = _compile_user(req["code"])
         scope: dict[str, object] = {"__name__": "__code__"}
         exec(compiled, scope)
-        value = scope["__wfo_main__"](bindings.get("input"), bindings.get("nodes") or {}, bindings.get("vars") or {},
-                                      bindings.get("execution") or {}, bindings.get("params"))
-        del scope, bindings
+        main = scope["__wfo_main__"]
+        assert callable(main)
+        value = main(bindings.get("input"), bindings.get("nodes") or {}, bindings.get("vars") or {},
+                    bindings.get("execution") or {}, bindings.get("params"))
+        del scope, bindings, main
         try:
             result_text = json.dumps(value, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError) as err:
             reply({"error": "CodeError", "message": f"the code returned a value that is not JSON: {err}"})
             return
     except MemoryError:
-        bindings = scope = None  # noqa: F841 (free what we can before answering)
         reply({"error": "CodeMemoryLimit", "message": f"the code exceeded its memory limit of {limits['memory_mb']} MB"})
         return
     except RecursionError as err:
