@@ -86,11 +86,15 @@ async def run_python(code: str, bindings: dict[str, Any], limits: CodeLimits = C
                    "max_output_bytes": limits.max_output_bytes, "max_file_bytes": limits.max_file_bytes,
                    "audit_hook": limits.audit_hook},
     }, separators=(",", ":"), default=str).encode()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-I", "-S", "-B", CHILD, "python",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        cwd=scratch, env={}, start_new_session=True,
-    )
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-I", "-S", "-B", CHILD, "python",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            cwd=scratch, env={}, start_new_session=True,
+        )
+    except OSError as err:  # no process could be started (EAGAIN, ENOMEM): a retry may find room
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise ComponentError(f"cannot start the code sandbox: {err}", type="SandboxUnavailable") from err
     cap = limits.max_output_bytes + 64 * 1024
     started = time.monotonic()
     try:
