@@ -92,9 +92,9 @@ async def run_python(code: str, bindings: dict[str, Any], limits: CodeLimits = C
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             cwd=scratch, env={}, start_new_session=True,
         )
-    except OSError as err:  # no process could be started (EAGAIN, ENOMEM): a retry may find room
+    except OSError as start_err:  # no process could be started (EAGAIN, ENOMEM): a retry may find room
         shutil.rmtree(scratch, ignore_errors=True)
-        raise ComponentError(f"cannot start the code sandbox: {err}", type="SandboxUnavailable") from err
+        raise ComponentError(f"cannot start the code sandbox: {start_err}", type="SandboxUnavailable") from start_err
     cap = limits.max_output_bytes + 64 * 1024
     started = time.monotonic()
     try:
