@@ -69,11 +69,12 @@ class ComponentActivities:
         rng = random.Random(req.seed)
         return EvalEnv(now_millis=req.now_millis, random=rng.random)
 
-    async def _config(self, req: ComponentRequest) -> Any:
+    async def _config(self, req: ComponentRequest) -> tuple[Any, dict[str, Any] | None]:
+        """The rendered config and the context it was rendered in (stored payloads resolved), if any."""
         if req.render_context is None:
-            return req.config
+            return req.config, None
         ctx = await resolve_context(req.render_context, self.services.payloads)
-        return render(req.config, ctx, self._env(req), tuple(req.skip_fields))
+        return render(req.config, ctx, self._env(req), tuple(req.skip_fields)), ctx
 
     def _make(self, connector: Connector) -> Callable:
         spec = connector.spec
@@ -99,9 +100,11 @@ class ComponentActivities:
             )
             secrets = ctx.secret_values  # env secrets and credential values: nothing leaves with them
             try:
-                config = await self._config(req)
+                config, context = await self._config(req)
                 config, env_secrets = self.services.resolve_secrets(config, req.secret_paths)
                 secrets.extend(env_secrets)
+                if context is not None:
+                    ctx.extra["context"] = context
                 output = await connector.run(config, ctx)
             except ComponentError as err:
                 raise _app_error(err.message, err.type, err.retryable, info.attempt, err.details, secrets) from None

@@ -19,6 +19,7 @@ from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.middleware import BodySizeLimitMiddleware
 from api.routes import mount_routers
+from connectors.registry import default_registry
 from wfo.db import create_engine, create_sessionmaker
 from wfo.observability import instrument_api
 from wfo.settings import Settings, get_settings
@@ -39,6 +40,7 @@ def create_app(
     None to disable) refreshes non-terminal executions from Temporal while the app runs."""
     settings = settings or get_settings()
     logredact.install()
+    default_registry()  # loads the component plugins: a broken one stops the API here, with its name
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -23,6 +23,7 @@ REQUIRED_PACKAGES: dict[str, str] = {
     "feedparser": "rss.read",
     "asyncssh": "sftp",
     "aioimaplib": "email.read",
+    "py_mini_racer": "code.javascript",  # imported by the sandbox's JavaScript host process only
 }
 
 

@@ -163,6 +163,44 @@ BUILTIN_SPECS: tuple[ComponentSpec, ...] = (
                   ports=("approved", "rejected", "timeout"), template_skip=("form",)),
 )
 
+TEMPORAL_WORKFLOW_SPEC = ComponentSpec(
+    "temporal.workflow", "control",
+    "Starts any Temporal workflow by type: as a child (waits for its result) or fire-and-forget.",
+    {"type": "object", "required": ["workflow_type"], "additionalProperties": False, "properties": {
+        "workflow_type": {"type": "string", "minLength": 1, "title": "Workflow type",
+                          "description": "The registered workflow type (name), e.g. OrderSaga."},
+        "mode": {"enum": ["child", "start"], "default": "child", "title": "Mode",
+                 "description": "child: run it as a child workflow and wait for its result; start: start it "
+                                "as an independent workflow and continue at once (fire-and-forget)."},
+        "task_queue": {"type": "string", "minLength": 1, "title": "Task queue",
+                       "description": "Where its worker polls (default: this worker's task queue)."},
+        "args": {"type": "array", "title": "Arguments", "description": "Positional arguments (templates)."},
+        "input": {"title": "Input", "description": "A single argument (templates); use `args` for several."},
+        "workflow_id": {"type": "string", "minLength": 1, "title": "Workflow id",
+                        "description": "Default: <execution id>/<node id>/<activation> (retries never start "
+                                       "a second workflow)."},
+        "execution_timeout": {**_DURATION, "title": "Execution timeout"},
+    }, "not": {"required": ["args", "input"]}},
+)
+TEMPORAL_WORKFLOW_META = {
+    "category": "advanced", "title": "Temporal workflow", "icon": "workflow",
+    "output_schema": {"type": "object", "properties": {
+        "workflow_id": {"type": "string"}, "run_id": {"type": ["string", "null"]}, "result": {}}},
+    "docs": "Mixes hand-written Temporal workflows into designed ones. `mode: child` starts a child workflow "
+            "and waits: the output is `{workflow_id, run_id, result}`; its failure goes to the `error` port. "
+            "`mode: start` starts an independent workflow through the worker's client and continues at once: "
+            "the output is `{workflow_id, run_id}`.",
+    "example": {"workflow_type": "OrderSaga", "task_queue": "orders", "input": {"order_id": "{{ input.id }}"}},
+}
+BUILTIN_SPECS = BUILTIN_SPECS + (TEMPORAL_WORKFLOW_SPEC,)
+TEMPORAL_START_ACTIVITY = "temporal.workflow"
+"""Activity (named after the type) that starts a workflow fire-and-forget (`mode: start`)."""
+
+CONTEXT_COMPONENTS: dict[str, tuple[str, ...]] = {"code.python": ("code",), "code.javascript": ("code",)}
+"""Activity components that read the execution context themselves (the code steps). The interpreter sends
+them the context their code may read (`input`, `vars`, `execution` and the `nodes` it names; all of them
+when it reads `nodes` dynamically) and never renders the listed config fields as templates."""
+
 _ANY: dict[str, Any] = {}
 _BUILTIN_META: dict[str, dict[str, Any]] = {
     "start": {"category": "core", "title": "Start", "icon": "play", "idempotent": True},
@@ -196,6 +234,7 @@ _BUILTIN_META: dict[str, dict[str, Any]] = {
                      "decided_by": {"type": ["string", "null"]}, "decided_at": {"type": ["string", "null"]},
                      "votes": {"type": "array"}, "escalated": {"type": "boolean"}, "timed_out": {"type": "boolean"}}},
                  "example": {"title": "Approve the expense", "assignees": {"roles": ["admin"]}, "due": "P2D"}},
+    "temporal.workflow": TEMPORAL_WORKFLOW_META,
 }
 BUILTIN_SPECS = tuple(replace(spec, **_BUILTIN_META.get(spec.type, {})) for spec in BUILTIN_SPECS)
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from workflows.components import BUILTINS as _CORE_SPECS
-from workflows.components import DEFAULT_PORT, ERROR_PORT
+from workflows.components import CONTEXT_COMPONENTS, DEFAULT_PORT, ERROR_PORT, TEMPORAL_START_ACTIVITY
 from workflows.data_components import DATA_BY_TYPE, DATA_TYPES, DataError, RunInActivity, compute_data
 from workflows.definition import Definition, Node, parse_duration
 from workflows.errors import WfoError
@@ -113,7 +113,18 @@ class AwaitApproval:
     task_id: str
 
 
-Step = Done | RunActivity | Sleep | RunChildren | AwaitApproval
+@dataclass
+class StartWorkflow:
+    """`temporal.workflow` in `child` mode: run `workflow_type` as a child workflow and wait for its result."""
+
+    workflow_type: str
+    args: list[Any]
+    workflow_id: str
+    task_queue: str | None
+    execution_timeout_seconds: float | None
+
+
+Step = Done | RunActivity | Sleep | RunChildren | AwaitApproval | StartWorkflow
 
 
 # ---------------------------------------------------------------- pure components
@@ -194,6 +205,8 @@ def new_state(definition: Definition, input: Any, execution: dict[str, Any], sta
     }
 
 
+_STATIC_NODE_REF_RE = re.compile(r"\bnodes\s*(?:\.\s*[A-Za-z_][\w\-]*\b(?!\s*\()|\[\s*[\"'][^\"']+[\"']\s*\])")
+"""`nodes.<id>` (not a method call such as `nodes.get(`) or `nodes["<id>"]`: a read of one named node."""
 _NODE_REF_RE = re.compile(r"nodes\s*(?:\.\s*`?([A-Za-z_][\w\-]*)`?|\[\s*[\"']([^\"']+)[\"']\s*\])")
 
 
@@ -309,6 +322,10 @@ class Engine:
                 skip = spec.template_skip if spec else ()
                 return AwaitApproval(config=render(node.config, self.context, env, skip),
                                      task_id=f"{self.execution_id}:{node.id}:{act['seq']}")
+            if node.type == "temporal.workflow":
+                return self._plan_temporal_workflow(node, act, env)
+            if node.type in CONTEXT_COMPONENTS:
+                return self._plan_context_activity(node, act)
             return self._plan_activity(node, act, node.type, threshold, env)
         except ExpressionError as err:
             where = f" (expression: {err.expression})" if err.expression else ""
@@ -407,6 +424,53 @@ class Engine:
             skip_fields=spec_skip, node=node, activity_id=f"{node.id}#{act['seq']}",
             idempotency_key=f"{self.execution_id}:{node.id}:{act['seq']}",
         )
+
+    def _plan_context_activity(self, node: Node, act: dict[str, Any]) -> RunActivity:
+        """A code step: its raw config plus the context its code may read (rendered in the activity, where
+        stored payloads are resolved). Named `nodes.<id>` reads send those nodes; any other use of `nodes`
+        (iteration, `nodes.get(...)`, `nodes[name]`) sends every node output, so the code sees what it asks."""
+        skip = CONTEXT_COMPONENTS[node.type]
+        texts = "\n".join(_expression_texts(node))
+        named = {a or b for a, b in _NODE_REF_RE.findall(texts)}
+        dynamic = len(re.findall(r"\bnodes\b", texts)) > len(_STATIC_NODE_REF_RE.findall(texts))
+        ctx = self.context
+        slice_ = {"input": ctx["input"], "vars": ctx["vars"], "execution": ctx["execution"],
+                  "nodes": {k: v for k, v in ctx["nodes"].items() if dynamic or k in named}}
+        if json_size(slice_) > MAX_HISTORY_PAYLOAD:
+            raise NodeFailure(f"'{node.id}' reads more than {MAX_HISTORY_PAYLOAD} bytes of context; name the nodes "
+                              "it reads (nodes.<id>) or extract what it needs with smaller nodes first",
+                              type="PayloadTooLarge")
+        return RunActivity(
+            activity=node.type, config=node.config, render_context=slice_, skip_fields=list(skip), node=node,
+            activity_id=f"{node.id}#{act['seq']}", idempotency_key=f"{self.execution_id}:{node.id}:{act['seq']}",
+        )
+
+    def _plan_temporal_workflow(self, node: Node, act: dict[str, Any], env: EvalEnv) -> Step:
+        self._refuse_refs(node)
+        cfg = render(node.config, self.context, env)
+        wtype = cfg.get("workflow_type")
+        if not isinstance(wtype, str) or not wtype:
+            raise NodeFailure(f"'workflow_type' must be a workflow type name, got {wtype!r}", type="BadConfig")
+        args = cfg["args"] if "args" in cfg else ([cfg["input"]] if "input" in cfg else [])
+        if not isinstance(args, list):
+            raise NodeFailure(f"'args' must be a list of arguments, got {type(args).__name__}", type="BadConfig")
+        wid = cfg.get("workflow_id") or f"{self.execution_id}/{node.id}/{act['seq']}"
+        timeout = None
+        if cfg.get("execution_timeout"):
+            try:
+                timeout = parse_duration(cfg["execution_timeout"]).total_seconds()
+            except ValueError as err:
+                raise NodeFailure(str(err), type="BadDuration") from None
+        if (cfg.get("mode") or "child") == "start":
+            return RunActivity(
+                activity=TEMPORAL_START_ACTIVITY,
+                config={"workflow_type": wtype, "args": args, "workflow_id": str(wid),
+                        "task_queue": cfg.get("task_queue"), "execution_timeout_seconds": timeout},
+                render_context=None, skip_fields=[], node=node, activity_id=f"{node.id}#{act['seq']}",
+                idempotency_key=f"{self.execution_id}:{node.id}:{act['seq']}",
+            )
+        return StartWorkflow(workflow_type=wtype, args=args, workflow_id=str(wid), task_queue=cfg.get("task_queue"),
+                             execution_timeout_seconds=timeout)
 
     def _loop(self, node: Node, act: dict[str, Any], env: EvalEnv) -> Outcome:
         self._refuse_refs(node)

@@ -15,6 +15,7 @@ from temporalio.exceptions import (
     FailureError,
     RetryState,
     TimeoutError,
+    WorkflowAlreadyStartedError,
 )
 
 with workflow.unsafe.imports_passed_through():
@@ -29,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         RunActivity,
         RunChildren,
         Sleep,
+        StartWorkflow,
         new_state,
     )
     from workflows.expressions import EvalEnv
@@ -309,6 +311,8 @@ class InterpreterWorkflow:
                 return await self._run_children(step, inp)
             if isinstance(step, AwaitApproval):
                 return await self._await_approval(step, act, inp)
+            if isinstance(step, StartWorkflow):
+                return await self._start_workflow(step)
             raise ApplicationError(f"unknown step {step!r}", non_retryable=True)
         except (ActivityError, ChildWorkflowError) as err:
             attempts = 1
@@ -373,6 +377,20 @@ class InterpreterWorkflow:
             await workflow.wait(children)
             raise
         return Outcome(output=results if step.kind == "map" else results[0])
+
+    async def _start_workflow(self, step: StartWorkflow) -> Outcome:
+        """`temporal.workflow` as a child: any workflow type, on any task queue; waits for its result."""
+        try:
+            handle = await workflow.start_child_workflow(
+                step.workflow_type, args=step.args, id=step.workflow_id, task_queue=step.task_queue,
+                execution_timeout=timedelta(seconds=step.execution_timeout_seconds)
+                if step.execution_timeout_seconds else None,
+            )
+        except WorkflowAlreadyStartedError:
+            return Outcome.failed(f"a workflow with id '{step.workflow_id}' is already running",
+                                  type="WorkflowAlreadyStarted")
+        result = await handle
+        return Outcome(output={"workflow_id": handle.id, "run_id": handle.first_execution_run_id, "result": result})
 
     async def _task_activity(self, name: str, task: "ApprovalTask", inp: ExecutionInput, suffix: str = "") -> None:
         await workflow.execute_activity(

@@ -19,6 +19,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.engine.conftest import Sink, _Handler
+from tests.engine.handwritten import GreetWorkflow
 from tests.engine.test_workflow_constructs import ISSUE_EXAMPLE
 from tests.helpers import defn, node
 from wfo.executions import start_execution
@@ -94,6 +95,14 @@ def cases(url: str) -> dict[str, tuple[dict, object, dict]]:
             [node("start", "start"), node("fetch", "http.request", url=url + "/big?size=400000"),
              node("n", "transform", expression="$count(nodes.fetch.body.items)"),
              node("end", "end", output="{{ nodes.n }}")], ["start->fetch", "fetch->n", "n->end"]), None, {}),
+        "advanced_components": (defn(
+            [node("start", "start"),
+             node("py", "code.python", code="return {'n': input['n'] * 2}", params={"k": "{{ input.n }}"}),
+             node("js", "code.javascript", code="return nodes.py.n + 1"),
+             node("child", "temporal.workflow", workflow_type="Greet", input="{{ input.name }}"),
+             node("fire", "temporal.workflow", workflow_type="Greet", mode="start", args=["later"]),
+             node("end", "end", output={"js": "{{ nodes.js }}", "child": "{{ nodes.child.result.greeting }}"})],
+            ["start->py", "py->js", "js->child", "child->fire", "fire->end"]), {"n": 4, "name": "Ann"}, {}),
     }
 
 
@@ -120,7 +129,7 @@ async def main(database_url: str, only: set[str] | None = None) -> None:
     settings = Settings(environment="test", database_url=database_url, http_allow_private_networks=True,
                         temporal_task_queue=f"rec-{uuid.uuid4().hex[:8]}")
     try:
-        async with build_worker(env.client, settings):
+        async with build_worker(env.client, settings, workflows=[GreetWorkflow]):
             for name, (definition, inp, kw) in cases(url).items():
                 if only and name not in only:
                     continue
