@@ -14,6 +14,7 @@ from typing import Any
 from api.main import create_app
 from cli.dev import run_dev
 from cli.n8n_import import add_parser as add_n8n_import_parser
+from cli.process import exit_code, hard_exit
 from connectors.registry import default_registry
 from wfo.db import run_migrations
 from wfo.devstack import cli_settings
@@ -265,5 +266,16 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
+def run() -> None:
+    """The `wfo` entry point: `main()`, then leave without interpreter finalization (`cli.process`)."""
+    try:
+        code = main()
+    except SystemExit as exc:
+        code = exit_code(exc)
+    except KeyboardInterrupt:
+        code = 130
+    hard_exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
