@@ -80,6 +80,11 @@ def cases(url: str) -> dict[str, tuple[dict, object, dict]]:
             [node("start", "start"), node("fetch", "http.request", url=url + "/big?size=400000"),
              node("n", "transform", expression="$count(nodes.fetch.body.items)"),
              node("end", "end", output="{{ nodes.n }}")], ["start->fetch", "fetch->n", "n->end"]), None, {}),
+        "expression_limits_patched": (defn(
+            [node("start", "start"), node("ok", "transform", expression="$sum([1..1000])"),
+             node("big", "transform", expression="$sum([1..1000000])"),
+             node("fb", "end", output="{{ nodes.big.error.message }}"), node("end", "end")],
+            ["start->ok", "ok->big", "big:error->fb", "big->end"]), None, {}),
     }
 
 
