@@ -57,10 +57,18 @@ class ComponentActivities:
         rng = random.Random(req.seed)
         return EvalEnv(now_millis=req.now_millis, random=rng.random)
 
+    async def _context(self, render_context: dict[str, Any], req: ComponentRequest) -> dict[str, Any]:
+        """The render context with stored payloads loaded: only this tenant's and execution tree's."""
+        try:
+            return await resolve_context(render_context, self.services.payloads, req.tenant_id, req.execution_id)
+        except KeyError as err:
+            raise _app_error(str(err.args[0]) if err.args else "stored payload not found", "PayloadNotFound",
+                             False, activity.info().attempt) from None
+
     async def _config(self, req: ComponentRequest) -> Any:
         if req.render_context is None:
             return req.config
-        ctx = await resolve_context(req.render_context, self.services.payloads)
+        ctx = await self._context(req.render_context, req)
         return render(req.config, ctx, self._env(req), tuple(req.skip_fields))
 
     def _make(self, connector: Connector) -> Callable:
@@ -110,7 +118,7 @@ class ComponentActivities:
     @activity.defn(name=EVALUATE_ACTIVITY)
     async def evaluate(self, req: ComponentRequest) -> ComponentResult:
         """A pure node that reads stored payloads (or whose output is too large for history)."""
-        ctx = await resolve_context(req.render_context or {}, self.services.payloads)
+        ctx = await self._context(req.render_context or {}, req)
         node = Node(id=req.node_id, type=req.node_type, config=req.config)
         try:
             outcome = compute_pure(node, ctx, self._env(req))

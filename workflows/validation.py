@@ -8,6 +8,7 @@ from jsonschema import Draft202012Validator
 
 from workflows.components import Registry
 from workflows.definition import Definition, Problem, parse_definition
+from workflows.engine import payload_refs
 from workflows.expressions import syntax_error, template_expressions
 from workflows.graph import analyze
 
@@ -66,6 +67,9 @@ def validate_parsed(defn: Definition, registry: Registry, _depth: int = 0) -> li
             continue
         _config_problems(node, spec, problems)
         _expression_problems(node, spec, problems)
+        for path in payload_refs(node.config, "config"):
+            problems.append(Problem("payload_ref", "stored-payload references ($ref) are made by the engine and "
+                                    "not accepted in a definition", node_id=node.id, field=path))
         if node.retry is not None and spec.kind != "activity":
             problems.append(Problem("retry_not_applicable",
                                     f"'{node.type}' nodes run inside the workflow and are not retried; "

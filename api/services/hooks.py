@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
 from wfo import idempotency, ratelimit
-from wfo.errors import Conflict, MalformedRequest, NotFound, RateLimited, TooLarge, Unauthorized, Unavailable
+from wfo.errors import Conflict, InvalidInput, MalformedRequest, NotFound, RateLimited, TooLarge, Unauthorized, Unavailable
 from wfo.executions import keyed_execution_id, new_execution_id, start_indexed
 from wfo.jsonsafe import UnstorableJSON, loads_strict, scrub_nul
 from wfo.redis import SafeRedis
@@ -35,6 +35,7 @@ from wfo.security.secretbox import unseal
 from wfo.security.signing import INBOUND_SIGNATURE_HEADER, verify_body_signature
 from wfo.settings import Settings
 from wfo.stores import triggers
+from workflows.engine import payload_refs
 
 log = logging.getLogger("wfo.api.hooks")
 
@@ -203,6 +204,9 @@ async def receive(session: Any, settings: Settings, redis: SafeRedis, client: Ca
         "content_type": delivery.headers.get("content-type"),
         "trigger": {"id": str(trigger.id), "kind": "webhook", "idempotency_key": keyed[1] if keyed else None},
     }
+    refs = payload_refs({"body": body, "query": run_input["query"]})
+    if refs:
+        raise InvalidInput(f"stored-payload references ($ref) are not accepted in webhook input: {', '.join(refs)}")
     try:
         temporal = await client()
     except Exception as exc:  # noqa: BLE001 - Temporal unreachable: nothing is acknowledged
