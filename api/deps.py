@@ -30,7 +30,9 @@ from temporalio.client import Client
 from api import security
 from api.permissions import PUBLIC, permission_for_route, role_at_most, role_has
 from wfo.errors import Forbidden, Unauthorized, Unavailable
+from api.services.auth_throttle import AuthThrottle, api_key_limits
 from wfo.models import ApiKey, User
+from wfo.redis import get_safe_redis
 from wfo.settings import Settings
 from wfo.temporal import connect
 
@@ -117,6 +119,14 @@ async def _principal_from_api_key(session: AsyncSession, key: str) -> Principal 
             return None
         if not role_at_most(role, user.role):  # the user was demoted: the key follows
             role = user.role
+    if row.created_by_user_id is not None:
+        # a key lives on its creator's authority: it stops when the creator is disabled, removed, moved to
+        # another tenant or no longer holds the key's role (keys made before 0011 have no creator recorded)
+        creator = await session.get(User, row.created_by_user_id)
+        if creator is None or not creator.is_active or creator.tenant_id != row.tenant_id:
+            raise _unauthorized("API key disabled: its creator is no longer active")
+        if not role_at_most(role, creator.role):
+            raise _unauthorized(f"API key disabled: its creator no longer holds the role '{role}'")
     now = datetime.now(UTC)
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
         row.last_used_at = now
@@ -141,18 +151,35 @@ async def _principal_from_jwt(session: AsyncSession, settings: Settings, token: 
     return Principal(kind="user", id=user.id, tenant_id=user.tenant_id, role=user.role, name=user.email, user_id=user.id)
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's address as the server saw it (what throttling counts per)."""
+    return request.client.host if request.client else None
+
+
+async def _throttled_api_key(session: AsyncSession, settings: Settings, key: str, address: str | None) -> Principal | None:
+    """An API key's principal; failed keys count against the client address (429 once it is locked)."""
+    throttle = AuthThrottle(settings, get_safe_redis(settings.redis_url), session)
+    limits = api_key_limits(settings, address)
+    await throttle.check(limits)  # Throttled (RateLimited): 429 + Retry-After
+    principal = await _principal_from_api_key(session, key)
+    if principal is None:
+        await throttle.failure(limits)
+    return principal
+
+
 async def authenticate(
-    session: AsyncSession, settings: Settings, *, bearer: str | None, api_key: str | None
+    session: AsyncSession, settings: Settings, *, bearer: str | None, api_key: str | None, address: str | None = None
 ) -> Principal | None:
-    """Resolve credentials to a principal; raises 401 when credentials are present but invalid."""
+    """Resolve credentials to a principal; raises 401 when credentials are present but invalid (429 when the
+    client address has failed too many API keys)."""
     if api_key:
-        principal = await _principal_from_api_key(session, api_key)
+        principal = await _throttled_api_key(session, settings, api_key, address)
         if principal is None:
             raise _unauthorized("invalid API key")
         return principal
     if bearer:
         if security.looks_like_api_key(bearer):
-            principal = await _principal_from_api_key(session, bearer)
+            principal = await _throttled_api_key(session, settings, bearer, address)
         else:
             principal = await _principal_from_jwt(session, settings, bearer)
         if principal is None:
@@ -170,7 +197,8 @@ async def get_optional_principal(
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    principal = await authenticate(session, request.app.state.settings, bearer=bearer, api_key=api_key)
+    principal = await authenticate(session, request.app.state.settings, bearer=bearer, api_key=api_key,
+                                   address=client_address(request))
     request.state.principal = principal
     return principal
 
@@ -244,6 +272,7 @@ async def enforce_route_permission(request: Request, session: SessionDep) -> Non
             request.app.state.settings,
             bearer=await oauth2_scheme(request),
             api_key=await api_key_scheme(request),
+            address=client_address(request),
         )
         request.state.principal = principal
     check_permission(principal, permission)

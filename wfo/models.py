@@ -98,6 +98,11 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = _ts()
     last_used_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    created_by_user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    """The user behind the key (a key made by a key inherits its creator). The key works only while this
+    user is active, and never with more than the user's current role. NULL: made before 0011."""
+    created_by: str | None = Field(default=None, max_length=320)
+    """Who made it, for display: the creator's email, or `api-key:<prefix>` when a key made it."""
 
 
 class Workflow(SQLModel, table=True):

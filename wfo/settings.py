@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     """On SIGTERM a worker stops polling and lets running activities finish for this long."""
     secret_key: str = DEFAULT_SECRET_KEY
     """Signs JWTs and approval links."""
+    session_timeout_hours: float = 8.0
+    """Lifetime of a login's access token (JWT `exp`)."""
+    max_login_attempts: int = 5
+    """Failed logins of one account before it is locked for `login_lockout_seconds` (429 + Retry-After)."""
+    max_login_attempts_per_address: int = 20
+    """Failed logins, or failed API keys, from one client address before that address is locked."""
+    login_lockout_seconds: int = 900
+    """How long failures are counted from the first one, and how long a lock lasts at most."""
 
     worker_max_concurrent_activities: int = 100
     worker_max_concurrent_workflow_tasks: int = 100

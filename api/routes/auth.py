@@ -4,33 +4,43 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlmodel import select
 
 from api import security
-from api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from api.deps import CurrentPrincipal, SessionDep, SettingsDep, client_address
+from api.services.auth_throttle import AuthThrottle, login_limits
 from api.permissions import ROLE_PERMISSIONS
 from api.schemas import COMMON_ERRORS, Me, Token
 from wfo.models import User
+from wfo.redis import get_safe_redis
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=COMMON_ERRORS)
 
 
 @router.post("/token", response_model=Token)
-async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep):
+async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep,
+                settings: SettingsDep):
+    """Password login. Failures are throttled per account and per client address (api.services.auth_throttle):
+    a locked account or address gets 429 with Retry-After, whatever the password."""
     email = form.username.strip().lower()
+    limits = login_limits(settings, email.replace("\x00", ""), client_address(request))
+    throttle = AuthThrottle(settings, get_safe_redis(settings.redis_url), session)
+    await throttle.check(limits)  # Throttled (RateLimited): 429 + Retry-After
     user = None
     if "\x00" not in email and len(email) <= 320:
         user = (await session.exec(select(User).where(User.email == email))).first()
     ok = security.verify_password(form.password, user.hashed_password if user else None)
     if not ok or user is None:
+        await throttle.failure(limits)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "incorrect email or password",
                             headers={"WWW-Authenticate": "Bearer"})
     if not user.is_active:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "user is disabled")
+    await throttle.success(limits)
     token = security.create_access_token(settings, user_id=user.id, tenant_id=user.tenant_id, role=user.role)
-    return Token(access_token=token, expires_in=int(security.ACCESS_TOKEN_EXPIRE.total_seconds()))
+    return Token(access_token=token, expires_in=int(security.access_token_lifetime(settings).total_seconds()))
 
 
 @router.get("/me", response_model=Me)

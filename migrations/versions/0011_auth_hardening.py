@@ -1,0 +1,37 @@
+"""Auth hardening: API keys record their creator; login/API-key failure counters (Redis fallback).
+
+Revision ID: 0011_auth_hardening
+Revises: 0008_payload_owner
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql as pg
+
+revision = "0011_auth_hardening"
+down_revision = "0008_payload_owner"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("api_keys", sa.Column("created_by_user_id", pg.UUID(as_uuid=True),
+                                        sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True))
+    op.add_column("api_keys", sa.Column("created_by", sa.String(length=320), nullable=True))
+    op.create_table(
+        "auth_throttle",
+        sa.Column("key", sa.Text(), primary_key=True),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_auth_throttle_expires_at", "auth_throttle", ["expires_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_auth_throttle_expires_at", table_name="auth_throttle")
+    op.drop_table("auth_throttle")
+    op.drop_column("api_keys", "created_by")
+    op.drop_column("api_keys", "created_by_user_id")
