@@ -24,6 +24,7 @@ from api.bootstrap import ensure_default_admin
 from api.main import create_app
 from wfo.db import run_migrations
 from wfo.settings import Settings
+from wfo.dev_secret import with_dev_secret
 from wfo.temporal import connect, ensure_search_attributes, temporal_cli_path
 from worker.main import run_worker
 
@@ -87,7 +88,7 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(data_dir, 0o755)
-    base = Settings()
+    base = with_dev_secret(Settings(), data_dir)
     t_host, _, t_port = base.temporal_address.rpartition(":")
     t_port_i = int(t_port or 7233)
     ui_port = int(base.temporal_ui_url.rsplit(":", 1)[-1].split("/")[0] or 8233)

@@ -73,11 +73,16 @@ class Tenant(SQLModel, table=True):
 
 
 class User(SQLModel, table=True):
+    """An email is unique within its tenant only (0011): creating a user never tells whether the email is
+    in use in another tenant. Login finds the account by email and password."""
+
     __tablename__ = "users"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "email", name="uq_users_tenant_email"),
+                      sa.Index("ix_users_email", "email"))
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     tenant_id: uuid.UUID = Field(foreign_key="tenants.id", index=True, ondelete="CASCADE")
-    email: str = Field(max_length=320, sa_column_kwargs={"unique": True})
+    email: str = Field(max_length=320)
     full_name: str | None = Field(default=None, max_length=255)
     hashed_password: str
     role: str = Field(default=Role.viewer.value, max_length=32)

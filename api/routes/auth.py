@@ -28,11 +28,8 @@ async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     limits = login_limits(settings, email.replace("\x00", ""), client_address(request))
     throttle = AuthThrottle(settings, get_safe_redis(settings.redis_url), session)
     await throttle.check(limits)  # Throttled (RateLimited): 429 + Retry-After
-    user = None
-    if "\x00" not in email and len(email) <= 320:
-        user = (await session.exec(select(User).where(User.email == email))).first()
-    ok = security.verify_password(form.password, user.hashed_password if user else None)
-    if not ok or user is None:
+    user = await _account(session, email, form.password)
+    if user is None:
         await throttle.failure(limits)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "incorrect email or password",
                             headers={"WWW-Authenticate": "Bearer"})
@@ -41,6 +38,23 @@ async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     await throttle.success(limits)
     token = security.create_access_token(settings, user_id=user.id, tenant_id=user.tenant_id, role=user.role)
     return Token(access_token=token, expires_in=int(security.access_token_lifetime(settings).total_seconds()))
+
+
+async def _account(session, email: str, password: str) -> User | None:
+    """The account `email` + `password` open. An email may exist in several tenants (unique per tenant):
+    the password picks the account (the oldest, should two share one). Verifies once (against a dummy hash)
+    when the email is unknown, so timing does not tell."""
+    candidates: list[User] = []
+    if "\x00" not in email and len(email) <= 320:
+        candidates = list((await session.exec(
+            select(User).where(User.email == email).order_by(User.created_at, User.id).limit(10))).all())
+    if not candidates:
+        security.verify_password(password, None)
+        return None
+    for user in candidates:
+        if security.verify_password(password, user.hashed_password):
+            return user
+    return None
 
 
 @router.get("/me", response_model=Me)

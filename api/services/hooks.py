@@ -59,7 +59,12 @@ _CREDENTIAL_HEADERS = frozenset(
         "x-twilio-signature",
     }
 )
-_CREDENTIAL_PATTERN = re.compile(r"auth|token|secret|signature|password|passwd|api[-_]?key|cookie|session", re.I)
+_CREDENTIAL_PATTERN = re.compile(
+    r"auth|token|secret|sig|pass|pwd|credential|access|key|hmac|cookie|session|private|cert|bearer|jwt|otp", re.I)
+"""A header whose name mentions any of these is dropped, unless it is in _BENIGN_HEADERS (deny by pattern,
+broad on purpose: a credential header we don't know, `X-Credential`, `X-Access`..., never reaches history)."""
+_BENIGN_HEADERS = frozenset({"idempotency-key", "x-idempotency-key", "accept", "accept-encoding", "accept-language",
+                             "x-github-event", "x-github-delivery", "x-gitlab-event", "x-request-id"})
 _DROPPED_HEADERS = frozenset({"content-length", "connection", "transfer-encoding", "keep-alive", "upgrade"})
 
 
@@ -68,7 +73,8 @@ def safe_headers(headers) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in headers.items():
         key = name.lower()
-        if key in _CREDENTIAL_HEADERS or key in _DROPPED_HEADERS or _CREDENTIAL_PATTERN.search(key):
+        if key in _CREDENTIAL_HEADERS or key in _DROPPED_HEADERS or (
+                key not in _BENIGN_HEADERS and _CREDENTIAL_PATTERN.search(key)):
             continue
         out[key] = value
     return out

@@ -1,4 +1,5 @@
-"""Auth hardening: API keys record their creator; login/API-key failure counters (Redis fallback).
+"""Auth hardening: API keys record their creator; login/API-key failure counters (Redis fallback);
+user emails unique per tenant (so creating a user reveals nothing about other tenants).
 
 Revision ID: 0011_auth_hardening
 Revises: 0008_payload_owner
@@ -28,9 +29,15 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_auth_throttle_expires_at", "auth_throttle", ["expires_at"])
+    op.drop_constraint("users_email_key", "users", type_="unique")
+    op.create_unique_constraint("uq_users_tenant_email", "users", ["tenant_id", "email"])
+    op.create_index("ix_users_email", "users", ["email"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_users_email", table_name="users")
+    op.drop_constraint("uq_users_tenant_email", "users", type_="unique")
+    op.create_unique_constraint("users_email_key", "users", ["email"])  # fails if an email is now shared
     op.drop_index("ix_auth_throttle_expires_at", table_name="auth_throttle")
     op.drop_table("auth_throttle")
     op.drop_column("api_keys", "created_by")
