@@ -151,6 +151,18 @@ async def _principal_from_jwt(session: AsyncSession, settings: Settings, token: 
     return Principal(kind="user", id=user.id, tenant_id=user.tenant_id, role=user.role, name=user.email, user_id=user.id)
 
 
+SESSION_COOKIE = "wfo_token"
+SESSION_COOKIE_PATH = "/api/v1/codec"
+"""Login also sets the access token as this HttpOnly cookie, honoured only under this path (the Temporal UI
+calls the codec endpoint from the browser and cannot send a bearer header)."""
+
+
+def _cookie_token(request: Request) -> str | None:
+    if request.url.path.startswith(SESSION_COOKIE_PATH + "/"):
+        return request.cookies.get(SESSION_COOKIE)
+    return None
+
+
 def client_address(request: Request) -> str | None:
     """The caller's address as the server saw it (what throttling counts per)."""
     return request.client.host if request.client else None
@@ -197,8 +209,8 @@ async def get_optional_principal(
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    principal = await authenticate(session, request.app.state.settings, bearer=bearer, api_key=api_key,
-                                   address=client_address(request))
+    principal = await authenticate(session, request.app.state.settings, bearer=bearer or _cookie_token(request),
+                                   api_key=api_key, address=client_address(request))
     request.state.principal = principal
     return principal
 
@@ -270,7 +282,7 @@ async def enforce_route_permission(request: Request, session: SessionDep) -> Non
         principal = await authenticate(
             session,
             request.app.state.settings,
-            bearer=await oauth2_scheme(request),
+            bearer=await oauth2_scheme(request) or _cookie_token(request),
             api_key=await api_key_scheme(request),
             address=client_address(request),
         )

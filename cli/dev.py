@@ -58,7 +58,7 @@ async def ensure_database(admin_url: str, name: str) -> str:
     return base + ("?" + query if query else "")
 
 
-def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen:
+def start_temporal(data_dir: Path, port: int, ui_port: int, codec_endpoint: str | None = None) -> subprocess.Popen:
     if _port_open("127.0.0.1", port):
         raise SystemExit(f"wfo dev: port {port} is already in use (another Temporal server?); "
                          "stop it or set TEMPORAL_ADDRESS to another port")
@@ -69,7 +69,7 @@ def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen:
         "--db-filename", str(data_dir / "temporal.db"),
         "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off",
         "--log-level", "warn",
-    ]
+    ] + (["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else [])  # the UI decodes through the API
     proc = subprocess.Popen(cmd, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 60
     while not _port_open("127.0.0.1", port):
@@ -97,7 +97,8 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
     pg_server, admin_url = await asyncio.to_thread(start_postgres, data_dir)
     database_url = await ensure_database(admin_url, "wfo")
     print("wfo dev: starting Temporal dev server ...", flush=True)
-    temporal = await asyncio.to_thread(start_temporal, data_dir, t_port_i, ui_port)
+    codec = f"http://127.0.0.1:{api_port}/api/v1/codec" if base.payload_codec_keys else None
+    temporal = await asyncio.to_thread(start_temporal, data_dir, t_port_i, ui_port, codec)
     settings = base.model_copy(update={
         "database_url": database_url, "temporal_address": f"127.0.0.1:{t_port_i}", "api_port": api_port,
         "temporal_ui_url": f"http://127.0.0.1:{ui_port}",

@@ -125,8 +125,12 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
     if not histories:
         print("wfo replay: give history files (temporal workflow show -o json) or --execution-id", file=sys.stderr)
         return 2
+    from wfo.codec import data_converter_for
+    from workflows.converter import data_converter
+
     replayer = Replayer(workflows=[InterpreterWorkflow, DeliveryWorkflow, ScheduledTriggerWorkflow],
-                        workflow_runner=workflow_runner())
+                        workflow_runner=workflow_runner(),
+                        data_converter=data_converter_for(settings.payload_codec_keys, data_converter))
     failed = 0
     for history in histories:
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)

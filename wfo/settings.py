@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     """On SIGTERM a worker stops polling and lets running activities finish for this long."""
     secret_key: str = DEFAULT_SECRET_KEY
     """Signs JWTs and approval links."""
+    payload_codec_keys: str | None = None
+    """Encrypt Temporal payloads (AES-GCM): `key-id:base64-32-bytes[,older-id:...]`, the first encrypts
+    (wfo.codec). Unset: payloads are plain JSON in Temporal."""
+    codec_cors_origins: list[str] = []
+    """Origins (besides `temporal_ui_url`'s) allowed to call the codec endpoint from a browser."""
     session_timeout_hours: float = 8.0
     """Lifetime of a login's access token (JWT `exp`)."""
     max_login_attempts: int = 5

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlmodel import select
 
 from api import security
-from api.deps import CurrentPrincipal, SessionDep, SettingsDep, client_address
+from api.deps import SESSION_COOKIE, SESSION_COOKIE_PATH, CurrentPrincipal, SessionDep, SettingsDep, client_address
 from api.services.auth_throttle import AuthThrottle, login_limits
 from api.permissions import ROLE_PERMISSIONS
 from api.schemas import COMMON_ERRORS, Me, Token
@@ -20,8 +20,8 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=COMMON_ERRORS
 
 
 @router.post("/token", response_model=Token)
-async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep,
-                settings: SettingsDep):
+async def login(request: Request, response: Response, form: Annotated[OAuth2PasswordRequestForm, Depends()],
+                session: SessionDep, settings: SettingsDep):
     """Password login. Failures are throttled per account and per client address (api.services.auth_throttle):
     a locked account or address gets 429 with Retry-After, whatever the password."""
     email = form.username.strip().lower()
@@ -37,7 +37,11 @@ async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
         raise HTTPException(status.HTTP_403_FORBIDDEN, "user is disabled")
     await throttle.success(limits)
     token = security.create_access_token(settings, user_id=user.id, tenant_id=user.tenant_id, role=user.role)
-    return Token(access_token=token, expires_in=int(security.access_token_lifetime(settings).total_seconds()))
+    lifetime = int(security.access_token_lifetime(settings).total_seconds())
+    # for the Temporal UI's calls to the codec endpoint only (api.deps honours it under that path alone)
+    response.set_cookie(SESSION_COOKIE, token, max_age=lifetime, path=SESSION_COOKIE_PATH, httponly=True,
+                        samesite="lax", secure=settings.public_base_url.startswith("https://"))
+    return Token(access_token=token, expires_in=lifetime)
 
 
 async def _account(session, email: str, password: str) -> User | None:
