@@ -23,8 +23,8 @@ import uvicorn
 from api.bootstrap import ensure_default_admin
 from api.main import create_app
 from wfo.db import run_migrations
-from wfo.settings import Settings
 from wfo.dev_secret import with_dev_secret
+from wfo.settings import Settings
 from wfo.temporal import connect, ensure_search_attributes, temporal_cli_path
 from worker.main import run_worker
 

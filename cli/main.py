@@ -14,12 +14,14 @@ from typing import Any
 from api.main import create_app
 from cli.dev import run_dev
 from connectors.registry import default_registry
+from wfo.codec import data_converter_for
 from wfo.db import run_migrations
 from wfo.executions import start_execution
 from wfo.gc import collect_payloads
 from wfo.settings import Settings, get_settings
 from wfo.temporal import connect
 from worker.main import build_worker, run_worker, workflow_runner
+from workflows.converter import data_converter
 from workflows.definition import parse_duration
 from workflows.delivery import DeliveryWorkflow
 from workflows.interpreter import InterpreterWorkflow
@@ -125,9 +127,6 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
     if not histories:
         print("wfo replay: give history files (temporal workflow show -o json) or --execution-id", file=sys.stderr)
         return 2
-    from wfo.codec import data_converter_for
-    from workflows.converter import data_converter
-
     replayer = Replayer(workflows=[InterpreterWorkflow, DeliveryWorkflow, ScheduledTriggerWorkflow],
                         workflow_runner=workflow_runner(),
                         data_converter=data_converter_for(settings.payload_codec_keys, data_converter))

@@ -12,8 +12,8 @@ from sqlmodel import select
 from api import security
 from api.deps import CurrentPrincipal, SessionDep
 from api.schemas import COMMON_ERRORS, Page, UserCreate, UserPublic, UserUpdate
-from wfo.password_policy import password_problem
 from wfo.models import User
+from wfo.password_policy import password_problem
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"], responses=COMMON_ERRORS)
 

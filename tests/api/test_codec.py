@@ -20,7 +20,13 @@ from api.main import create_app
 from tests.api._util import wait_status
 from tests.api.conftest import VALID_DEFINITION
 from wfo.codec import (
-    CodecKeyError, EncryptionCodec, data_converter_for, is_encrypted, new_key_spec, parse_keys, payloads_to_json,
+    CodecKeyError,
+    EncryptionCodec,
+    data_converter_for,
+    is_encrypted,
+    new_key_spec,
+    parse_keys,
+    payloads_to_json,
 )
 from worker.main import build_worker, workflow_runner
 from workflows.converter import data_converter

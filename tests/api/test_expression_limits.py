@@ -15,7 +15,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
 
 from tests.helpers import defn, node
-from workflows.client import start_execution
+from wfo.executions import start_execution
 
 ABUSE = {
     "sum of a million": "$sum([1..1000000])",

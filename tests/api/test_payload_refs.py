@@ -12,9 +12,9 @@ import uuid
 
 import pytest
 
-from wfo.stores.payloads import SqlPayloadStore, may_read, resolve
 from tests.api._util import wait_status
 from tests.localpeers import HttpSink
+from wfo.stores.payloads import SqlPayloadStore, may_read, resolve
 
 SECRET_DATA = {"owner": "tenant A", "card": "4111-1111-1111-1111"}
 

@@ -11,13 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.events.signing import HEADER_SIGNATURE, HEADER_TIMESTAMP, verify_event
 from api.logredact import RedactQuerySecrets, redact_url
 from api.services.hooks import safe_headers
 from wfo.dev_secret import FILE_NAME, with_dev_secret
 from wfo.password_policy import password_problem
+from wfo.security.signing import HEADER_SIGNATURE, HEADER_TIMESTAMP, verify_event
 from wfo.settings import DEFAULT_SECRET_KEY, Settings
-
 
 # ---------------------------------------------------------------- approval links and event signatures
 
