@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
@@ -153,14 +154,27 @@ async def _principal_from_jwt(session: AsyncSession, settings: Settings, token: 
 
 SESSION_COOKIE = "wfo_token"
 SESSION_COOKIE_PATH = "/api/v1/codec"
-"""Login also sets the access token as this HttpOnly cookie, honoured only under this path (the Temporal UI
-calls the codec endpoint from the browser and cannot send a bearer header)."""
+"""Login also sets the access token as this HttpOnly cookie, honoured only under this path and only for a
+request from the Temporal UI's origin (the UI calls the codec endpoint from the browser and cannot send a
+bearer header; any other page, or a client that merely kept the cookie, gets nothing from it)."""
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def codec_origins(settings: Settings) -> set[str]:
+    """The browser origins allowed to call the codec endpoint: the Temporal UI's and `codec_cors_origins`."""
+    return {_origin(settings.temporal_ui_url), *(_origin(o) for o in settings.codec_cors_origins)}
 
 
 def _cookie_token(request: Request) -> str | None:
-    if request.url.path.startswith(SESSION_COOKIE_PATH + "/"):
-        return request.cookies.get(SESSION_COOKIE)
-    return None
+    if not request.url.path.startswith(SESSION_COOKIE_PATH + "/"):
+        return None
+    if request.headers.get("origin") not in codec_origins(request.app.state.settings):
+        return None
+    return request.cookies.get(SESSION_COOKIE)
 
 
 def client_address(request: Request) -> str | None:

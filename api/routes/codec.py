@@ -2,8 +2,9 @@
 
 `POST /api/v1/codec/decode` and `/encode` take and return `{"payloads": [{"metadata": {k: base64}, "data":
 base64}]}`. Authenticated like every route (bearer token, API key) or, from the Temporal UI in a browser, by
-the `wfo_token` cookie that login sets (HttpOnly, SameSite=Lax, scoped to this path). CORS: only the Temporal
-UI's origin (`temporal_ui_url`) and `codec_cors_origins`.
+the `wfo_token` cookie that login sets (HttpOnly, SameSite=Lax, scoped to this path, honoured only with an
+`Origin` among the allowed ones). CORS: only the Temporal UI's origin (`temporal_ui_url`) and
+`codec_cors_origins`.
 
 Tenant check (decode): an encrypted payload names its workflow id (bound into the ciphertext); it is decoded
 only if that execution (or the top-level execution of a child) belongs to the caller's tenant. Anything
@@ -13,13 +14,12 @@ else, including a payload without a workflow id, is refused with 403. Unencrypte
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Body, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlmodel import col, select
 
-from api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from api.deps import CurrentPrincipal, SessionDep, SettingsDep, codec_origins
 from api.schemas import COMMON_ERRORS
 from wfo.codec import CodecKeyError, codec_for, is_encrypted, payload_workflow_id, payloads_from_json, payloads_to_json
 from wfo.models import Execution
@@ -30,15 +30,9 @@ router = APIRouter(prefix="/api/v1/codec", tags=["codec"], responses=COMMON_ERRO
 MAX_PAYLOADS = 1000
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def _cors(settings: Settings, request: Request) -> dict[str, str]:
     origin = request.headers.get("origin")
-    allowed = {_origin(settings.temporal_ui_url), *(_origin(o) for o in settings.codec_cors_origins)}
-    if not origin or origin not in allowed:
+    if not origin or origin not in codec_origins(settings):
         return {"Vary": "Origin"}
     return {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
 

@@ -117,8 +117,12 @@ async def test_history_is_ciphertext_and_the_codec_endpoint_decodes_for_the_tena
         assert MARKER.encode() in base64.b64decode(r.json()["payloads"][0]["data"])
         r = await browser.options("/api/v1/codec/decode", headers={"Origin": "http://evil.test"})
         assert "access-control-allow-origin" not in r.headers
+        r = await browser.post("/api/v1/codec/decode", json=body)  # the cookie without the UI's Origin: nothing
+        assert r.status_code == 401
+        r = await browser.post("/api/v1/codec/decode", json=body, headers={"Origin": "http://evil.test"})
+        assert r.status_code == 401 and MARKER not in r.text
     # the cookie opens nothing but the codec endpoint
-    r = await http.get("/api/v1/workflows", cookies={"wfo_token": tenant_a.tokens["admin"]})
+    r = await http.get("/api/v1/workflows", cookies={"wfo_token": tenant_a.tokens["admin"]}, headers={"Origin": ui})
     assert r.status_code == 401
 
     # `wfo replay` decodes: the encrypted history replays with the codec's converter
