@@ -30,8 +30,8 @@ from temporalio.client import Client
 
 from api import security
 from api.permissions import PUBLIC, permission_for_route, role_at_most, role_has
-from wfo.errors import Forbidden, Unauthorized, Unavailable
 from api.services.auth_throttle import AuthThrottle, api_key_limits
+from wfo.errors import Forbidden, Unauthorized, Unavailable
 from wfo.models import ApiKey, User
 from wfo.redis import get_safe_redis
 from wfo.settings import Settings

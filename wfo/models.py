@@ -110,6 +110,16 @@ class ApiKey(SQLModel, table=True):
     """Who made it, for display: the creator's email, or `api-key:<prefix>` when a key made it."""
 
 
+class AuthThrottle(SQLModel, table=True):
+    """Failed-login / failed-API-key counters while Redis is down (api.services.auth_throttle; migration 0011)."""
+
+    __tablename__ = "auth_throttle"
+
+    key: str = Field(primary_key=True, sa_type=sa.Text)
+    failures: int
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+
+
 class Workflow(SQLModel, table=True):
     __tablename__ = "workflows"
     __table_args__ = (sa.Index("ix_workflows_tenant_status", "tenant_id", "status"),)

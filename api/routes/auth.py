@@ -10,9 +10,9 @@ from sqlmodel import select
 
 from api import security
 from api.deps import SESSION_COOKIE, SESSION_COOKIE_PATH, CurrentPrincipal, SessionDep, SettingsDep, client_address
-from api.services.auth_throttle import AuthThrottle, login_limits
 from api.permissions import ROLE_PERMISSIONS
 from api.schemas import COMMON_ERRORS, Me, Token
+from api.services.auth_throttle import AuthThrottle, login_limits
 from wfo.models import User
 from wfo.redis import get_safe_redis
 

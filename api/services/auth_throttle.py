@@ -21,8 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wfo.redis import SafeRedis
 from wfo.errors import RateLimited
+from wfo.redis import SafeRedis
 from wfo.settings import Settings
 
 log = logging.getLogger("wfo.api.auth_throttle")

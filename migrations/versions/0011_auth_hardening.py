@@ -2,7 +2,7 @@
 user emails unique per tenant (so creating a user reveals nothing about other tenants).
 
 Revision ID: 0011_auth_hardening
-Revises: 0008_payload_owner
+Revises: 0009_execution_state
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision = "0011_auth_hardening"
-down_revision = "0008_payload_owner"
+down_revision = "0009_execution_state"
 branch_labels = None
 depends_on = None
 

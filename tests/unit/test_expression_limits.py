@@ -27,7 +27,7 @@ def test_abuse_fails_fast_with_a_clear_budget_error(expression, words):
     started = time.perf_counter()
     with pytest.raises(BudgetExceeded) as info:
         evaluate(expression, {}, EvalEnv())
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 2.0  # Temporal's deadlock detector fires at 2 s (busy CI: generous)
     assert words in info.value.message, info.value.message
     assert info.value.expression == expression
 
