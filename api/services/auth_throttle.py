@@ -98,9 +98,9 @@ class AuthThrottle:
         got = await self.redis.call(get, _MISSING)
         if got is not _MISSING:
             return got  # type: ignore[return-value]
-        row = (await self.session.execute(
+        row = (await self.session.exec(
             text("SELECT failures, EXTRACT(EPOCH FROM expires_at - now()) FROM auth_throttle "
-                 "WHERE key = :k AND expires_at > now()"), {"k": key})).first()
+                 "WHERE key = :k AND expires_at > now()").bindparams(k=key))).first()
         return (int(row[0]), int(float(row[1]) + 0.999)) if row else (0, 0)
 
     async def _incr(self, key: str) -> None:
@@ -115,13 +115,13 @@ class AuthThrottle:
 
         if await self.redis.call(incr, False):
             return
-        await self.session.execute(text(
+        await self.session.exec(text(
             "INSERT INTO auth_throttle (key, failures, expires_at) "
             "VALUES (:k, 1, now() + make_interval(secs => :w)) ON CONFLICT (key) DO UPDATE SET "
             "failures = CASE WHEN auth_throttle.expires_at <= now() THEN 1 ELSE auth_throttle.failures + 1 END, "
             "expires_at = CASE WHEN auth_throttle.expires_at <= now() THEN EXCLUDED.expires_at "
-            "ELSE auth_throttle.expires_at END"), {"k": key, "w": self.window})
-        await self.session.execute(text("DELETE FROM auth_throttle WHERE expires_at < now() - interval '1 day'"))
+            "ELSE auth_throttle.expires_at END").bindparams(k=key, w=self.window))
+        await self.session.exec(text("DELETE FROM auth_throttle WHERE expires_at < now() - interval '1 day'"))
         await self.session.commit()
 
     async def _clear(self, key: str) -> None:
@@ -133,7 +133,7 @@ class AuthThrottle:
 
         await self.redis.call(delete, False)
         try:  # a count kept while Redis was down must not outlive a success either
-            await self.session.execute(text("DELETE FROM auth_throttle WHERE key = :k"), {"k": key})
+            await self.session.exec(text("DELETE FROM auth_throttle WHERE key = :k").bindparams(k=key))
             await self.session.commit()
         except SQLAlchemyError as exc:  # pragma: no cover - the login itself needed the database
             log.warning("clearing a login throttle failed: %s", type(exc).__name__)
