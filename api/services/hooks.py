@@ -27,7 +27,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
 from wfo import idempotency, ratelimit
-from wfo.errors import Conflict, InvalidInput, MalformedRequest, NotFound, RateLimited, TooLarge, Unauthorized, Unavailable
+from wfo.errors import (
+    Conflict,
+    InvalidInput,
+    MalformedRequest,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    Unauthorized,
+    Unavailable,
+)
 from wfo.executions import keyed_execution_id, new_execution_id, start_indexed
 from wfo.jsonsafe import UnstorableJSON, loads_strict, scrub_nul
 from wfo.redis import SafeRedis
