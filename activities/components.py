@@ -16,7 +16,7 @@ from connectors.base import ComponentError, Connector, NodeContext
 from wfo.stores.payloads import offload_if_large, resolve_context
 from workflows.definition import Node
 from workflows.engine import compute_pure
-from workflows.expressions import EvalEnv, ExpressionError, render
+from workflows.expressions import DEFAULT_MAX_ITEMS, EvalEnv, ExpressionError, render
 from workflows.types import (
     CHECKPOINT_ACTIVITY,
     EVALUATE_ACTIVITY,
@@ -46,6 +46,9 @@ def _app_error(message: str, type_: str, retryable: bool, attempt: int, details:
     return ApplicationError(message, payload, type=type_, non_retryable=not retryable)
 
 
+ACTIVITY_MAX_ITEMS = 10 * DEFAULT_MAX_ITEMS
+
+
 class ComponentActivities:
     """Activities for every connector plus the engine's helpers; clients injected through `Services`."""
 
@@ -55,7 +58,9 @@ class ComponentActivities:
 
     def _env(self, req: ComponentRequest) -> EvalEnv:
         rng = random.Random(req.seed)
-        return EvalEnv(now_millis=req.now_millis, random=rng.random)
+        # outside the workflow sandbox and its deadlock detector, on payloads too large for history: ten times
+        # the work budget (string and nesting limits unchanged)
+        return EvalEnv(now_millis=req.now_millis, random=rng.random, max_items=ACTIVITY_MAX_ITEMS)
 
     async def _context(self, render_context: dict[str, Any], req: ComponentRequest) -> dict[str, Any]:
         """The render context with stored payloads loaded: only this tenant's and execution tree's."""

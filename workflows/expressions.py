@@ -15,7 +15,9 @@
     produce and in the value returned, more per item every built-in function is handed (walked deeply:
     `$sum`, `$string`, `$sort`... do work in proportion to what they receive); about `$sum` of 14,000
     numbers at the default, ~0.5 s inside the sandbox on a busy machine, where
-    Temporal's deadlock detector fires at 2 s. `max_chars` bounds string characters the same way;
+    Temporal's deadlock detector fires at 2 s. (Nested values are walked only for the built-ins that
+    walk them, `$string`, `$distinct`, `$keys`...; the others are charged one level.) `max_chars` bounds
+    string characters the same way;
   * values nest at most `max_nesting` levels.
   Over a limit, evaluation stops with `BudgetExceeded` (an `ExpressionError`: the node fails, with
   no retry since the same evaluation fails the same way again). Known gap: regular expressions use
@@ -231,6 +233,9 @@ def _bindings(env: EvalEnv) -> dict[str, Any]:
     return {**metered, "__evaluate_entry": on_entry, "__evaluate_exit": on_exit_limited}
 
 
+_DEEP_FUNCTIONS = frozenset({"string", "distinct", "keys", "lookup", "spread", "merge", "each", "sift"})
+"""Built-ins that walk their arguments' nested values (charged deeply); the others touch one level."""
+
 _LOOKUPS = frozenset({"variable", "name", "parent", "string", "number", "value", "regex", "lambda"})
 
 
@@ -246,13 +251,19 @@ class _Metered(Jsonata.JFunction):
         self.function_name = inner.function_name
         self._inner = inner
         self._env = env
+        self._deep = inner.function_name in _DEEP_FUNCTIONS
         params = getattr(inner.signature, "_params", None) or []
         typed = any(getattr(p, "subtype", None) for p in params)
         self._weight = TYPED_ARRAY_ITEM_WEIGHT if typed else BUILTIN_ITEM_WEIGHT
 
     def call(self, input: Any, args: Any) -> Any:
         args = args or []
-        self._env.charge(list(args), weight=self._weight)
+        if self._deep:
+            self._env.charge(list(args), weight=self._weight)
+        else:  # one level: the items of each array argument, the characters of each string
+            for arg in args:
+                if isinstance(arg, (str, list, dict)):
+                    self._env.charge(arg, deep=False, weight=self._weight)
         if self.function_name == "pad" and len(args) > 1 and isinstance(args[1], (int, float)) \
                 and abs(args[1]) > self._env.max_string:
             raise BudgetExceeded(f"$pad to {int(abs(args[1]))} characters; the limit is {self._env.max_string}")
