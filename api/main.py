@@ -19,6 +19,7 @@ from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.middleware import BodySizeLimitMiddleware
 from api.routes import mount_routers
+from api.security_headers import SecurityHeadersMiddleware
 from wfo.db import create_engine, create_sessionmaker
 from wfo.settings import Settings, get_settings
 
@@ -85,6 +86,7 @@ def create_app(
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(metrics_router)
 
     errors.install(app)  # wfo.errors -> HTTP status, one place
