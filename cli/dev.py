@@ -22,6 +22,7 @@ import uvicorn
 
 from api.bootstrap import ensure_default_admin
 from api.main import create_app
+from cli.orphans import die_with_parent, forget_child, reclaim_orphans, record_child
 from wfo.db import run_migrations
 from wfo.dev_secret import with_dev_secret
 from wfo.settings import Settings
@@ -70,7 +71,11 @@ def start_temporal(data_dir: Path, port: int, ui_port: int, codec_endpoint: str 
         "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off",
         "--log-level", "warn",
     ] + (["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else [])  # the UI decodes through the API
-    proc = subprocess.Popen(cmd, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+    # own session (Ctrl-C goes to wfo dev, which stops it in order), but it dies with wfo dev (PDEATHSIG), and
+    # it is recorded so that the next start reclaims it if wfo dev was killed before it could stop it
+    proc = subprocess.Popen(cmd, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=die_with_parent)
+    record_child(data_dir, "temporal", proc.pid, cmd)
     deadline = time.monotonic() + 60
     while not _port_open("127.0.0.1", port):
         if proc.poll() is not None:
@@ -88,6 +93,8 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(data_dir, 0o755)
+    for orphan in reclaim_orphans(data_dir):  # left running by a wfo dev that was killed
+        print(f"wfo dev: stopped {orphan} left over from a previous run", flush=True)
     base = with_dev_secret(Settings(), data_dir)
     t_host, _, t_port = base.temporal_address.rpartition(":")
     t_port_i = int(t_port or 7233)
@@ -98,7 +105,8 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
     database_url = await ensure_database(admin_url, "wfo")
     print("wfo dev: starting Temporal dev server ...", flush=True)
     codec = f"http://127.0.0.1:{api_port}/api/v1/codec" if base.payload_codec_keys else None
-    temporal = await asyncio.to_thread(start_temporal, data_dir, t_port_i, ui_port, codec)
+    # on the main thread: PR_SET_PDEATHSIG follows the spawning thread (a pool thread may exit first)
+    temporal = start_temporal(data_dir, t_port_i, ui_port, codec)
     settings = base.model_copy(update={
         "database_url": database_url, "temporal_address": f"127.0.0.1:{t_port_i}", "api_port": api_port,
         "temporal_ui_url": f"http://127.0.0.1:{ui_port}",
@@ -150,6 +158,7 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
             temporal.wait(timeout=15)
         except subprocess.TimeoutExpired:
             temporal.kill()
+        forget_child(data_dir, "temporal")
         with contextlib.suppress(Exception):
             pg_server.cleanup()
         print("wfo dev: stopped.", flush=True)
