@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from temporalio.client import Client
 
 from api import errors, logredact
+from api.audit import AuditMiddleware
 from api.deps import enforce_route_permission
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
@@ -87,6 +88,7 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(AuditMiddleware, engine_of=lambda: app.state.engine)
     app.include_router(metrics_router)
 
     errors.install(app)  # wfo.errors -> HTTP status, one place

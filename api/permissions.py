@@ -52,6 +52,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/metrics"): PUBLIC,  # Prometheus scrape (route templates only, no ids or tokens)
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("GET", "/api/v1/auth/me"): P.READ,
+    ("GET", "/api/v1/audit"): P.ADMIN_SYSTEM,
     # Temporal payload codec (api.routes.codec; tenant-checked per payload; preflights carry no credentials)
     ("POST", "/api/v1/codec/decode"): P.READ,
     ("POST", "/api/v1/codec/encode"): P.WORKFLOW_EXECUTE,

@@ -8,14 +8,16 @@ import json
 import logging
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from api.main import create_app
 from cli.dev import run_dev
 from connectors.registry import default_registry
+from wfo import audit
 from wfo.codec import data_converter_for
-from wfo.db import run_migrations
+from wfo.db import create_engine, run_migrations
 from wfo.executions import start_execution
 from wfo.gc import collect_payloads
 from wfo.settings import Settings, get_settings
@@ -156,6 +158,32 @@ def cmd_gc(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    engine = create_engine(settings, pool_size=1, max_overflow=0)
+    try:
+        if args.audit_command == "prune":
+            retention = parse_duration(args.older_than)
+            deleted = await audit.prune(engine, retention, datetime.now(UTC))
+            print(f"deleted {deleted} audit row(s) older than {args.older_than}")
+            return 0
+        result = await audit.verify(engine)
+    finally:
+        await engine.dispose()
+    if result.ok:
+        print(f"audit log intact: {result.rows} row(s), hash chain verified")
+        return 0
+    print(f"audit log BROKEN at row {result.broken_at}: {result.reason} ({result.rows} row(s) verified before it)")
+    return 1
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """`wfo audit verify` (exit 1 if the hash chain is broken) / `wfo audit prune --older-than P365D`."""
+    try:
+        return asyncio.run(_audit(args, get_settings()))
+    except ValueError as err:
+        raise SystemExit(f"wfo audit: {err}")
+
+
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -201,6 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("gc", help="delete stored payloads of finished executions older than a retention")
     p.add_argument("--older-than", default="P30D", help="ISO-8601 duration (default P30D)")
     p.set_defaults(func=cmd_gc)
+
+    p = sub.add_parser("audit", help="the audit log: verify its hash chain, or prune it (retention)")
+    audit_sub = p.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="recompute the hash chain; exit 1 at the first broken row")
+    pp = audit_sub.add_parser("prune", help="delete rows older than a retention (the chain starts later)")
+    pp.add_argument("--older-than", default="P365D", help="ISO-8601 duration (default P365D)")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("api", help="serve the API")
     p.add_argument("--host")

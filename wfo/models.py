@@ -120,6 +120,29 @@ class AuthThrottle(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
 
 
+class AuditLog(SQLModel, table=True):
+    """Append-only audit trail (migration 0013_audit_log; wfo.audit). Rows are never updated; a trigger refuses
+    UPDATE and DELETE except the retention prune. `hash` = sha256(`prev_hash` + the row's canonical JSON), so
+    a changed, removed or inserted row breaks the chain (`wfo audit verify`)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_tenant_at", "tenant_id", "at"),)
+
+    id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=True))
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    tenant_id: uuid.UUID | None = Field(default=None)
+    actor: str | None = Field(default=None, max_length=320)
+    actor_kind: str | None = Field(default=None, max_length=16)
+    action: str = Field(max_length=200)
+    resource_type: str | None = Field(default=None, max_length=64)
+    resource_id: str | None = Field(default=None, max_length=400)
+    status: int
+    client: str | None = Field(default=None, max_length=64)
+    body_hash: str | None = Field(default=None, max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
 class Workflow(SQLModel, table=True):
     __tablename__ = "workflows"
     __table_args__ = (sa.Index("ix_workflows_tenant_status", "tenant_id", "status"),)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 from api import graphql
 from api.routes import (
     api_keys,
+    audit,
     auth,
     bulk,
     codec,
@@ -34,6 +35,7 @@ ROUTERS: list[APIRouter | Callable[[FastAPI], None]] = [
     auth.router,
     users.router,
     api_keys.router,
+    audit.router,
     workflows.router,
     executions.router,
     bulk.router,
