@@ -231,10 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_gc)
 
     p = sub.add_parser("audit", help="the audit log: verify its hash chain, or prune it (retention)")
-    audit_sub = p.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("verify", help="recompute the hash chain; exit 1 at the first broken row")
-    pp = audit_sub.add_parser("prune", help="delete rows older than a retention (the chain starts later)")
-    pp.add_argument("--older-than", default="P365D", help="ISO-8601 duration (default P365D)")
+    p.add_argument("audit_command", choices=["verify", "prune"],
+                   help="verify: recompute the hash chain, exit 1 at the first broken row; "
+                        "prune: delete rows older than --older-than (the chain then starts later)")
+    p.add_argument("--older-than", default="P365D", help="prune: ISO-8601 duration (default P365D)")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("api", help="serve the API")
