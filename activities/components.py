@@ -16,7 +16,7 @@ from connectors.base import ComponentError, Connector, NodeContext
 from wfo.stores.payloads import offload_if_large, resolve_context
 from workflows.definition import Node
 from workflows.engine import NodeFailure, compute_pure
-from workflows.expressions import EvalEnv, ExpressionError, render
+from workflows.expressions import DEFAULT_MAX_ITEMS, EvalEnv, ExpressionError, render
 from workflows.types import (
     CHECKPOINT_ACTIVITY,
     EVALUATE_ACTIVITY,
@@ -58,6 +58,9 @@ def _app_error(message: str, type_: str, retryable: bool, attempt: int, details:
     return ApplicationError(message, payload, type=type_, non_retryable=not retryable)
 
 
+ACTIVITY_MAX_ITEMS = 10 * DEFAULT_MAX_ITEMS
+
+
 class ComponentActivities:
     """Activities for every connector plus the engine's helpers; clients injected through `Services`."""
 
@@ -67,13 +70,23 @@ class ComponentActivities:
 
     def _env(self, req: ComponentRequest) -> EvalEnv:
         rng = random.Random(req.seed)
-        return EvalEnv(now_millis=req.now_millis, random=rng.random)
+        # outside the workflow sandbox and its deadlock detector, on payloads too large for history: ten times
+        # the work budget (string and nesting limits unchanged)
+        return EvalEnv(now_millis=req.now_millis, random=rng.random, max_items=ACTIVITY_MAX_ITEMS)
+
+    async def _context(self, render_context: dict[str, Any], req: ComponentRequest) -> dict[str, Any]:
+        """The render context with stored payloads loaded: only this tenant's and execution tree's."""
+        try:
+            return await resolve_context(render_context, self.services.payloads, req.tenant_id, req.execution_id)
+        except KeyError as err:
+            raise _app_error(str(err.args[0]) if err.args else "stored payload not found", "PayloadNotFound",
+                             False, activity.info().attempt) from None
 
     async def _config(self, req: ComponentRequest) -> tuple[Any, dict[str, Any] | None]:
         """The rendered config and the context it was rendered in (stored payloads resolved), if any."""
         if req.render_context is None:
             return req.config, None
-        ctx = await resolve_context(req.render_context, self.services.payloads)
+        ctx = await self._context(req.render_context, req)
         return render(req.config, ctx, self._env(req), tuple(req.skip_fields)), ctx
 
     def _make(self, connector: Connector) -> Callable:
@@ -128,7 +141,7 @@ class ComponentActivities:
     @activity.defn(name=EVALUATE_ACTIVITY)
     async def evaluate(self, req: ComponentRequest) -> ComponentResult:
         """A pure node that reads stored payloads (or whose output is too large for history)."""
-        ctx = await resolve_context(req.render_context or {}, self.services.payloads)
+        ctx = await self._context(req.render_context or {}, req)
         node = Node(id=req.node_id, type=req.node_type, config=req.config)
         try:
             outcome = compute_pure(node, ctx, self._env(req))

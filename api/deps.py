@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
@@ -29,8 +30,10 @@ from temporalio.client import Client
 
 from api import security
 from api.permissions import PUBLIC, permission_for_route, role_at_most, role_has
+from api.services.auth_throttle import AuthThrottle, api_key_limits
 from wfo.errors import Forbidden, Unauthorized, Unavailable
 from wfo.models import ApiKey, User
+from wfo.redis import get_safe_redis
 from wfo.settings import Settings
 from wfo.temporal import connect
 
@@ -117,6 +120,14 @@ async def _principal_from_api_key(session: AsyncSession, key: str) -> Principal 
             return None
         if not role_at_most(role, user.role):  # the user was demoted: the key follows
             role = user.role
+    if row.created_by_user_id is not None:
+        # a key lives on its creator's authority: it stops when the creator is disabled, removed, moved to
+        # another tenant or no longer holds the key's role (keys made before 0011 have no creator recorded)
+        creator = await session.get(User, row.created_by_user_id)
+        if creator is None or not creator.is_active or creator.tenant_id != row.tenant_id:
+            raise _unauthorized("API key disabled: its creator is no longer active")
+        if not role_at_most(role, creator.role):
+            raise _unauthorized(f"API key disabled: its creator no longer holds the role '{role}'")
     now = datetime.now(UTC)
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
         row.last_used_at = now
@@ -141,18 +152,60 @@ async def _principal_from_jwt(session: AsyncSession, settings: Settings, token: 
     return Principal(kind="user", id=user.id, tenant_id=user.tenant_id, role=user.role, name=user.email, user_id=user.id)
 
 
+SESSION_COOKIE = "wfo_token"
+SESSION_COOKIE_PATH = "/api/v1/codec"
+"""Login also sets the access token as this HttpOnly cookie, honoured only under this path and only for a
+request from the Temporal UI's origin (the UI calls the codec endpoint from the browser and cannot send a
+bearer header; any other page, or a client that merely kept the cookie, gets nothing from it)."""
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def codec_origins(settings: Settings) -> set[str]:
+    """The browser origins allowed to call the codec endpoint: the Temporal UI's and `codec_cors_origins`."""
+    return {_origin(settings.temporal_ui_url), *(_origin(o) for o in settings.codec_cors_origins)}
+
+
+def _cookie_token(request: Request) -> str | None:
+    if not request.url.path.startswith(SESSION_COOKIE_PATH + "/"):
+        return None
+    if request.headers.get("origin") not in codec_origins(request.app.state.settings):
+        return None
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address as the server saw it (what throttling counts per)."""
+    return request.client.host if request.client else None
+
+
+async def _throttled_api_key(session: AsyncSession, settings: Settings, key: str, address: str | None) -> Principal | None:
+    """An API key's principal; failed keys count against the client address (429 once it is locked)."""
+    throttle = AuthThrottle(settings, get_safe_redis(settings.redis_url), session)
+    limits = api_key_limits(settings, address)
+    await throttle.check(limits)  # Throttled (RateLimited): 429 + Retry-After
+    principal = await _principal_from_api_key(session, key)
+    if principal is None:
+        await throttle.failure(limits)
+    return principal
+
+
 async def authenticate(
-    session: AsyncSession, settings: Settings, *, bearer: str | None, api_key: str | None
+    session: AsyncSession, settings: Settings, *, bearer: str | None, api_key: str | None, address: str | None = None
 ) -> Principal | None:
-    """Resolve credentials to a principal; raises 401 when credentials are present but invalid."""
+    """Resolve credentials to a principal; raises 401 when credentials are present but invalid (429 when the
+    client address has failed too many API keys)."""
     if api_key:
-        principal = await _principal_from_api_key(session, api_key)
+        principal = await _throttled_api_key(session, settings, api_key, address)
         if principal is None:
             raise _unauthorized("invalid API key")
         return principal
     if bearer:
         if security.looks_like_api_key(bearer):
-            principal = await _principal_from_api_key(session, bearer)
+            principal = await _throttled_api_key(session, settings, bearer, address)
         else:
             principal = await _principal_from_jwt(session, settings, bearer)
         if principal is None:
@@ -170,7 +223,8 @@ async def get_optional_principal(
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    principal = await authenticate(session, request.app.state.settings, bearer=bearer, api_key=api_key)
+    principal = await authenticate(session, request.app.state.settings, bearer=bearer or _cookie_token(request),
+                                   api_key=api_key, address=client_address(request))
     request.state.principal = principal
     return principal
 
@@ -242,8 +296,9 @@ async def enforce_route_permission(request: Request, session: SessionDep) -> Non
         principal = await authenticate(
             session,
             request.app.state.settings,
-            bearer=await oauth2_scheme(request),
+            bearer=await oauth2_scheme(request) or _cookie_token(request),
             api_key=await api_key_scheme(request),
+            address=client_address(request),
         )
         request.state.principal = principal
     check_permission(principal, permission)

@@ -1,11 +1,16 @@
-"""Keep credentials that travel in URLs (signed approval links' `token=`) out of access logs."""
+"""Keep credentials that travel in URLs (signed approval links' `token=`, `access_token=`, `password=`...) out
+of access logs."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|api_key|apikey|signature|sig)=)[^&\s]*", re.I)
+_SECRET_QUERY = re.compile(
+    r"((?:^|[?&;])[^=&;\s?]*(?:token|passw|pwd|secret|key|sig|auth|credential|session|code)[^=&;\s]*=)[^&;\s]*",
+    re.I)
+"""A query parameter whose name mentions a credential (`token`, `access_token`, `password`, `client_secret`,
+`key`, `api_key`, `signature`, `auth`, `code`...): its value is replaced by `***`."""
 
 
 def redact_url(text: str) -> str:

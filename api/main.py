@@ -14,11 +14,13 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from temporalio.client import Client
 
 from api import errors, logredact
+from api.audit import AuditMiddleware
 from api.deps import enforce_route_permission
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.middleware import BodySizeLimitMiddleware
 from api.routes import mount_routers
+from api.security_headers import SecurityHeadersMiddleware
 from connectors.registry import default_registry
 from wfo.db import create_engine, create_sessionmaker
 from wfo.observability import instrument_api
@@ -89,6 +91,8 @@ def create_app(
     instrument_api(app, settings.otel_traces_exporter)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(AuditMiddleware, engine_of=lambda: app.state.engine)
     app.include_router(metrics_router)
 
     errors.install(app)  # wfo.errors -> HTTP status, one place

@@ -64,6 +64,12 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/alerts/rules/{rule_id}"): P.WORKFLOW_EDIT,
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("GET", "/api/v1/auth/me"): P.READ,
+    ("GET", "/api/v1/audit"): P.ADMIN_SYSTEM,
+    # Temporal payload codec (api.routes.codec; tenant-checked per payload; preflights carry no credentials)
+    ("POST", "/api/v1/codec/decode"): P.READ,
+    ("POST", "/api/v1/codec/encode"): P.WORKFLOW_EXECUTE,
+    ("OPTIONS", "/api/v1/codec/decode"): PUBLIC,
+    ("OPTIONS", "/api/v1/codec/encode"): PUBLIC,
     # users & API keys (tenant administration)
     ("GET", "/api/v1/users"): P.ADMIN_SYSTEM,
     ("POST", "/api/v1/users"): P.ADMIN_SYSTEM,

@@ -152,6 +152,9 @@ class ApiKeyPublic(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    created_by_user_id: uuid.UUID | None = None
+    created_by: str | None = None
+    """Who made the key (email, or `api-key:<prefix>`); null for keys made before creators were recorded."""
 
 
 class ApiKeyCreated(ApiKeyPublic):

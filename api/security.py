@@ -40,6 +40,11 @@ def _jwt_key(settings: Settings) -> bytes:
     return hashlib.sha256(b"wfo-jwt-v1:" + settings.secret_key.encode()).digest()
 
 
+def access_token_lifetime(settings: Settings) -> timedelta:
+    """`session_timeout_hours` (8 by default)."""
+    return timedelta(hours=settings.session_timeout_hours)
+
+
 def create_access_token(
     settings: Settings, *, user_id: uuid.UUID, tenant_id: uuid.UUID, role: str, expires: timedelta | None = None
 ) -> str:
@@ -50,7 +55,7 @@ def create_access_token(
         "role": role,
         "typ": "access",
         "iat": now,
-        "exp": now + (expires or ACCESS_TOKEN_EXPIRE),
+        "exp": now + (expires or access_token_lifetime(settings)),
     }
     return jwt.encode(claims, _jwt_key(settings), algorithm=ALGORITHM)
 

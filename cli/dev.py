@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import logging
 import os
@@ -23,14 +22,15 @@ from pathlib import Path
 import asyncpg
 
 from api.bootstrap import ensure_default_admin
+from cli.orphans import die_with_parent, forget_child, reclaim_orphans, record_child
 from wfo.db import run_migrations
+from wfo.dev_secret import with_dev_secret
 from wfo.devstack import remove_stack, write_stack
 from wfo.settings import Settings
 from wfo.temporal import connect, ensure_search_attributes, temporal_cli_path
 
 log = logging.getLogger("cli.dev")
 
-PR_SET_PDEATHSIG = 1
 
 DEV_OUTBOUND_ALLOWLIST = ("127.0.0.0/8", "::1", "localhost")
 """What `wfo dev` admits for outbound calls when OUTBOUND_ALLOWLIST is not set (`wfo worker` admits none)."""
@@ -63,7 +63,7 @@ async def ensure_database(admin_url: str, name: str) -> str:
     return base + ("?" + query if query else "")
 
 
-def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen:
+def start_temporal(data_dir: Path, port: int, ui_port: int, codec_endpoint: str | None = None) -> subprocess.Popen:
     if _port_open("127.0.0.1", port):
         raise SystemExit(f"wfo dev: port {port} is already in use (another Temporal server?); "
                          "stop it or set TEMPORAL_ADDRESS to another port")
@@ -74,8 +74,12 @@ def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen:
         "--db-filename", str(data_dir / "temporal.db"),
         "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off",
         "--log-level", "warn",
-    ]
-    proc = subprocess.Popen(cmd, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+    ] + (["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else [])  # the UI decodes through the API
+    # own session (Ctrl-C goes to wfo dev, which stops it in order), but it dies with wfo dev (PDEATHSIG), and
+    # it is recorded so that the next start reclaims it if wfo dev was killed before it could stop it
+    proc = subprocess.Popen(cmd, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=die_with_parent)
+    record_child(data_dir, "temporal", proc.pid, cmd)
     deadline = time.monotonic() + 60
     while not _port_open("127.0.0.1", port):
         if proc.poll() is not None:
@@ -100,20 +104,17 @@ def child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM when `wfo dev` dies, however it dies (Linux)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def start_children(settings: Settings, api_port: int) -> dict[str, subprocess.Popen]:
+def start_children(settings: Settings, api_port: int, data_dir: Path) -> dict[str, subprocess.Popen]:
+    """The worker and the API as their own processes; they die with `wfo dev` and are recorded, so a
+    `wfo dev` that was SIGKILLed has them reclaimed at its next start."""
     env = child_env(settings)
     cmd = [sys.executable, "-m", "cli.main"]
-    return {
-        "worker": subprocess.Popen([*cmd, "worker"], env=env, preexec_fn=_die_with_parent),
-        "api": subprocess.Popen([*cmd, "api", "--host", "127.0.0.1", "--port", str(api_port)], env=env,
-                                preexec_fn=_die_with_parent),
-    }
+    commands = {"worker": [*cmd, "worker"], "api": [*cmd, "api", "--host", "127.0.0.1", "--port", str(api_port)]}
+    children = {}
+    for name, command in commands.items():
+        children[name] = subprocess.Popen(command, env=env, preexec_fn=die_with_parent)
+        record_child(data_dir, name, children[name].pid, command)
+    return children
 
 
 async def wait_port(port: int, children: dict[str, subprocess.Popen], timeout: float = 60) -> None:
@@ -146,7 +147,9 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(data_dir, 0o755)
-    base = Settings()
+    for orphan in reclaim_orphans(data_dir):  # left running by a wfo dev that was killed
+        print(f"wfo dev: stopped {orphan} left over from a previous run", flush=True)
+    base = with_dev_secret(Settings(), data_dir)
     t_host, _, t_port = base.temporal_address.rpartition(":")
     t_port_i = int(t_port or 7233)
     ui_port = int(base.temporal_ui_url.rsplit(":", 1)[-1].split("/")[0] or 8233)
@@ -155,7 +158,9 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
     pg_server, admin_url = await asyncio.to_thread(start_postgres, data_dir)
     database_url = await ensure_database(admin_url, "wfo")
     print("wfo dev: starting Temporal dev server ...", flush=True)
-    temporal = await asyncio.to_thread(start_temporal, data_dir, t_port_i, ui_port)
+    codec = f"http://127.0.0.1:{api_port}/api/v1/codec" if base.payload_codec_keys else None
+    # on the main thread: PR_SET_PDEATHSIG follows the spawning thread (a pool thread may exit first)
+    temporal = start_temporal(data_dir, t_port_i, ui_port, codec)
     settings = base.model_copy(update={
         "database_url": database_url, "temporal_address": f"127.0.0.1:{t_port_i}", "api_port": api_port,
         "temporal_ui_url": f"http://127.0.0.1:{ui_port}",
@@ -171,7 +176,7 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
         credentials = await ensure_default_admin(settings)
 
         # the worker and the API in their own processes: both cores work, and one's load never stalls the other
-        children = start_children(settings, api_port)
+        children = start_children(settings, api_port, data_dir)
         await wait_port(api_port, children)
         print("\n" + "=" * 72)
         print(f"  API            http://127.0.0.1:{api_port}   (docs: /api/v1/docs)")
@@ -207,11 +212,14 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
         print("wfo dev: stopping ...", flush=True)
         remove_stack(data_dir)
         stop_children(children)
+        for name in children:
+            forget_child(data_dir, name)
         temporal.send_signal(signal.SIGINT)
         try:
             temporal.wait(timeout=15)
         except subprocess.TimeoutExpired:
             temporal.kill()
+        forget_child(data_dir, "temporal")
         with contextlib.suppress(Exception):
             pg_server.cleanup()
         print("wfo dev: stopped.", flush=True)

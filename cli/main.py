@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ from cli.dev import run_dev
 from cli.n8n_import import add_parser as add_n8n_import_parser
 from cli.process import exit_code, hard_exit
 from connectors.registry import default_registry
-from wfo.db import run_migrations
+from wfo import audit
+from wfo.codec import data_converter_for
+from wfo.db import create_engine, run_migrations
 from wfo.devstack import cli_settings
 from wfo.executions import start_execution
 from wfo.gc import collect_payloads
@@ -25,6 +28,7 @@ from wfo.settings import Settings, get_settings
 from wfo.stores.credentials import CredentialKeyError, Keyring, rotate_all
 from wfo.temporal import connect
 from worker.main import WORKFLOWS, build_worker, run_worker, workflow_runner
+from workflows.converter import data_converter
 from workflows.definition import parse_duration
 from workflows.validation import validate_definition
 
@@ -136,7 +140,8 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
     if not histories:
         print("wfo replay: give history files (temporal workflow show -o json) or --execution-id", file=sys.stderr)
         return 2
-    replayer = Replayer(workflows=list(WORKFLOWS), workflow_runner=workflow_runner())
+    replayer = Replayer(workflows=list(WORKFLOWS), workflow_runner=workflow_runner(),
+                        data_converter=data_converter_for(settings.payload_codec_keys, data_converter))
     failed = 0
     for history in histories:
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
@@ -175,6 +180,32 @@ def cmd_credentials(args: argparse.Namespace) -> int:
         return 1
     print(f"re-encrypted {done} credential(s) with the current key")
     return 0
+
+
+async def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    engine = create_engine(settings, pool_size=1, max_overflow=0)
+    try:
+        if args.audit_command == "prune":
+            retention = parse_duration(args.older_than)
+            deleted = await audit.prune(engine, retention, datetime.now(UTC))
+            print(f"deleted {deleted} audit row(s) older than {args.older_than}")
+            return 0
+        result = await audit.verify(engine)
+    finally:
+        await engine.dispose()
+    if result.ok:
+        print(f"audit log intact: {result.rows} row(s), hash chain verified")
+        return 0
+    print(f"audit log BROKEN at row {result.broken_at}: {result.reason} ({result.rows} row(s) verified before it)")
+    return 1
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """`wfo audit verify` (exit 1 if the hash chain is broken) / `wfo audit prune --older-than P365D`."""
+    try:
+        return asyncio.run(_audit(args, get_settings()))
+    except ValueError as err:
+        raise SystemExit(f"wfo audit: {err}")
 
 
 def cmd_api(args: argparse.Namespace) -> int:
@@ -248,6 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("action", choices=["rotate-key", "generate-key"])
     p.add_argument("--tenant", help="rotate-key: only this tenant's credentials (id)")
     p.set_defaults(func=cmd_credentials)
+    p = sub.add_parser("audit", help="the audit log: verify its hash chain, or prune it (retention)")
+    p.add_argument("audit_command", choices=["verify", "prune"],
+                   help="verify: recompute the hash chain, exit 1 at the first broken row; "
+                        "prune: delete rows older than --older-than (the chain then starts later)")
+    p.add_argument("--older-than", default="P365D", help="prune: ISO-8601 duration (default P365D)")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("api", help="serve the API")
     p.add_argument("--host")

@@ -19,6 +19,10 @@ from workflows.converter import data_converter
 
 PG_ADMIN_URL = os.environ.get("WFO_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("WFO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The whole suite talks to its apps from one loopback address (and Redis keeps counts between runs): the
+# per-address throttle of failed logins / API keys would lock it. tests/api/test_auth_hardening.py tests
+# that limit with settings of its own.
+os.environ.setdefault("MAX_LOGIN_ATTEMPTS_PER_ADDRESS", "1000000")
 
 
 @pytest_asyncio.fixture(scope="session")

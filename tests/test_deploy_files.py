@@ -21,7 +21,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 K8S_FILES = sorted((ROOT / "k8s").glob("*.yaml"))
 
-SUBCOMMANDS = {"api", "worker", "migrate", "dev", "validate", "run", "gc", "replay", "credentials"}
+SUBCOMMANDS = {"api", "worker", "migrate", "dev", "validate", "run", "gc", "replay", "credentials", "audit"}
 SETTINGS_ENV = {name.upper() for name in Settings.model_fields}
 WORKFLOW_SECRET_PREFIX = "WFO_SECRET_"  # `secret://NAME` -> env WFO_SECRET_NAME on the worker (activities/services.py)
 WFO_COMPOSE_SERVICES = {"migrate", "api", "worker"}

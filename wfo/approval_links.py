@@ -67,10 +67,11 @@ def read_token(settings: Settings, token: str, task_id: str, now: float | None =
     """Verify a token for `task_id`. Raises LinkError(401) if forged, (410) if expired."""
     try:
         payload, sig = token.split(".", 1)
-        expected = _b64(hmac.new(_key(settings), payload.encode(), hashlib.sha256).digest())
+        expected = _b64(hmac.new(_key(settings), payload.encode("utf-8", "replace"), hashlib.sha256).digest())
     except ValueError:
         raise LinkError("malformed approval link", 401) from None
-    if not hmac.compare_digest(sig, expected):
+    # bytes, not str: compare_digest refuses non-ASCII str (a 500 on a pasted, mangled link)
+    if not hmac.compare_digest(sig.encode("utf-8", "replace"), expected.encode("ascii")):
         raise LinkError("invalid approval link signature", 401)
     try:
         c = json.loads(_unb64(payload))

@@ -73,11 +73,16 @@ class Tenant(SQLModel, table=True):
 
 
 class User(SQLModel, table=True):
+    """An email is unique within its tenant only (0011): creating a user never tells whether the email is
+    in use in another tenant. Login finds the account by email and password."""
+
     __tablename__ = "users"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "email", name="uq_users_tenant_email"),
+                      sa.Index("ix_users_email", "email"))
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     tenant_id: uuid.UUID = Field(foreign_key="tenants.id", index=True, ondelete="CASCADE")
-    email: str = Field(max_length=320, sa_column_kwargs={"unique": True})
+    email: str = Field(max_length=320)
     full_name: str | None = Field(default=None, max_length=255)
     hashed_password: str
     role: str = Field(default=Role.viewer.value, max_length=32)
@@ -98,6 +103,44 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = _ts()
     last_used_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    created_by_user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    """The user behind the key (a key made by a key inherits its creator). The key works only while this
+    user is active, and never with more than the user's current role. NULL: made before 0011."""
+    created_by: str | None = Field(default=None, max_length=320)
+    """Who made it, for display: the creator's email, or `api-key:<prefix>` when a key made it."""
+
+
+class AuthThrottle(SQLModel, table=True):
+    """Failed-login / failed-API-key counters while Redis is down (api.services.auth_throttle; migration 0011)."""
+
+    __tablename__ = "auth_throttle"
+
+    key: str = Field(primary_key=True, sa_type=sa.Text)
+    failures: int
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+
+
+class AuditLog(SQLModel, table=True):
+    """Append-only audit trail (migration 0013_audit_log; wfo.audit). Rows are never updated; a trigger refuses
+    UPDATE and DELETE except the retention prune. `hash` = sha256(`prev_hash` + the row's canonical JSON), so
+    a changed, removed or inserted row breaks the chain (`wfo audit verify`)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_tenant_at", "tenant_id", "at"),)
+
+    id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=True))
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    tenant_id: uuid.UUID | None = Field(default=None)
+    actor: str | None = Field(default=None, max_length=320)
+    actor_kind: str | None = Field(default=None, max_length=16)
+    action: str = Field(max_length=200)
+    resource_type: str | None = Field(default=None, max_length=64)
+    resource_id: str | None = Field(default=None, max_length=400)
+    status: int
+    client: str | None = Field(default=None, max_length=64)
+    body_hash: str | None = Field(default=None, max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
 
 
 class Workflow(SQLModel, table=True):

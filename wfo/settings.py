@@ -50,6 +50,19 @@ class Settings(BaseSettings):
 
     alerts_interval_seconds: float = 60.0
     """How often the alert scheduler (started by `wfo worker`) evaluates every alert rule; 0 turns it off."""
+    payload_codec_keys: str | None = None
+    """Encrypt Temporal payloads (AES-GCM): `key-id:base64-32-bytes[,older-id:...]`, the first encrypts
+    (wfo.codec). Unset: payloads are plain JSON in Temporal."""
+    codec_cors_origins: list[str] = []
+    """Origins (besides `temporal_ui_url`'s) allowed to call the codec endpoint from a browser."""
+    session_timeout_hours: float = 8.0
+    """Lifetime of a login's access token (JWT `exp`)."""
+    max_login_attempts: int = 5
+    """Failed logins of one account before it is locked for `login_lockout_seconds` (429 + Retry-After)."""
+    max_login_attempts_per_address: int = 20
+    """Failed logins, or failed API keys, from one client address before that address is locked."""
+    login_lockout_seconds: int = 900
+    """How long failures are counted from the first one, and how long a lock lasts at most."""
 
     worker_max_concurrent_activities: int = 100
     """Activities one worker process runs at once (`wfo worker --max-activities`)."""

@@ -11,6 +11,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
+from wfo.codec import data_converter_for
 from wfo.observability import tracing_interceptors, worker_runtime
 from wfo.settings import Settings
 from workflows.converter import data_converter
@@ -63,7 +64,7 @@ async def connect(settings: Settings, *, worker: bool = False) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter,
+        data_converter=data_converter_for(settings.payload_codec_keys, data_converter),  # encrypted if keys set
         tls=tls,
         api_key=settings.temporal_api_key,
         interceptors=list(tracing_interceptors(settings.otel_traces_exporter)),

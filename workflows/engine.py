@@ -27,6 +27,7 @@ from workflows.expressions import EvalEnv, ExpressionError, evaluate, evaluate_c
 from workflows.graph import GraphInfo
 
 REF_KEY = "$ref"
+PAYLOAD_REF_PREFIX = "payload:"
 MAX_EVENTS = 500
 DEFAULT_MAX_ITERATIONS = 1000
 MAX_HISTORY_PAYLOAD = 1_500_000
@@ -38,6 +39,24 @@ BUILTINS = {**_CORE_SPECS, **DATA_BY_TYPE}
 
 def is_ref(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get(REF_KEY), str) and len(value) <= 3
+
+
+def payload_refs(value: Any, path: str = "") -> list[str]:
+    """Where `value` holds stored-payload references (`{"$ref": "payload:..."}`), as JSON paths.
+
+    Only the engine makes those (for values over the payload threshold); user input and definitions
+    that carry one are refused, so a reference never comes from outside."""
+    found: list[str] = []
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        v, p = stack.pop()
+        if is_ref(v) and v[REF_KEY].startswith(PAYLOAD_REF_PREFIX):
+            found.append(p or "$")
+        elif isinstance(v, dict):
+            stack.extend((item, f"{p}.{k}" if p else str(k)) for k, item in v.items())
+        elif isinstance(v, list):
+            stack.extend((item, f"{p}[{i}]") for i, item in enumerate(v))
+    return sorted(found)
 
 
 def json_size(value: Any) -> int:

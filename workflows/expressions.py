@@ -5,6 +5,23 @@
 - Every evaluation runs under a step budget and a depth budget. Steps, not wall-clock time, so a
   runaway expression fails the same way on every replay; the default budget is well under a second
   of CPU, far below Temporal's deadlock detector.
+- With `EvalEnv.limits` on (the default; the interpreter turns it off only when replaying histories
+  recorded before the limits existed, see `EXPRESSION_LIMITS_PATCH`), every evaluation is also bounded
+  in work and allocation, counted in data units, never in time (so the same way on every replay):
+  * a range `[a..b]` has at most `max_range` items;
+  * no string is longer than `max_string` characters (checked on every value an expression produces,
+    and before `$pad` allocates);
+  * `max_items` bounds the work units of the evaluation: one per array item and object entry its nodes
+    produce and in the value returned, more per item every built-in function is handed (walked deeply:
+    `$sum`, `$string`, `$sort`... do work in proportion to what they receive); about `$sum` of 14,000
+    numbers at the default, ~0.5 s inside the sandbox on a busy machine, where
+    Temporal's deadlock detector fires at 2 s. (Nested values are walked only for the built-ins that
+    walk them, `$string`, `$distinct`, `$keys`...; the others are charged one level.) `max_chars` bounds
+    string characters the same way;
+  * values nest at most `max_nesting` levels.
+  Over a limit, evaluation stops with `BudgetExceeded` (an `ExpressionError`: the node fails, with
+  no retry since the same evaluation fails the same way again). Known gap: regular expressions use
+  Python's backtracking `re`, so a pathological pattern is bounded only by the string limits.
 
 Pure code: no I/O, safe inside the workflow sandbox.
 """
@@ -20,11 +37,27 @@ from typing import Any
 
 from jsonata import Jsonata
 from jsonata.jexception import JException
+from jsonata.utils import Utils
 
 from workflows.errors import InvalidInput
 
 DEFAULT_MAX_STEPS = 300_000
 DEFAULT_MAX_DEPTH = 120
+DEFAULT_MAX_RANGE = 100_000
+DEFAULT_MAX_ITEMS = 200_000
+BUILTIN_ITEM_WEIGHT = 2
+TYPED_ARRAY_ITEM_WEIGHT = 12
+"""An item handed to a built-in costs BUILTIN_ITEM_WEIGHT units, or TYPED_ARRAY_ITEM_WEIGHT when the function's
+signature types its array items (`$sum`, `$max`, `$join`...): JSONata checks each item's type in Python, about
+40 µs an item inside the workflow sandbox (an import statement per item goes through the sandbox's importer)."""
+DEFAULT_MAX_STRING = 5_000_000
+DEFAULT_MAX_CHARS = 50_000_000
+DEFAULT_MAX_NESTING = 200
+
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+EXPRESSION_LIMITS_PATCH = "expression-limits"
+"""The `workflow.patched` id under which the interpreter evaluates with `EvalEnv.limits` on."""
 
 _TEMPLATE_RE = re.compile(r"\{\{(.*?)\}\}", re.S)
 _EXACT_RE = re.compile(r"^\s*\{\{(.*?)\}\}\s*$", re.S)
@@ -53,15 +86,52 @@ class EvalEnv:
     random: Callable[[], float] = field(default=lambda: 0.5)
     max_steps: int = DEFAULT_MAX_STEPS
     max_depth: int = DEFAULT_MAX_DEPTH
+    limits: bool = True
+    """Work and allocation limits (module docstring). Off only to replay pre-limit histories."""
+    max_range: int = DEFAULT_MAX_RANGE
+    max_items: int = DEFAULT_MAX_ITEMS
+    max_string: int = DEFAULT_MAX_STRING
+    max_chars: int = DEFAULT_MAX_CHARS
+    max_nesting: int = DEFAULT_MAX_NESTING
     _bindings: dict[str, Any] | None = field(default=None, init=False, repr=False)
-    _counters: list[int] = field(default_factory=lambda: [0, 0], init=False, repr=False)
+    _counters: list[int] = field(default_factory=lambda: [0, 0, 0, 0], init=False, repr=False)
+    """[steps, depth, items, chars] of the running evaluation."""
 
     def bindings(self) -> dict[str, Any]:
         if self._bindings is None:
             self._bindings = _bindings(self)
-        self._counters[0] = 0
-        self._counters[1] = 0
+        self._counters[:] = [0, 0, 0, 0]
         return self._bindings
+
+    def charge(self, value: Any, deep: bool = True, weight: int = 1) -> None:
+        """Count `value` (deeply: every nested item, entry and character) against the budgets.
+
+        The walk stops as soon as a budget is exceeded, so charging costs at most the budget left.
+        """
+        counters = self._counters
+        stack: list[tuple[Any, int]] = [(value, 0)]
+        while stack:
+            v, level = stack.pop()
+            if isinstance(v, str):
+                if len(v) > self.max_string:
+                    raise BudgetExceeded(f"expression built a string of {len(v)} characters; the limit is "
+                                         f"{self.max_string}")
+                counters[3] += len(v)
+                if counters[3] > self.max_chars:
+                    raise BudgetExceeded(f"expression exceeded its budget of {self.max_chars} string "
+                                         "characters produced or processed")
+                continue
+            if isinstance(v, (list, dict)):
+                if level >= self.max_nesting:
+                    raise BudgetExceeded(f"expression built values nested deeper than {self.max_nesting} levels")
+                counters[2] += (len(v) + 1) * weight
+                if counters[2] > self.max_items:
+                    raise BudgetExceeded(f"expression exceeded its budget of {self.max_items} work units (array "
+                                         "items and object entries produced, or handed to functions; array too large?)")
+                if deep and not isinstance(v, Utils.RangeList):  # a range holds numbers only
+                    for x in (v.values() if isinstance(v, dict) else v):
+                        if x.__class__ not in _SCALARS:
+                            stack.append((x, level + 1))
 
 
 def _message(err: BaseException) -> str:
@@ -139,14 +209,68 @@ def _bindings(env: EvalEnv) -> dict[str, Any]:
     def on_exit(expr: Any, input: Any, frame: Any, result: Any) -> None:
         counters[1] -= 1
 
-    return {
+    def on_exit_limited(expr: Any, input: Any, frame: Any, result: Any) -> None:
+        counters[1] -= 1
+        kind = getattr(expr, "type", None)
+        if kind in _LOOKUPS:  # a reference to a value that exists already: no work, no allocation
+            return
+        if isinstance(result, Utils.RangeList) and result.b - result.a > env.max_range:  # (its len() is one more)
+            raise BudgetExceeded(f"range of {result.b - result.a} items; the limit is {env.max_range}")
+        if isinstance(result, (str, list, dict)):
+            env.charge(result, deep=False)
+
+    fns: dict[str, Any] = {
         "now": Jsonata.JFunction(_Fn(now), "<s?s?:s>"),
         "millis": Jsonata.JFunction(_Fn(lambda: env.now_millis), "<:n>"),
         "random": Jsonata.JFunction(_Fn(lambda: env.random()), "<:n>"),
         "shuffle": Jsonata.JFunction(_Fn(shuffle), "<a:a>"),
-        "__evaluate_entry": on_entry,
-        "__evaluate_exit": on_exit,
     }
+    if not env.limits:
+        return {**fns, "__evaluate_entry": on_entry, "__evaluate_exit": on_exit}
+    natives = {name: fn for name, fn in Jsonata.static_frame.bindings.items()
+               if isinstance(fn, Jsonata.JFunction) and name not in fns}
+    metered = {name: _Metered(fn, env) for name, fn in {**natives, **fns}.items()}
+    return {**metered, "__evaluate_entry": on_entry, "__evaluate_exit": on_exit_limited}
+
+
+_DEEP_FUNCTIONS = frozenset({"string", "distinct", "keys", "lookup", "spread", "merge", "each", "sift"})
+"""Built-ins that walk their arguments' nested values (charged deeply); the others touch one level."""
+
+_LOOKUPS = frozenset({"variable", "name", "parent", "string", "number", "value", "regex", "lambda"})
+
+
+class _Metered(Jsonata.JFunction):
+    """A built-in function that first charges its arguments (deeply) to the evaluation's budgets.
+
+    Same signature and arity as the wrapped function, so JSONata validates and calls it the same way.
+    """
+
+    def __init__(self, inner: Any, env: EvalEnv):  # no super().__init__: the signature is shared
+        self.function = inner.function
+        self.signature = inner.signature
+        self.function_name = inner.function_name
+        self._inner = inner
+        self._env = env
+        self._deep = inner.function_name in _DEEP_FUNCTIONS
+        params = getattr(inner.signature, "_params", None) or []
+        typed = any(getattr(p, "subtype", None) for p in params)
+        self._weight = TYPED_ARRAY_ITEM_WEIGHT if typed else BUILTIN_ITEM_WEIGHT
+
+    def call(self, input: Any, args: Any) -> Any:
+        args = args or []
+        if self._deep:
+            self._env.charge(list(args), weight=self._weight)
+        else:  # one level: the items of each array argument, the characters of each string
+            for arg in args:
+                if isinstance(arg, (str, list, dict)):
+                    self._env.charge(arg, deep=False, weight=self._weight)
+        if self.function_name == "pad" and len(args) > 1 and isinstance(args[1], (int, float)) \
+                and abs(args[1]) > self._env.max_string:
+            raise BudgetExceeded(f"$pad to {int(abs(args[1]))} characters; the limit is {self._env.max_string}")
+        return self._inner.call(input, args)
+
+    def get_number_of_args(self) -> int:
+        return self._inner.get_number_of_args()
 
 
 def to_json_value(value: Any) -> Any:
@@ -175,14 +299,23 @@ def evaluate(text: str, data: Any, env: EvalEnv, variables: Mapping[str, Any] | 
     Jsonata.CURRENT.jsonata = compiled
     try:
         result = compiled.evaluate(data, bindings)
-    except ExpressionError:
+    except ExpressionError as err:
+        if env.limits and err.expression is None:
+            err.expression = text
         raise
     except JException as err:
         raise ExpressionError(f"expression failed: {_message(err)}", text) from None
     except RecursionError:
         raise BudgetExceeded("expression nested too deeply (recursion limit)", text) from None
+    except MemoryError:
+        raise BudgetExceeded("expression ran out of memory", text) from None
     except Exception as err:  # noqa: BLE001 - the evaluator's own bugs must still fail the node, not the worker
         raise ExpressionError(f"expression failed: {_message(err)}", text) from None
+    if env.limits:
+        try:
+            env.charge(result)  # the result is walked (to_json_value, then serialized): bound it first
+        except BudgetExceeded as err:
+            raise BudgetExceeded(err.message, text) from None
     return to_json_value(result)
 
 

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         StartWorkflow,
         new_state,
     )
-    from workflows.expressions import EvalEnv
+    from workflows.expressions import EXPRESSION_LIMITS_PATCH, EvalEnv
     from workflows.graph import analyze
     from workflows.secret_refs import literal_secret_paths
     from workflows.types import (
@@ -157,10 +157,15 @@ class InterpreterWorkflow:
                 "statuses": {nid: st["status"] for nid, st in engine.state["nodes"].items()}}
 
     def _env(self) -> EvalEnv:
-        """The expression environment: workflow time and workflow randomness (one per run, refreshed)."""
+        """The expression environment: workflow time and workflow randomness (one per run, refreshed).
+
+        Work and allocation limits apply unless this run was recorded before they existed (replay of an
+        old history keeps evaluating exactly as it did).
+        """
         env = self.__dict__.get("_eval_env")
         if env is None:
-            env = self._eval_env = EvalEnv(random=workflow.random().random)
+            env = self._eval_env = EvalEnv(random=workflow.random().random,
+                                           limits=workflow.patched(EXPRESSION_LIMITS_PATCH))
         env.now_millis = int(workflow.now().timestamp() * 1000)
         return env
 

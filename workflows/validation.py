@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 from workflows.components import ComponentSpec, Registry
 from workflows.data_components import static_problems
 from workflows.definition import Definition, Problem, parse_definition
+from workflows.engine import payload_refs
 from workflows.expressions import syntax_error, template_expressions
 from workflows.graph import analyze
 
@@ -131,6 +132,9 @@ def validate_parsed(defn: Definition, registry: Registry, _depth: int = 0) -> li
         for field, message in static_problems(node.type, node.config):
             problems.append(Problem("bad_config", message, node_id=node.id, field=field))
         _output_field_problems(defn, node, spec, registry, problems)
+        for path in payload_refs(node.config, "config"):
+            problems.append(Problem("payload_ref", "stored-payload references ($ref) are made by the engine and "
+                                    "not accepted in a definition", node_id=node.id, field=path))
         if node.retry is not None and spec.kind != "activity":
             problems.append(Problem("retry_not_applicable",
                                     f"'{node.type}' nodes run inside the workflow and are not retried; "

@@ -36,6 +36,7 @@ from api.deps import (
     get_temporal_client,
 )
 from api.errors import graphql_code, messages
+from api.graphql.inputs import query_problem, variables_problem
 from api.graphql.limits import MAX_COMPLEXITY, MAX_DEPTH, limits_rule, permission_rule
 from api.graphql.loaders import Loaders
 from api.graphql.resolvers import OBJECTS
@@ -115,6 +116,9 @@ async def execute(request: Request, principal: Principal, session, settings: Set
     op_name = data.get("operationName")
     if op_name is not None and not isinstance(op_name, str):
         return _bad_request("`operationName` must be a string")
+    problem = variables_problem(variables) or query_problem(query)
+    if problem:
+        return _bad_request(problem)
     if not allow_mutations:
         try:
             doc = parse(query, max_tokens=5000)
@@ -156,6 +160,8 @@ async def graphql_post(request: Request, principal: CurrentPrincipal, session: S
         data = await request.json()
     except (ValueError, UnicodeDecodeError):
         return _bad_request("the body is not valid JSON")
+    except RecursionError:
+        return _bad_request("the body is nested too deeply")
     return await execute(request, principal, session, settings, data)
 
 
@@ -173,6 +179,8 @@ async def graphql_get(request: Request, principal: OptionalPrincipal, session: S
             variables = json.loads(params["variables"])
         except ValueError:
             return _bad_request("`variables` is not valid JSON")
+        except RecursionError:
+            return _bad_request("`variables` is nested too deeply")
     data = {"query": params["query"], "variables": variables, "operationName": params.get("operationName")}
     return await execute(request, principal, session, settings, data, allow_mutations=False)
 

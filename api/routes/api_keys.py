@@ -1,4 +1,6 @@
-"""API keys for service-to-service calls: shown once at creation, stored as a hash."""
+"""API keys for service-to-service calls: shown once at creation, stored as a hash.
+
+A key records its creator and works only while the creator is active and holds the key's role (api.deps)."""
 
 from __future__ import annotations
 
@@ -33,8 +35,15 @@ async def create_api_key(body: ApiKeyCreate, session: SessionDep, principal: Cur
         raise HTTPException(status.HTTP_403_FORBIDDEN, "cannot create a key with more rights than your own")
     if body.bind_to_user and principal.user_id is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "bind_to_user needs a user login")
+    if principal.kind == "api_key":  # a key made by a key answers to the same person
+        parent = await session.get(ApiKey, principal.id)
+        creator_id = parent.created_by_user_id if parent else None
+    else:
+        creator_id = principal.user_id
     key, prefix, hashed = security.generate_api_key()
     row = ApiKey(
+        created_by_user_id=creator_id,
+        created_by=principal.name,
         tenant_id=principal.tenant_id,
         user_id=principal.user_id if body.bind_to_user else None,
         name=body.name,

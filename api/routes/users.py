@@ -13,6 +13,7 @@ from api import security
 from api.deps import CurrentPrincipal, SessionDep
 from api.schemas import COMMON_ERRORS, Page, UserCreate, UserPublic, UserUpdate
 from wfo.models import User
+from wfo.password_policy import password_problem
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"], responses=COMMON_ERRORS)
 
@@ -32,6 +33,7 @@ async def list_users(
 
 @router.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
 async def create_user(body: UserCreate, session: SessionDep, principal: CurrentPrincipal):
+    _check_password(body.password, body.email)
     user = User(
         tenant_id=principal.tenant_id,
         email=body.email,
@@ -45,8 +47,14 @@ async def create_user(body: UserCreate, session: SessionDep, principal: CurrentP
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise HTTPException(status.HTTP_409_CONFLICT, "a user with this email already exists") from None
+        raise HTTPException(status.HTTP_409_CONFLICT, "a user with this email already exists in this tenant") from None
     return UserPublic.model_validate(user)
+
+
+def _check_password(password: str, email: str) -> None:
+    problem = password_problem(password, email)
+    if problem:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"password: {problem}")
 
 
 async def _get_user(session, principal, user_id: uuid.UUID) -> User:
@@ -70,6 +78,7 @@ async def update_user(user_id: uuid.UUID, body: UserUpdate, session: SessionDep,
     if "password" in data:
         pw = data.pop("password")
         if pw is not None:
+            _check_password(pw, user.email)
             user.hashed_password = security.hash_password(pw)
     for key, value in data.items():
         if value is not None or key == "full_name":

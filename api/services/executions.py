@@ -42,7 +42,7 @@ from wfo.models import (
 )
 from wfo.settings import Settings
 from wfo.stores.payloads import SqlPayloadStore, resolve
-from workflows.engine import is_ref
+from workflows.engine import is_ref, payload_refs
 
 log = logging.getLogger("wfo.api.executions")
 
@@ -111,12 +111,13 @@ def public(row: Execution) -> ExecutionPublic:
     )
 
 
-async def resolved_output(session, value: Any) -> Any:
-    """An output stored by reference (over the payload threshold) is shown with its data."""
+async def resolved_output(session, value: Any, row: Execution) -> Any:
+    """An output stored by reference (over the payload threshold) is shown with its data (only a payload of
+    the execution's own tenant and execution tree: anything else stays an unresolved reference)."""
     if not is_ref(value):
         return value
     try:
-        return await resolve(value, SqlPayloadStore(session.bind))
+        return await resolve(value, SqlPayloadStore(session.bind), str(row.tenant_id), row.id)
     except KeyError:
         return value
 
@@ -144,7 +145,7 @@ async def detail(session, client, settings, row: Execution) -> ExecutionDetail:
     return ExecutionDetail(
         **public(row).model_dump(),
         input=row.input,
-        output=await resolved_output(session, row.output),
+        output=await resolved_output(session, row.output, row),
         progress=progress,
         progress_percent=progress_percent(progress, row.status),
         nodes=(progress or {}).get("nodes"),
@@ -179,6 +180,9 @@ async def start(
         _finite(input)
     except ValueError as exc:
         raise InvalidInput(f"input: {exc}") from None
+    refs = payload_refs(input, "input")
+    if refs:
+        raise InvalidInput(f"stored-payload references ($ref) are not accepted in input: {', '.join(refs)}")
     version = version or workflow.current_version
     ver = await session.get(WorkflowVersion, (workflow.id, version))
     if ver is None:

@@ -27,7 +27,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
 from wfo import idempotency, ratelimit
-from wfo.errors import Conflict, MalformedRequest, NotFound, RateLimited, TooLarge, Unauthorized, Unavailable
+from wfo.errors import (
+    Conflict,
+    InvalidInput,
+    MalformedRequest,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    Unauthorized,
+    Unavailable,
+)
 from wfo.executions import keyed_execution_id, new_execution_id, start_indexed
 from wfo.jsonsafe import UnstorableJSON, loads_strict, scrub_nul
 from wfo.redis import SafeRedis
@@ -35,6 +44,7 @@ from wfo.security.secretbox import unseal
 from wfo.security.signing import INBOUND_SIGNATURE_HEADER, verify_body_signature
 from wfo.settings import Settings
 from wfo.stores import triggers
+from workflows.engine import payload_refs
 
 log = logging.getLogger("wfo.api.hooks")
 
@@ -58,7 +68,12 @@ _CREDENTIAL_HEADERS = frozenset(
         "x-twilio-signature",
     }
 )
-_CREDENTIAL_PATTERN = re.compile(r"auth|token|secret|signature|password|passwd|api[-_]?key|cookie|session", re.I)
+_CREDENTIAL_PATTERN = re.compile(
+    r"auth|token|secret|sig|pass|pwd|credential|access|key|hmac|cookie|session|private|cert|bearer|jwt|otp", re.I)
+"""A header whose name mentions any of these is dropped, unless it is in _BENIGN_HEADERS (deny by pattern,
+broad on purpose: a credential header we don't know, `X-Credential`, `X-Access`..., never reaches history)."""
+_BENIGN_HEADERS = frozenset({"idempotency-key", "x-idempotency-key", "accept", "accept-encoding", "accept-language",
+                             "x-github-event", "x-github-delivery", "x-gitlab-event", "x-request-id"})
 _DROPPED_HEADERS = frozenset({"content-length", "connection", "transfer-encoding", "keep-alive", "upgrade"})
 
 
@@ -67,7 +82,8 @@ def safe_headers(headers) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in headers.items():
         key = name.lower()
-        if key in _CREDENTIAL_HEADERS or key in _DROPPED_HEADERS or _CREDENTIAL_PATTERN.search(key):
+        if key in _CREDENTIAL_HEADERS or key in _DROPPED_HEADERS or (
+                key not in _BENIGN_HEADERS and _CREDENTIAL_PATTERN.search(key)):
             continue
         out[key] = value
     return out
@@ -203,6 +219,9 @@ async def receive(session: Any, settings: Settings, redis: SafeRedis, client: Ca
         "content_type": delivery.headers.get("content-type"),
         "trigger": {"id": str(trigger.id), "kind": "webhook", "idempotency_key": keyed[1] if keyed else None},
     }
+    refs = payload_refs({"body": body, "query": run_input["query"]})
+    if refs:
+        raise InvalidInput(f"stored-payload references ($ref) are not accepted in webhook input: {', '.join(refs)}")
     try:
         temporal = await client()
     except Exception as exc:  # noqa: BLE001 - Temporal unreachable: nothing is acknowledged

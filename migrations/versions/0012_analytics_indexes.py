@@ -12,7 +12,7 @@ bucket k >= 1 is [1.3^(k-1), 1.3^k) ms, the last one open-ended; percentiles rea
 bucket's width (30%) of the exact value, typically much closer.
 
 Revision ID: 0012_analytics_indexes
-Revises: 0010_credentials
+Revises: 0011_auth_hardening
 Create Date: 2026-12-01
 """
 
@@ -28,7 +28,7 @@ H = [f"h{i:02d}" for i in range(HIST_BUCKETS)]
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 
 revision = "0012_analytics_indexes"
-down_revision = "0010_credentials"
+down_revision = "0011_auth_hardening"
 branch_labels = None
 depends_on = None
 

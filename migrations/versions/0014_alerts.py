@@ -1,7 +1,7 @@
 """Alert rules and their state.
 
 Revision ID: 0014_alerts
-Revises: 0012_analytics_indexes
+Revises: 0013_audit_log
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0014_alerts"
-down_revision = "0012_analytics_indexes"
+down_revision = "0013_audit_log"
 branch_labels = None
 depends_on = None
 

@@ -231,7 +231,7 @@ async def test_runaway_expression_fails_its_node(run):
               node("handled", "end", output="{{ nodes.t.error.message }}"), node("end", "end")],
              ["start->t", "t:error->handled", "t->end"])
     msg = await result_of(await run(d))
-    assert "budget" in msg
+    assert "budget" in msg or "the limit is" in msg  # (issue 10: ranges are bounded before the step budget)
 
 
 async def test_terminate(run):

@@ -75,7 +75,9 @@ def verify_event(
         return False
     expected = sign_event(secret, ts, body)
     # A header may carry several signatures during secret rotation: "v1=aaa,v1=bbb".
-    return any(hmac.compare_digest(expected, part.strip()) for part in sig.split(","))
+    # bytes, not str: compare_digest raises TypeError on a non-ASCII str
+    return any(hmac.compare_digest(expected.encode("ascii"), part.strip().encode("utf-8", "replace"))
+               for part in sig.split(","))
 
 
 def sign_body_github(secret: str | bytes, body: bytes) -> str:

@@ -1,4 +1,10 @@
-"""Where large node inputs/outputs live instead of Temporal history: a small interface, Postgres behind it."""
+"""Where large node inputs/outputs live instead of Temporal history: a small interface, Postgres behind it.
+
+Invariant: a payload is read only by its own tenant and its own execution tree (the execution that stored
+it, its parent or its children: child ids are `<parent id>/<node>/<seq>/<i>`). A reference to any other
+payload reads as "not found" (ids are visible in the Temporal UI and can come back in HTTP responses or
+user input, so an id alone must never be enough).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,30 @@ REF_PREFIX = "payload:"
 class PayloadStore(Protocol):
     async def put(self, data: bytes, tenant_id: str | None, execution_id: str | None = None) -> str: ...
 
-    async def get(self, key: str) -> bytes: ...
+    async def get(self, key: str, tenant_id: str | None, execution_id: str | None) -> bytes:
+        """The payload's data if `tenant_id`/`execution_id` may read it (module invariant); else KeyError."""
+        ...
+
+
+def execution_root(execution_id: str) -> str:
+    """The top-level execution of a (child) execution id."""
+    return execution_id.split("/", 1)[0]
+
+
+def may_read(owner_tenant: Any, owner_execution: str | None, tenant_id: str | None,
+             execution_id: str | None) -> bool:
+    """The module invariant. A payload stored without an execution is readable within its tenant."""
+    if (str(owner_tenant) if owner_tenant else None) != (str(tenant_id) if tenant_id else None):
+        return False
+    if owner_execution is None:
+        return True
+    return execution_id is not None and execution_root(owner_execution) == execution_root(execution_id)
+
+
+def _checked(key: str, row: Any, tenant_id: str | None, execution_id: str | None) -> bytes:
+    if row is None or not may_read(row[1], row[2], tenant_id, execution_id):
+        raise KeyError(f"stored payload {key} not found")
+    return bytes(row[0])
 
 
 class SqlPayloadStore:
@@ -36,12 +65,11 @@ class SqlPayloadStore:
                                {"id": key, "t": tenant_id, "d": data, "s": len(data), "e": execution_id})
         return key
 
-    async def get(self, key: str) -> bytes:
+    async def get(self, key: str, tenant_id: str | None, execution_id: str | None) -> bytes:
         async with self._engine.connect() as conn:
-            data = (await conn.execute(text("SELECT data FROM payloads WHERE id = :id"), {"id": key})).scalar()
-        if data is None:
-            raise KeyError(f"stored payload {key} not found")
-        return bytes(data)
+            row = (await conn.execute(text("SELECT data, tenant_id, execution_id FROM payloads WHERE id = :id"),
+                                      {"id": key})).first()
+        return _checked(key, row, tenant_id, execution_id)
 
 
 async def offload_if_large(value: Any, store: PayloadStore, threshold: int, tenant_id: str | None = None,
@@ -56,15 +84,19 @@ async def offload_if_large(value: Any, store: PayloadStore, threshold: int, tena
     return {REF_KEY: REF_PREFIX + key, "size": size}
 
 
-async def resolve(value: Any, store: PayloadStore) -> Any:
-    """Load a reference's data (other values are returned as they are)."""
+async def resolve(value: Any, store: PayloadStore, tenant_id: str | None, execution_id: str | None) -> Any:
+    """Load a reference's data for `tenant_id`/`execution_id` (other values are returned as they are).
+
+    KeyError if the payload does not exist or belongs to another tenant or execution tree."""
     if is_ref(value) and value[REF_KEY].startswith(REF_PREFIX):
-        return json.loads(await store.get(value[REF_KEY][len(REF_PREFIX):]))
+        return json.loads(await store.get(value[REF_KEY][len(REF_PREFIX):], tenant_id, execution_id))
     return value
 
 
-async def resolve_context(ctx: dict[str, Any], store: PayloadStore) -> dict[str, Any]:
+async def resolve_context(ctx: dict[str, Any], store: PayloadStore, tenant_id: str | None,
+                          execution_id: str | None) -> dict[str, Any]:
     out = dict(ctx)
-    out["input"] = await resolve(ctx.get("input"), store)
-    out["nodes"] = {k: await resolve(v, store) for k, v in (ctx.get("nodes") or {}).items()}
+    out["input"] = await resolve(ctx.get("input"), store, tenant_id, execution_id)
+    out["nodes"] = {k: await resolve(v, store, tenant_id, execution_id) for k, v in (ctx.get("nodes") or {}).items()}
     return out
+

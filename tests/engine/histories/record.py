@@ -103,6 +103,11 @@ def cases(url: str) -> dict[str, tuple[dict, object, dict]]:
              node("fire", "temporal.workflow", workflow_type="Greet", mode="start", args=["later"]),
              node("end", "end", output={"js": "{{ nodes.js }}", "child": "{{ nodes.child.result.greeting }}"})],
             ["start->py", "py->js", "js->child", "child->fire", "fire->end"]), {"n": 4, "name": "Ann"}, {}),
+        "expression_limits_patched": (defn(
+            [node("start", "start"), node("ok", "transform", expression="$sum([1..1000])"),
+             node("big", "transform", expression="$sum([1..1000000])"),
+             node("fb", "end", output="{{ nodes.big.error.message }}"), node("end", "end")],
+            ["start->ok", "ok->big", "big:error->fb", "big->end"]), None, {}),
     }
 
 
