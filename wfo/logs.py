@@ -84,15 +84,31 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{where}]" if where else line
 
 
+class _WfoHandler(logging.StreamHandler):
+    """The handler `configure_logging` installs (the only one it ever replaces). Without an explicit
+    stream it writes to whatever `sys.stderr` is at the time of each record (it may be replaced)."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream or sys.stderr)
+        self._follow_stderr = stream is None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._follow_stderr:
+            self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure_logging(fmt: str = "text", level: str | int = "INFO", stream: Any = None) -> logging.Handler:
-    """Install one handler on the root logger (replacing earlier ones); returns it."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """Install our handler on the root logger, replacing one installed earlier by this function (other
+    handlers, e.g. a test runner's, stay); returns it."""
+    handler = _WfoHandler(stream)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(ContextFilter())
     handler.addFilter(ExpectedFailureFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if isinstance(old, _WfoHandler):
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level if isinstance(level, int) else level.upper())
     return handler
