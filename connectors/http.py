@@ -82,7 +82,8 @@ class HttpRequest:
         category="integration", title="HTTP request", icon="globe",
         output_schema={"type": "object", "required": ["status", "headers", "body"], "properties": {
             "status": {"type": "integer"}, "headers": {"type": "object"}, "body": {},
-            "items": {"type": "array"}, "pages": {"type": "integer"}, "truncated": {"type": "boolean"}}},
+            "items": {"type": "array"}, "pages": {"type": "integer"}, "truncated": {"type": "boolean"}},
+            "additionalProperties": False},
         idempotent=False,
         docs="Sends `method` to `url` with `headers`, `query` and a `json` or text `body`; answers outside "
              "`expected_status` (default 2xx) fail the node (408/425/429/5xx are retried). An `Idempotency-Key` "

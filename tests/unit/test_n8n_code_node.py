@@ -94,6 +94,8 @@ def run_with_v8(definition: dict, input) -> list:
             if isinstance(step, RunActivity):
                 assert step.activity == "code.javascript", step.activity
                 cfg = step.config
+                if step.render_context is not None:  # as the component activity does: render with the context
+                    cfg = render(cfg, step.render_context, env, tuple(step.skip_fields))
                 js = (f"JSON.stringify((function (input, nodes, vars, execution, params) {{{cfg['code']}\n}})"
                       f"(null, {{}}, {{}}, {{\"id\": \"exec-1\"}}, {json.dumps(cfg['params'])}))")
                 engine.complete(act, Outcome(output=json.loads(MiniRacer().eval(js))), now)
