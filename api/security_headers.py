@@ -1,7 +1,8 @@
 """Security headers on every HTTP response of the app (pure ASGI middleware).
 
 - `Content-Security-Policy`: nothing but same-origin resources, no inline scripts, no plugins, no framing
-  (`frame-ancestors 'none'`), forms post only to this origin. Exempt: the interactive docs and the GraphQL
+  (`frame-ancestors 'none'`), forms post only to this origin. The web app (`APP_PREFIX`) also allows
+  `'unsafe-eval'` (ajv compiles its forms' JSON Schemas) and same-origin/blob workers (GraphiQL's editor). Exempt: the interactive docs and the GraphQL
   explorer (`DOCS_PREFIXES`), third-party pages that load their scripts from a CDN with an inline bootstrap.
 - `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` (approval
   links carry their token in the URL: it must not leak to another site through `Referer`).
@@ -17,6 +18,10 @@ from typing import Any
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+APP_PREFIX = "/workflow_orchestration"
+APP_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-eval'; worker-src 'self' blob:")
+"""The web app: still no inline scripts, but its JSON-Schema forms validate with ajv, which compiles each
+schema into a function (`new Function`), and GraphiQL's editor runs in web workers."""
 HSTS = "max-age=31536000; includeSubDomains"
 DOCS_PREFIXES = ("/api/v1/docs", "/api/v1/redoc", "/docs", "/redoc", "/api/beta/graphql")
 
@@ -47,7 +52,9 @@ class SecurityHeadersMiddleware:
             (b"x-frame-options", b"DENY"),
             (b"referrer-policy", b"no-referrer"),
         ]
-        if not path.startswith(DOCS_PREFIXES):
+        if path.startswith(APP_PREFIX):
+            extra.append((b"content-security-policy", APP_CSP.encode()))
+        elif not path.startswith(DOCS_PREFIXES):
             extra.append((b"content-security-policy", CSP.encode()))
         if _behind_tls(scope):
             extra.append((b"strict-transport-security", HSTS.encode()))

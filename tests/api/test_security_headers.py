@@ -32,3 +32,13 @@ async def test_no_cors_for_unconfigured_origins(http, tenant_a):
     r = await http.options("/api/v1/workflows", headers={"Origin": "http://evil.test",
                                                           "Access-Control-Request-Method": "GET"})
     assert "access-control-allow-origin" not in r.headers
+
+
+async def test_web_app_csp_allows_eval_for_its_schema_forms_but_no_inline_scripts(http):
+    r = await http.get("/workflow_orchestration/")
+    csp = r.headers["content-security-policy"]
+    script_src = csp.split("script-src", 1)[1].split(";", 1)[0]
+    assert "'self'" in script_src and "'unsafe-eval'" in script_src and "unsafe-inline" not in script_src
+    assert "frame-ancestors 'none'" in csp
+    api = await http.get("/health")
+    assert "unsafe-eval" not in api.headers["content-security-policy"]  # the API keeps the strict one

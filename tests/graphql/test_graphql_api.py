@@ -315,6 +315,9 @@ async def test_browser_opening_the_endpoint_gets_the_explorer_but_queries_need_a
     """GraphiQL comes from the web app's build (make test builds it): every asset from the app, no CDN."""
     import re
 
+    from tests.e2e.conftest import ensure_built
+
+    ensure_built()  # `make test` has built it already; alone, this builds it
     r = await http.get(URL, headers={"Accept": "text/html"})  # no token: a person in a browser
     assert r.status_code == 307
     page = await http.get(r.headers["location"])
