@@ -16,6 +16,7 @@ from sqlmodel import SQLModel
 
 import wfo.models
 import wfo.models_alerts
+import wfo.models_analytics
 import wfo.models_credentials
 import wfo.models_events
 import wfo.models_tasks

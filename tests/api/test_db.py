@@ -11,6 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 import wfo.models
+import wfo.models_alerts
+import wfo.models_analytics
 import wfo.models_credentials
 import wfo.models_events
 import wfo.models_tasks
@@ -32,15 +34,27 @@ async def test_initial_revision_id():
     assert script.get_revision("0001_initial").down_revision is None
 
 
-async def test_models_match_migrations(database_url):
-    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+async def test_models_match_migrations():
+    """On a database of its own (other tests create scratch tables in the session's one)."""
+    from tests.conftest import PG_ADMIN_URL
+
+    name = f"wfo_autogen_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = create_engine(url, pool_size=1, max_overflow=0)
     try:
+        await run_migrations(url)
         async with engine.connect() as conn:
             diff = await conn.run_sync(
                 lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), SQLModel.metadata)
             )
     finally:
         await engine.dispose()
+        admin = await asyncpg.connect(PG_ADMIN_URL)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
     # every table has a model: autogenerate against the migrated database proposes nothing
     assert diff == []
 

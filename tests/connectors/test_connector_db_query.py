@@ -37,12 +37,15 @@ async def run(config: dict, node_id: str = "q") -> dict:
 
 
 @pytest.fixture
-async def table(database_url: str) -> str:
+async def table(database_url: str):
+    """A scratch table in the session's database, dropped afterwards (the migrations-vs-models test reads
+    the same database)."""
     name = f"t_{uuid.uuid4().hex[:8]}"
     await run({"connection": database_url, "mode": "execute", "query": f"""
         CREATE TABLE {name} (id serial PRIMARY KEY, email text UNIQUE NOT NULL, amount numeric(12,2),
                              born date, seen timestamptz, meta jsonb, ref uuid, tags text[], ok boolean)"""})
-    return name
+    yield name
+    await run({"connection": database_url, "mode": "execute", "query": f"DROP TABLE IF EXISTS {name}"})
 
 
 def test_registered():
