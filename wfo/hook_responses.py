@@ -20,6 +20,7 @@ from wfo.redis import get_safe_redis
 KEY_PREFIX = "wfo:hook-response:"
 TTL_SECONDS = 600
 POLL_SECONDS = 0.05
+CLEANUP_SECONDS = 1.0
 
 
 def response_key(execution_id: str) -> str:
@@ -64,7 +65,11 @@ async def wait_for_answer(handle: WorkflowHandle, redis_url: str, timeout: float
         for task in (result, polling):
             if not task.done():
                 task.cancel()
-        await asyncio.gather(result, polling, return_exceptions=True)
+        # never let the clean-up of a cancelled long poll hold the answer: the caller's timeout is the bound
+        await asyncio.wait({result, polling}, timeout=CLEANUP_SECONDS)
+        for task in (result, polling):
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: no "exception was never retrieved" warning
 
 
 __all__ = ["RedisError", "response_key", "store_response", "stored_response", "wait_for_answer"]
