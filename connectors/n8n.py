@@ -20,6 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from connectors.base import ComponentError, NodeContext
+from connectors.http import _truncate
 from wfo.netguard import UnresolvableHostError, UnsafeURLError, guarded_send
 from workflows.components import ComponentSpec
 
@@ -145,7 +146,3 @@ def _body(resp: httpx.Response) -> Any:
     except UnicodeDecodeError:
         return resp.content.hex()
 
-
-def _truncate(body: Any, limit: int = 2000) -> Any:
-    text = body if isinstance(body, str) else json.dumps(body, default=str)
-    return text if len(text) <= limit else text[:limit] + "..."
