@@ -145,4 +145,3 @@ def _body(resp: httpx.Response) -> Any:
         return resp.text
     except UnicodeDecodeError:
         return resp.content.hex()
-
