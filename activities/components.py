@@ -114,7 +114,7 @@ class ComponentActivities:
             secrets = ctx.secret_values  # env secrets and credential values: nothing leaves with them
             try:
                 config, context = await self._config(req)
-                config, env_secrets = self.services.resolve_secrets(config, req.secret_paths)
+                config, env_secrets = await self.services.resolve_secrets(config, req.secret_paths, req.tenant_id)
                 secrets.extend(env_secrets)
                 if context is not None:
                     ctx.extra["context"] = context

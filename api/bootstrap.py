@@ -10,10 +10,9 @@ from sqlmodel import select
 
 from api.security import hash_password
 from wfo.db import session_scope
-from wfo.models import Role, Tenant, User
+from wfo.models import DEFAULT_TENANT, Role, Tenant, User
 from wfo.settings import Settings
 
-DEFAULT_TENANT = "default"
 DEFAULT_ADMIN_EMAIL = "admin@wfo.local"
 
 

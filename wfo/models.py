@@ -64,6 +64,11 @@ TERMINAL_EXECUTION_STATUSES = frozenset(
 )
 
 
+DEFAULT_TENANT = "default"
+"""The tenant a fresh install creates (`api.bootstrap`); a single-tenant install's shared `secret://` names
+are its own (`activities.services.EnvSecrets`)."""
+
+
 class Tenant(SQLModel, table=True):
     __tablename__ = "tenants"
 

@@ -6,11 +6,13 @@ echoes what it received (so the values would come back in the output if nothing 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 
 import pytest
 
+from activities.services import EnvSecrets, SecretNotFound, SecretTenant, tenant_slug
 from tests.connectors.conftest import history_bytes
 from tests.connectors.httppeer import HttpPeer, Req
 from tests.helpers import defn, node
@@ -28,11 +30,35 @@ def echo(req: Req):
     return (400 if req.path == "/fail" else 200), {}, body
 
 
+async def _tenant(settings, name: str) -> uuid.UUID:
+    engine = create_engine(settings, pool_size=1, max_overflow=0)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            tenant = Tenant(name=name)
+            session.add(tenant)
+            await session.commit()
+            return tenant.id
+    finally:
+        await engine.dispose()
+
+
+async def _tenant_name(settings, tenant_id) -> str:
+    engine = create_engine(settings, pool_size=1, max_overflow=0)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            tenant = await session.get(Tenant, tenant_id)
+            assert tenant is not None
+            return tenant.name
+    finally:
+        await engine.dispose()
+
+
 async def test_secrets_never_leave_the_activity(temporal_env, settings, vault, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
     env_secret = f"env-{uuid.uuid4().hex}"
     cred_secret = f"cred-{uuid.uuid4().hex}"
-    monkeypatch.setenv("WFO_SECRET_QA_TOKEN", env_secret)
+    slug = tenant_slug(await _tenant_name(settings, vault.tenant_id))
+    monkeypatch.setenv(f"WFO_SECRET_{slug}__QA_TOKEN", env_secret)  # the vault tenant's own env secret
     await vault.add("api-token", "http_bearer", {"token": cred_secret})
     with HttpPeer(echo) as peer:
         d = defn([
@@ -82,6 +108,68 @@ async def test_missing_env_secret_fails_without_resolving_input(temporal_env, se
                                        task_queue=settings.temporal_task_queue, tenant_id=str(vault.tenant_id))
         err = await asyncio.wait_for(handle.result(), 60)
     assert err["type"] == "SecretNotFound" and "NOPE" in err["message"]
+
+
+async def test_env_secrets_are_tenant_scoped(temporal_env, settings, monkeypatch, caplog):
+    """Issue 10 item 1: `secret://` env secrets belong to a tenant (the execution's, never the config's).
+    Tenant A resolves its prefixed secret and a shared one scoped to it; tenant B referencing either (or
+    spelling A's prefixed name) fails non-retryably with a message naming the reference, not the value."""
+    caplog.set_level(logging.DEBUG)
+    a_name, b_name = f"ta-{uuid.uuid4().hex[:8]}", f"tb-{uuid.uuid4().hex[:8]}"
+    a, b = str(await _tenant(settings, a_name)), str(await _tenant(settings, b_name))
+    own, shared, plain = (f"{k}-{uuid.uuid4().hex}" for k in ("own", "shared", "plain"))
+    a_slug = tenant_slug(a_name)
+    monkeypatch.setenv(f"WFO_SECRET_{a_slug}__API_TOKEN", own)
+    monkeypatch.setenv("WFO_SECRET_PARTNER_KEY", shared)
+    monkeypatch.setenv("WFO_SECRET_INSTALL_WIDE", plain)  # unscoped: the default tenant's only
+    monkeypatch.setenv("WFO_SECRET_SCOPES", json.dumps({"partner-key": [a_name]}))
+    refs = {"own": "secret://API_TOKEN", "shared": "secret://partner-key", "plain": "secret://INSTALL_WIDE",
+            "spelled": f"secret://{a_slug}__API_TOKEN"}
+    outs: dict[str, dict] = {a: {}, b: {}}
+    histories: list[bytes] = []
+
+    async def run(tenant: str, key: str) -> None:
+        d = defn([node("start", "start"), node("n", "util.noop", value=f"got {refs[key]}"),
+                  node("ok", "end", output="{{ nodes.n }}"), node("failed", "end", output="{{ nodes.n.error }}")],
+                 ["start->n", "n->ok", "n:error->failed"])
+        handle = await start_execution(temporal_env.client, definition=d, input=None,
+                                       task_queue=settings.temporal_task_queue, tenant_id=tenant)
+        outs[tenant][key] = await asyncio.wait_for(handle.result(), 60)
+        histories.append(await history_bytes(handle))
+
+    async with build_worker(temporal_env.client, settings):
+        await asyncio.gather(*(run(t, k) for t in (a, b) for k in refs))
+
+    got_a, got_b = outs[a], outs[b]
+    assert got_a["own"] == "got ***" and got_a["shared"] == "got ***"  # resolved (and scrubbed from the output)
+    for tenant_out, key in [(got_a, "plain"), (got_a, "spelled"), (got_b, "own"), (got_b, "shared"),
+                            (got_b, "plain"), (got_b, "spelled")]:
+        err = tenant_out[key]
+        assert isinstance(err, dict) and err["type"] == "SecretNotFound", (key, err)
+        assert err["attempts"] == 1  # non-retryable
+        assert refs[key] in err["message"]
+    assert "not available to this tenant" in got_b["shared"]["message"]
+    assert got_b["own"]["message"].replace("API_TOKEN", "X") == got_b["plain"]["message"].replace("INSTALL_WIDE", "X")
+    logs = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in (own, shared, plain):
+        assert secret not in str(outs) and secret not in logs
+        assert all(secret.encode() not in h for h in histories)
+
+
+def test_env_secret_scopes_rules():
+    env = {"WFO_SECRET_X": "x", "WFO_SECRET_ACME_EU__X": "acme-x", "WFO_SECRET_Y": "y",
+           "WFO_SECRET_SCOPES": json.dumps({"y": ["*"]})}
+    secrets = EnvSecrets(env)
+    default, acme, odd = SecretTenant("1", "default"), SecretTenant("2", "acme-eu"), SecretTenant("3", "Acme EU")
+    assert secrets.get("X", default) == "x" and secrets.get("x", None) == "x"  # single-tenant install
+    assert secrets.get("X", acme) == "acme-x" and secrets.get("y", acme) == "y" and secrets.get("Y", odd) == "y"
+    for name, tenant in [("X", odd), ("ACME_EU__X", default), ("ACME-EU__X", odd), ("SCOPES", default)]:
+        with pytest.raises(SecretNotFound) as info:
+            secrets.get(name, tenant)
+        assert "acme-x" not in str(info.value) and "x\"" not in str(info.value)
+    assert tenant_slug("acme-eu") == "ACME_EU" and tenant_slug("a_b") is None and tenant_slug("A") is None
+    with pytest.raises(SecretNotFound, match="WFO_SECRET_SCOPES must be"):
+        EnvSecrets({"WFO_SECRET_SCOPES": '{"x": "not-a-list"}'})
 
 
 @pytest.mark.parametrize("config, paths", [

@@ -78,6 +78,11 @@ class WorkerDb:
         await pool.execute("INSERT INTO task_notifications (task_id, recipient) VALUES ($1, $2) "
                            "ON CONFLICT DO NOTHING", task_id, recipient)
 
+    async def tenant_name(self, tenant_id: str) -> str | None:
+        """The name of tenant `tenant_id` (None when there is no such tenant)."""
+        pool = await self._pool()
+        return await pool.fetchval("SELECT name FROM tenants WHERE id::text = $1", tenant_id)
+
     async def definition(self, workflow_id: str, version: int | None, tenant_id: str | None
                          ) -> tuple[dict[str, Any], int] | None:
         """A stored workflow's definition (a given version, or its current one) within the tenant."""
