@@ -1,5 +1,6 @@
 import { lazy, Suspense, useEffect, useState, type FormEvent } from "react";
 import { NavLink, Navigate, Route, Routes, useLocation } from "react-router-dom";
+import { tenantChoice } from "./lib/login";
 import { useSession, can, PERM } from "./lib/session";
 import { ErrorBox } from "./ui/common";
 import { Dashboard } from "./pages/Dashboard";
@@ -16,6 +17,9 @@ export function LoginForm({ onDone, testid = "login-form" }: { onDone?: () => vo
   const login = useSession((s) => s.login);
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
+  const [tenant, setTenant] = useState("");
+  // the tenants to choose from, once the API said this email belongs to several (null: no tenant field)
+  const [tenants, setTenants] = useState<string[] | null>(null);
   const [error, setError] = useState<any>(null);
   const [busy, setBusy] = useState(false);
   const submit = async (e: FormEvent) => {
@@ -23,9 +27,14 @@ export function LoginForm({ onDone, testid = "login-form" }: { onDone?: () => vo
     setBusy(true);
     setError(null);
     try {
-      await login(email, password);
+      await login(email, password, tenants ? tenant : undefined);
       onDone?.();
     } catch (err) {
+      const choice = tenantChoice(err);
+      if (choice) {
+        setTenants(choice);
+        if (!tenant && choice.length) setTenant(choice[0]);
+      }
       setError(err);
     } finally {
       setBusy(false);
@@ -35,6 +44,11 @@ export function LoginForm({ onDone, testid = "login-form" }: { onDone?: () => vo
     <form onSubmit={submit} className="login-form" data-testid={testid}>
       <label>Email<input data-testid="login-email" type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required /></label>
       <label>Password<input data-testid="login-password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required /></label>
+      {tenants && (
+        <label>Tenant<input data-testid="login-tenant" list="login-tenants" autoComplete="organization" value={tenant} onChange={(e) => setTenant(e.target.value)} required />
+          <datalist id="login-tenants">{tenants.map((t) => <option key={t} value={t} />)}</datalist>
+        </label>
+      )}
       <ErrorBox error={error} testid="login-error" />
       <button className="primary" type="submit" disabled={busy} data-testid="login-submit">{busy ? "Signing in…" : "Sign in"}</button>
     </form>

@@ -166,3 +166,51 @@ async def test_user_bound_key_follows_its_user(http, tenant_a):
     assert (await http.get("/api/v1/users", headers=kh)).status_code == 403
     await http.patch(f"/api/v1/users/{uid}", headers=tenant_a.h(), json={"is_active": False})
     assert (await http.get("/api/v1/auth/me", headers=kh)).status_code == 401
+
+
+async def test_login_with_an_email_in_two_tenants(http, tenant_a, tenant_b):
+    """Emails are unique per tenant: when one has accounts in two, login asks for the tenant (409, once the
+    password opened one of them; a wrong password stays a plain 401) and the `tenant` form field (name or
+    id; OAuth2 `client_id` alike) picks the account."""
+    email = f"both-{uuid.uuid4().hex[:8]}@example.test"
+    pw_a, pw_b = f"alpha-{uuid.uuid4().hex[:10]}", f"bravo-{uuid.uuid4().hex[:10]}"
+    for ctx, pw in ((tenant_a, pw_a), (tenant_b, pw_b)):
+        r = await http.post("/api/v1/users", headers=ctx.h(), json={"email": email, "password": pw})
+        assert r.status_code == 201, r.text
+
+    async def login(password: str, **extra: str) -> httpx.Response:
+        return await http.post("/api/v1/auth/token", data={"username": email, "password": password, **extra})
+
+    async def tenant_of(r: httpx.Response) -> str:
+        assert r.status_code == 200, r.text
+        me = await http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+        return me.json()["tenant_id"]
+
+    r = await login("wrong-password-1")
+    assert r.status_code == 401 and "tenant" not in r.text  # not an oracle for other tenants' emails
+    r = await login(pw_a)
+    assert r.status_code == 409, r.text
+    detail = r.json()["detail"]
+    assert detail["code"] == "tenant_required" and "several tenants" in detail["message"]
+    assert detail["tenants"] == [tenant_a.name]  # only the tenants the password opened
+    assert await tenant_of(await login(pw_a, tenant=tenant_a.name)) == str(tenant_a.id)
+    assert await tenant_of(await login(pw_b, tenant=str(tenant_b.id))) == str(tenant_b.id)
+    assert await tenant_of(await login(pw_b, client_id=tenant_b.name)) == str(tenant_b.id)
+    r = await login(pw_a, tenant=tenant_b.name)  # the right password of the other tenant's account
+    assert r.status_code == 401
+    # one email in a single tenant needs no tenant; a tenant that is not its own is a plain 401
+    user = tenant_a.users["operator"]
+    r = await http.post("/api/v1/auth/token", data={"username": user.email, "password": tenant_a.passwords["operator"]})
+    assert r.status_code == 200
+    r = await http.post("/api/v1/auth/token", data={"username": user.email, "password": tenant_a.passwords["operator"],
+                                                    "tenant": tenant_b.name})
+    assert r.status_code == 401
+
+
+async def test_login_same_password_in_two_tenants_lists_both(http, tenant_a, tenant_b):
+    email = f"same-{uuid.uuid4().hex[:8]}@example.test"
+    pw = f"shared-{uuid.uuid4().hex[:10]}"
+    for ctx in (tenant_a, tenant_b):
+        assert (await http.post("/api/v1/users", headers=ctx.h(), json={"email": email, "password": pw})).status_code == 201
+    r = await http.post("/api/v1/auth/token", data={"username": email, "password": pw})
+    assert r.status_code == 409 and r.json()["detail"]["tenants"] == [tenant_a.name, tenant_b.name]

@@ -1,6 +1,7 @@
 /** Who is logged in, and what they may do (from GET /api/v1/auth/me `permissions`). */
 import { create } from "zustand";
 import { get, request, setToken, getToken, onUnauthorized } from "./api";
+import { loginFields } from "./login";
 import type { ComponentSpec, Me } from "./types";
 
 interface SessionState {
@@ -10,7 +11,8 @@ interface SessionState {
   specs: Record<string, ComponentSpec>;
   categories: string[];
   specsError: string | null;
-  login(email: string, password: string): Promise<void>;
+  /** `tenant` (a tenant name) picks the account when the email has accounts in several tenants. */
+  login(email: string, password: string, tenant?: string): Promise<void>;
   logout(): void;
   load(): Promise<void>;
   loadSpecs(): Promise<void>;
@@ -23,8 +25,8 @@ export const useSession = create<SessionState>((set, getState) => ({
   specs: {},
   categories: [],
   specsError: null,
-  async login(email, password) {
-    const { data } = await request<{ access_token: string }>("auth/token", { method: "POST", form: { username: email, password } });
+  async login(email, password, tenant) {
+    const { data } = await request<{ access_token: string }>("auth/token", { method: "POST", form: loginFields(email, password, tenant) });
     setToken(data.access_token);
     set({ expired: false });
     await getState().load();
