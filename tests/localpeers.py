@@ -1,4 +1,5 @@
-"""Local peers for connector/template tests: an SMTP sink (aiosmtpd) and an HTTP sink, both on 127.0.0.1."""
+"""Local peers for connector/template tests on 127.0.0.1: an SMTP sink (aiosmtpd), a scriptable HTTP peer and
+an HTTP sink answering from routes (the same server)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, Self
+from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
 
@@ -67,43 +69,59 @@ class SmtpSink:
 
 
 @dataclass
-class Request:
+class Req:
+    """One request an `HttpPeer` received: `path` without the query, `target` with it."""
+
     method: str
     path: str
+    query: dict[str, str]
     headers: dict[str, str]
-    body: Any
+    raw: bytes
+    target: str = ""
+
+    def json(self) -> Any:
+        return json.loads(self.raw) if self.raw else None
+
+    @property
+    def body(self) -> Any:
+        """The body as JSON, or as text when it is not JSON (None when empty)."""
+        try:
+            return self.json()
+        except ValueError:
+            return self.raw.decode(errors="replace")
+
+    def form(self) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(self.raw.decode()).items()}
+
+
+Handler = Callable[[Req], tuple[int, dict[str, str], Any]]
 
 
 @dataclass
-class HttpSink:
-    """A tiny HTTP server on 127.0.0.1 that records requests and answers from `routes`.
+class HttpPeer:
+    """A scriptable HTTP server on 127.0.0.1 that records every request: `handler(req) -> (status, headers,
+    body)` (a bytes body is sent as it is, anything else as JSON)."""
 
-    `routes[(METHOD, path)]` is `(status, json_body)` or a callable `(Request) -> (status, json_body)`;
-    anything else answers 200 `{"ok": true}`.
-    """
-
-    routes: dict[tuple[str, str], Any] = field(default_factory=dict)
-    requests: list[Request] = field(default_factory=list)
+    handler: Handler
+    requests: list[Req] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        sink = self
+        peer = self
 
         class H(BaseHTTPRequestHandler):
             def _serve(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                try:
-                    body: Any = json.loads(raw) if raw else None
-                except ValueError:
-                    body = raw.decode(errors="replace")
-                path = self.path.split("?", 1)[0]
-                req = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                sink.requests.append(req)
-                route = sink.routes.get((self.command, path), (200, {"ok": True}))
-                status, payload = route(req) if callable(route) else route
-                data = json.dumps(payload).encode()
+                parts = urlsplit(self.path)
+                req = Req(self.command, parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()},
+                          {k.lower(): v for k, v in self.headers.items()}, raw, self.path)
+                peer.requests.append(req)
+                status, headers, body = peer.handler(req)
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header("content-type", "application/json")
+                headers = {"content-type": "application/json", **headers}
+                for k, v in headers.items():
+                    self.send_header(k, v)
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -118,7 +136,7 @@ class HttpSink:
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "HttpSink":
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -126,8 +144,25 @@ class HttpSink:
         self.server.shutdown()
         self.server.server_close()
 
-    def calls(self, method: str, path: str) -> list[Request]:
-        return [r for r in self.requests if r.method == method and r.path.split("?", 1)[0] == path]
+    def on(self, path: str) -> list[Req]:
+        return [r for r in self.requests if r.path == path]
+
+    def calls(self, method: str, path: str) -> list[Req]:
+        return [r for r in self.requests if r.method == method and r.path == path]
 
 
-Route = Callable[[Request], tuple[int, Any]]
+Route = Callable[[Req], tuple[int, Any]]
+
+
+class HttpSink(HttpPeer):
+    """An `HttpPeer` that answers from `routes`: `routes[(METHOD, path)]` is `(status, json_body)` or a
+    callable `(Req) -> (status, json_body)`; anything else answers 200 `{"ok": true}`."""
+
+    def __init__(self, routes: dict[tuple[str, str], Any] | None = None) -> None:
+        self.routes: dict[tuple[str, str], Any] = routes if routes is not None else {}
+        super().__init__(self._route)
+
+    def _route(self, req: Req) -> tuple[int, dict[str, str], Any]:
+        route = self.routes.get((req.method, req.path), (200, {"ok": True}))
+        status, payload = route(req) if callable(route) else route
+        return status, {}, payload

@@ -44,7 +44,7 @@ async def test_http_request_output_and_failure(http, tenant_a, worker):
                             json={"config": {"url": sink.url + "/ok?q={{ input.q }}"}, "input": {"q": "x1"}})
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "completed" and r.json()["output"]["body"] == {"hello": "world"}
-        assert [c.path for c in sink.calls("GET", "/ok")] == ["/ok?q=x1"]
+        assert [c.target for c in sink.calls("GET", "/ok")] == ["/ok?q=x1"]
         r = await http.post(URL.format("http.request"), headers=tenant_a.h("developer"),
                             json={"config": {"url": sink.url + "/gone"}})
         assert r.status_code == 200, r.text

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from cli.main import main
 from tests.api._util import wait_status
-from tests.connectors.httppeer import HttpPeer
+from tests.localpeers import HttpPeer
 from wfo.db import create_engine, create_sessionmaker
 from wfo.models import Tenant
 from wfo.models_credentials import Credential

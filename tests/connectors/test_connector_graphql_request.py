@@ -8,8 +8,8 @@ from connectors.base import ComponentError
 from connectors.graphql_request import GraphqlRequest
 from connectors.registry import default_registry
 from tests.connectors.conftest import FAST_RETRY
-from tests.connectors.httppeer import HttpPeer, Req
 from tests.helpers import defn, node
+from tests.localpeers import HttpPeer, Req
 from workflows.validation import validate_definition
 
 ORDERS = {"1": {"id": "1", "total": 30}}

@@ -13,8 +13,8 @@ from connectors.base import ComponentError
 from connectors.http import HttpRequest
 from connectors.registry import default_registry
 from tests.connectors.conftest import FAST_RETRY
-from tests.connectors.httppeer import HttpPeer, Req
 from tests.helpers import defn, node
+from tests.localpeers import HttpPeer, Req
 from wfo.settings import Settings
 from workflows.validation import validate_definition
 

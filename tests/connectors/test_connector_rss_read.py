@@ -8,8 +8,8 @@ from connectors.base import ComponentError
 from connectors.registry import default_registry
 from connectors.rss_read import RssRead
 from tests.connectors.conftest import FAST_RETRY
-from tests.connectors.httppeer import HttpPeer, Req
 from tests.helpers import defn, node
+from tests.localpeers import HttpPeer, Req
 from workflows.validation import validate_definition
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Shop news</title><link>http://shop/</link>

@@ -12,8 +12,8 @@ from connectors.base import ComponentError
 from connectors.registry import default_registry
 from connectors.sms_send import SmsSend
 from tests.connectors.conftest import FAST_RETRY
-from tests.connectors.httppeer import HttpPeer, Req
 from tests.helpers import defn, node
+from tests.localpeers import HttpPeer, Req
 from workflows.validation import validate_definition
 
 SID, TOKEN = "AC" + "1" * 32, "twilio-auth-token-1"

@@ -14,8 +14,8 @@ import pytest
 
 from activities.services import EnvSecrets, SecretNotFound, SecretTenant, tenant_slug
 from tests.connectors.conftest import history_bytes
-from tests.connectors.httppeer import HttpPeer, Req
 from tests.helpers import defn, node
+from tests.localpeers import HttpPeer, Req
 from wfo.credential_types import secret_strings
 from wfo.db import create_engine, create_sessionmaker
 from wfo.executions import start_execution

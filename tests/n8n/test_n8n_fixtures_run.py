@@ -126,7 +126,7 @@ async def test_http_request_and_error_output(run):
     with HttpSink(routes=routes) as api:
         out = await run(imported("http_enrich"), {"api": api.url, "user_id": 7, "trace": "t-1"})
         (get,) = api.calls("GET", "/users/7")
-        assert get.path == "/users/7?expand=roles&trace=t-1"
+        assert get.target == "/users/7?expand=roles&trace=t-1"
         assert get.headers["x-request-id"] == "req-t-1"
         (post,) = api.calls("POST", "/audit")  # onError: no retry unless retryOnFail
         assert post.body == {"user": "Ann", "admin": True}
