@@ -8,18 +8,17 @@ they are what running executions look like).
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import threading
 import uuid
 from http.server import ThreadingHTTPServer
-from pathlib import Path
 
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.engine.conftest import Sink, _Handler
 from tests.engine.handwritten import GreetWorkflow
+from tests.engine.histories.recording import DEFAULT_PG_ADMIN_URL, save_history
 from tests.engine.test_workflow_constructs import ISSUE_EXAMPLE
 from tests.helpers import defn, node
 from wfo.executions import start_execution
@@ -27,8 +26,6 @@ from wfo.settings import Settings
 from wfo.temporal import SEARCH_ATTRIBUTES, temporal_cli_path
 from worker.main import build_worker
 from workflows.types import ExecutionOptions
-
-HERE = Path(__file__).parent
 
 
 def cases(url: str) -> dict[str, tuple[dict, object, dict]]:
@@ -149,9 +146,7 @@ async def main(database_url: str, only: set[str] | None = None) -> None:
                     pass
                 # the first run (continue-as-new chains: the first link)
                 first = env.client.get_workflow_handle(h.id, run_id=h.first_execution_run_id)
-                history = await first.fetch_history()
-                (HERE / f"replay-{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
-                print("recorded", name)
+                save_history(await first.fetch_history(), name)
     finally:
         await env.shutdown()
         server.shutdown()
@@ -159,5 +154,5 @@ async def main(database_url: str, only: set[str] | None = None) -> None:
 
 if __name__ == "__main__":
     # python -m tests.engine.histories.record DATABASE_URL [CASE ...]  (a migrated database; default: all cases)
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/postgres",
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_PG_ADMIN_URL,
                      set(sys.argv[2:]) or None))
