@@ -79,7 +79,8 @@ class Tenant(SQLModel, table=True):
 
 class User(SQLModel, table=True):
     """An email is unique within its tenant only (0011): creating a user never tells whether the email is
-    in use in another tenant. Login finds the account by email and password."""
+    in use in another tenant. Login finds the account by email and password, and asks for the tenant when
+    the email has accounts in several (`api.routes.auth`)."""
 
     __tablename__ = "users"
     __table_args__ = (sa.UniqueConstraint("tenant_id", "email", name="uq_users_tenant_email"),
