@@ -121,8 +121,8 @@ class ComponentActivities:
                 output = await connector.run(config, ctx)
             except ComponentError as err:
                 raise _app_error(err.message, err.type, err.retryable, info.attempt, err.details, secrets) from None
-            except (ExpressionError, SecretNotFound) as err:
-                raise _app_error(str(err), type(err).__name__, False, info.attempt, secrets=secrets) from None
+            except (ExpressionError, SecretNotFound) as err:  # .message: str() of a KeyError quotes it
+                raise _app_error(err.message, type(err).__name__, False, info.attempt, secrets=secrets) from None
             except ApplicationError as err:
                 if not secrets:
                     raise
