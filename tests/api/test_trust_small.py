@@ -83,12 +83,17 @@ async def test_user_create_does_not_reveal_other_tenants_emails(http, tenant_a, 
     r = await http.post("/api/v1/users", headers=tenant_b.h("admin"),
                         json={"email": taken, "password": "a-long-unusual-passphrase-3", "role": "viewer"})
     assert r.status_code == 201, r.text  # same answer as for a fresh email: nothing to learn about tenant A
-    # both accounts log in, each with its own password, into its own tenant
+    # both accounts log in, each with its own password, into its own tenant (named at login: the email
+    # now has accounts in two tenants, see test_auth.test_login_with_an_email_in_two_tenants)
     r = await http.post("/api/v1/auth/token", data={"username": taken, "password": "a-long-unusual-passphrase-3"})
+    assert r.status_code == 409 and r.json()["detail"]["tenants"] == [tenant_b.name]
+    r = await http.post("/api/v1/auth/token", data={"username": taken, "password": "a-long-unusual-passphrase-3",
+                                                    "tenant": tenant_b.name})
     assert r.status_code == 200
     me = (await http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})).json()
     assert me["tenant_id"] == str(tenant_b.id)
-    r = await http.post("/api/v1/auth/token", data={"username": taken, "password": tenant_a.passwords["viewer"]})
+    r = await http.post("/api/v1/auth/token", data={"username": taken, "password": tenant_a.passwords["viewer"],
+                                                    "tenant": tenant_a.name})
     me = (await http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})).json()
     assert me["tenant_id"] == str(tenant_a.id)
     # within one tenant an email is still unique
