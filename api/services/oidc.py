@@ -415,6 +415,8 @@ async def complete_login(settings: Settings, provider: Provider, redis: Any, ses
     access = tokens.get("access_token")
     claims = await validate_id_token(settings, provider, tokens["id_token"], nonce=record["nonce"],
                                      access_token=access if isinstance(access, str) else None)
+    email = claims.get("email")
+    attempt.actor = email.strip().lower() if isinstance(email, str) else f"oidc:{claims['sub'][:64]}"
     role = map_role(settings, claims)
     user, created, linked = await _find_or_provision(session, settings, provider, claims, role, attempt)
     token = security.create_access_token(settings, user_id=user.id, tenant_id=user.tenant_id, role=user.role)
