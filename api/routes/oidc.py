@@ -6,8 +6,9 @@
   token in the URL fragment (`#sso_token=...`: a fragment is never sent to a server nor in a Referer; the
   web app stores it and removes it from the address bar at once)
 
-Login and callback answer 404 while SSO is not configured. Every callback is audited as an `auth.oidc` row
-(success or failure, with the status the browser got); the audit middleware records only mutating
+Login and callback answer 404 while SSO is not configured. Every callback, and every login that could not
+start (IdP or Redis down), is audited as an `auth.oidc` row (success or failure, with the status the browser
+got); the audit middleware records only mutating
 requests, so this route appends its row itself.
 """
 
@@ -57,7 +58,12 @@ async def sso_config(settings: SettingsDep):
 @router.get("/login", status_code=302, response_class=RedirectResponse)
 async def sso_login(request: Request, settings: SettingsDep):
     oidc.require_enabled(settings)
-    start = await oidc.begin_login(settings, _provider(request), request.app.state.get_redis())
+    try:
+        start = await oidc.begin_login(settings, _provider(request), request.app.state.get_redis())
+    except WfoError as exc:  # IdP down, Redis down: a failed login too
+        await _audit(request, http_status(exc), oidc.Attempt())
+        log.info("sso login not started (%s): %s", http_status(exc), exc.message)
+        raise
     response = RedirectResponse(start.url, status_code=302, headers={"Cache-Control": "no-store"})
     response.set_cookie(oidc.BROWSER_COOKIE, start.browser_token, max_age=oidc.STATE_TTL_SECONDS,
                         path=oidc.BROWSER_COOKIE_PATH, httponly=True, samesite="lax", secure=_secure(settings))

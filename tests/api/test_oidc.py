@@ -121,10 +121,11 @@ async def audit_rows(app, actor: str) -> list[tuple[str, int, str | None]]:
         return [(a, s, str(t) if t else None) for a, s, t in rows]
 
 
-async def failures(app) -> int:
+async def failures(app, status: int = 401) -> int:
     async with app.state.engine.connect() as conn:
         return (await conn.execute(text(
-            "SELECT count(*) FROM audit_log WHERE action = 'auth.oidc' AND status = 401 AND actor IS NULL"))).scalar()
+            "SELECT count(*) FROM audit_log WHERE action = 'auth.oidc' AND status = :s AND actor IS NULL"),
+            {"s": status})).scalar()
 
 
 # --- the happy path
@@ -232,19 +233,13 @@ async def test_pkce_verifier_mismatch_is_refused(sso_app, idp):
         r = await victim.get(CALLBACK, params={"state": victim_cb["state"][0], "code": attacker_cb["code"][0]})
     assert r.status_code == 401 and r.json()["detail"] == "the identity provider refused the code: invalid_grant"
     # and the IdP itself refuses a wrong verifier
-    async with httpx.AsyncClient(timeout=10) as c:
-        net_login = await sso_app_login_url(sso_app)
-        r = await c.get(net_login)
+    async with browser(sso_app) as (api, c):
+        r = await c.get((await api.get(LOGIN)).headers["location"])
         code = parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
         r = await c.post(f"{idp.issuer}/token", auth=(idp.client_id, idp.client_secret), data={
             "grant_type": "authorization_code", "code": code, "redirect_uri": BASE + CALLBACK,
             "code_verifier": "x" * 64})
         assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
-
-
-async def sso_app_login_url(app) -> str:
-    async with browser(app) as (api, _):
-        return (await api.get(LOGIN)).headers["location"]
 
 
 async def test_tampered_replayed_and_foreign_state_are_refused(sso_app, idp):
@@ -344,11 +339,24 @@ async def test_unknown_tenant_and_tenant_claim(sso_app, idp, configure, tenant_b
     assert (await me(sso_app, token_of(await sso_login(sso_app, idp))))["tenant_id"] == str(tenant_b.id)
 
 
-async def test_idp_down_is_a_502(sso_app, configure):
+async def test_idp_down_is_a_502_and_audited(sso_app, idp, configure):
     configure(oidc_issuer=f"http://127.0.0.1:{free_port()}", oidc_timeout_seconds=2.0)
+    before = await failures(sso_app, 502)
     async with browser(sso_app) as (api, _):
         r = await api.get(LOGIN)
-    assert r.status_code == 502 and "unreachable" in r.json()["detail"]
+    assert r.status_code == 502 and r.json()["detail"].startswith("the identity provider is unreachable")
+    assert await failures(sso_app, 502) == before + 1
+    # the IdP goes down between the redirect and the callback (token endpoint unreachable)
+    configure()
+    new_user(idp)
+    async with browser(sso_app) as (api, net):
+        cb = await authorize(api, net)
+        sso_app.state.oidc_provider.settings = sso_app.state.settings.model_copy(update={"oidc_timeout_seconds": 2})
+        meta = await sso_app.state.oidc_provider.metadata()
+        meta["token_endpoint"] = f"http://127.0.0.1:{free_port()}/token"
+        r = await api.get(cb)
+    assert r.status_code == 502 and "token endpoint" in r.json()["detail"]
+    assert await failures(sso_app, 502) == before + 2
 
 
 async def test_sso_off_answers_404(http):
