@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-change-me"
@@ -96,42 +96,31 @@ class Settings(BaseSettings):
     """The API's address as people reach it (links in approval emails)."""
 
     # --- OpenID Connect single sign-on (api.services.oidc, docs/sso.md); off unless WFO_OIDC_ISSUER is set
-    oidc_issuer: str | None = Field(default=None, validation_alias=AliasChoices("wfo_oidc_issuer", "oidc_issuer"))
+    wfo_oidc_issuer: str | None = None
     """The IdP's issuer URL (discovery at `<issuer>/.well-known/openid-configuration`). Unset: SSO is off."""
-    oidc_client_id: str | None = Field(default=None, validation_alias=AliasChoices("wfo_oidc_client_id",
-                                                                                  "oidc_client_id"))
-    oidc_client_secret: str | None = Field(default=None, validation_alias=AliasChoices("wfo_oidc_client_secret",
-                                                                                      "oidc_client_secret"))
+    wfo_oidc_client_id: str | None = None
+    wfo_oidc_client_secret: str | None = None
     """Confidential clients only; a public client uses PKCE alone."""
-    oidc_scopes: str = Field(default="openid email profile",
-                             validation_alias=AliasChoices("wfo_oidc_scopes", "oidc_scopes"))
-    oidc_redirect_base: str | None = Field(default=None, validation_alias=AliasChoices("wfo_oidc_redirect_base",
-                                                                                      "oidc_redirect_base"))
+    wfo_oidc_scopes: str = "openid email profile"
+    wfo_oidc_redirect_base: str | None = None
     """Base URL of the API as the browser reaches it (the redirect URI is `<base>/api/v1/auth/oidc/callback`);
     unset: `public_base_url`."""
-    oidc_roles_claim: str = Field(default="groups", validation_alias=AliasChoices("wfo_oidc_roles_claim",
-                                                                                 "oidc_roles_claim"))
+    wfo_oidc_roles_claim: str = "groups"
     """ID-token claim carrying groups/roles (a string or a list; dotted for nested: `realm_access.roles`)."""
-    oidc_role_mapping: dict[str, str] = Field(default={}, validation_alias=AliasChoices("wfo_oidc_role_mapping",
-                                                                                       "oidc_role_mapping"))
+    wfo_oidc_role_mapping: dict[str, str] = {}
     """Claim value -> project role (JSON: `{"wfo-admins": "admin", "staff": "viewer"}`); the highest wins."""
-    oidc_default_role: str | None = Field(default=None, validation_alias=AliasChoices("wfo_oidc_default_role",
-                                                                                     "oidc_default_role"))
+    wfo_oidc_default_role: str | None = None
     """Role when no mapping matches; unset: such a login is refused (403)."""
-    oidc_tenant: str | None = Field(default=None, validation_alias=AliasChoices("wfo_oidc_tenant", "oidc_tenant"))
+    wfo_oidc_tenant: str | None = None
     """Tenant (name or id) SSO users are provisioned into."""
-    oidc_tenant_claim: str | None = Field(default=None, validation_alias=AliasChoices("wfo_oidc_tenant_claim",
-                                                                                     "oidc_tenant_claim"))
-    """Claim naming the tenant (name or id) instead; it wins over `oidc_tenant` when present."""
-    oidc_create_users: bool = Field(default=True, validation_alias=AliasChoices("wfo_oidc_create_users",
-                                                                               "oidc_create_users"))
+    wfo_oidc_tenant_claim: str | None = None
+    """Claim naming the tenant (name or id) instead; it wins over `WFO_OIDC_TENANT` when present."""
+    wfo_oidc_create_users: bool = True
     """Just-in-time provisioning: create a user on first SSO login; off: only already-linked identities."""
-    oidc_link_verified_email: bool = Field(default=False, validation_alias=AliasChoices(
-        "wfo_oidc_link_verified_email", "oidc_link_verified_email"))
+    wfo_oidc_link_verified_email: bool = False
     """Link a first SSO login to an existing password user of the tenant with the same email, if the IdP
     says `email_verified: true`. Off: such a login is refused (409), an admin must decide."""
-    oidc_timeout_seconds: float = Field(default=10.0, validation_alias=AliasChoices("wfo_oidc_timeout_seconds",
-                                                                                   "oidc_timeout_seconds"))
+    wfo_oidc_timeout_seconds: float = 10.0
     """Timeout of each call to the IdP (discovery, JWKS, token)."""
 
     smtp_host: str = "127.0.0.1"
@@ -147,7 +136,8 @@ class Settings(BaseSettings):
                 "SECRET_KEY is the built-in development default; set a real secret "
                 "(ENVIRONMENT=%s)" % self.environment
             )
-        named = [*self.oidc_role_mapping.values(), *([self.oidc_default_role] if self.oidc_default_role else [])]
+        default_role = [self.wfo_oidc_default_role] if self.wfo_oidc_default_role else []
+        named = [*self.wfo_oidc_role_mapping.values(), *default_role]
         bad = sorted({r for r in named if r not in _ROLES})
         if bad:
             raise ValueError(f"WFO_OIDC_ROLE_MAPPING / WFO_OIDC_DEFAULT_ROLE name unknown roles {bad}; "
@@ -156,7 +146,7 @@ class Settings(BaseSettings):
 
     @property
     def oidc_enabled(self) -> bool:
-        return bool(self.oidc_issuer and self.oidc_client_id)
+        return bool(self.wfo_oidc_issuer and self.wfo_oidc_client_id)
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -6,7 +6,8 @@
   token in the URL fragment (`#sso_token=...`: a fragment is never sent to a server nor in a Referer; the
   web app stores it and removes it from the address bar at once)
 
-Login and callback answer 404 while SSO is not configured. Every callback, and every login that could not
+Login and callback answer 404 while SSO is not configured. Their errors are JSON, or a small HTML page with
+the same status and message for a browser (`Accept: text/html`). Every callback, and every login that could not
 start (IdP or Redis down), is audited as an `auth.oidc` row (success or failure, with the status the browser
 got); the audit middleware records only mutating
 requests, so this route appends its row itself.
@@ -14,15 +15,16 @@ requests, so this route appends its row itself.
 
 from __future__ import annotations
 
+import html
 import logging
 from datetime import UTC, datetime
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.deps import SESSION_COOKIE, SESSION_COOKIE_PATH, SessionDep, SettingsDep, client_address
-from api.errors import http_status
+from api.errors import error_body, http_headers, http_status
 from api.schemas import COMMON_ERRORS
 from api.security import access_token_lifetime
 from api.services import oidc
@@ -44,7 +46,7 @@ def _provider(request: Request) -> oidc.Provider:
 
 
 def _secure(settings) -> bool:
-    return (settings.oidc_redirect_base or settings.public_base_url).startswith("https://")
+    return (settings.wfo_oidc_redirect_base or settings.public_base_url).startswith("https://")
 
 
 @router.get("/config")
@@ -63,7 +65,7 @@ async def sso_login(request: Request, settings: SettingsDep):
     except WfoError as exc:  # IdP down, Redis down: a failed login too
         await _audit(request, http_status(exc), oidc.Attempt())
         log.info("sso login not started (%s): %s", http_status(exc), exc.message)
-        raise
+        return _failure(request, exc)
     response = RedirectResponse(start.url, status_code=302, headers={"Cache-Control": "no-store"})
     response.set_cookie(oidc.BROWSER_COOKIE, start.browser_token, max_age=oidc.STATE_TTL_SECONDS,
                         path=oidc.BROWSER_COOKIE_PATH, httponly=True, samesite="lax", secure=_secure(settings))
@@ -82,7 +84,7 @@ async def sso_callback(request: Request, session: SessionDep, settings: Settings
     except WfoError as exc:
         await _audit(request, http_status(exc), attempt)
         log.info("sso login refused (%s): %s", http_status(exc), exc.message)
-        raise
+        return _failure(request, exc)
     await _audit(request, 302, attempt)
     response = RedirectResponse(WEB_APP_PATH + "#sso_token=" + quote(result.access_token, safe=""), status_code=302,
                                 headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
@@ -92,6 +94,19 @@ async def sso_callback(request: Request, session: SessionDep, settings: Settings
     response.set_cookie(SESSION_COOKIE, result.access_token, max_age=lifetime, path=SESSION_COOKIE_PATH,
                         httponly=True, samesite="lax", secure=settings.public_base_url.startswith("https://"))
     return response
+
+
+def _failure(request: Request, exc: WfoError):
+    """The error as JSON (`{"detail": ...}`, like every API error), or, for a browser that navigated here, as
+    a small page saying why, with a way back to the sign-in page (same status)."""
+    if "text/html" not in request.headers.get("accept", ""):
+        raise exc
+    message = html.escape(str(error_body(exc)))
+    page = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in failed</title></head>"
+            f"<body><h1>Single sign-on failed</h1><p data-testid=\"sso-error\">{message}</p>"
+            f"<p><a href=\"{WEB_APP_PATH}login\">Back to sign in</a></p></body></html>")
+    headers = {k: v for k, v in http_headers(exc).items() if k != "WWW-Authenticate"}
+    return HTMLResponse(page, status_code=http_status(exc), headers={**headers, "Cache-Control": "no-store"})
 
 
 async def _audit(request: Request, status: int, attempt: oidc.Attempt) -> None:

@@ -74,7 +74,7 @@ def pkce_challenge(verifier: str) -> str:
 
 
 def redirect_uri(settings: Settings) -> str:
-    return (settings.oidc_redirect_base or settings.public_base_url).rstrip("/") + CALLBACK_PATH
+    return (settings.wfo_oidc_redirect_base or settings.public_base_url).rstrip("/") + CALLBACK_PATH
 
 
 def require_enabled(settings: Settings) -> None:
@@ -96,14 +96,14 @@ class Provider:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.issuer = (settings.oidc_issuer or "").rstrip("/")
+        self.issuer = (settings.wfo_oidc_issuer or "").rstrip("/")
         self._metadata: dict[str, Any] | None = None
         self._metadata_at = 0.0
         self._jwks: jwt.PyJWKSet | None = None
         self._jwks_at = 0.0
 
     def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=httpx.Timeout(self.settings.oidc_timeout_seconds), follow_redirects=False,
+        return httpx.AsyncClient(timeout=httpx.Timeout(self.settings.wfo_oidc_timeout_seconds), follow_redirects=False,
                                  trust_env=False)
 
     def _check_url(self, url: Any, what: str) -> str:
@@ -204,9 +204,9 @@ async def begin_login(settings: Settings, provider: Provider, redis: Any) -> Log
         raise Unavailable("the login state store (Redis) is unavailable") from None
     query = {
         "response_type": "code",
-        "client_id": settings.oidc_client_id,
+        "client_id": settings.wfo_oidc_client_id,
         "redirect_uri": redirect_uri(settings),
-        "scope": settings.oidc_scopes,
+        "scope": settings.wfo_oidc_scopes,
         "state": state,
         "nonce": nonce,
         "code_challenge": pkce_challenge(verifier),
@@ -229,14 +229,14 @@ async def _take_state(redis: Any, state: str) -> dict[str, Any] | None:
 async def _exchange_code(settings: Settings, provider: Provider, code: str, verifier: str) -> dict[str, Any]:
     meta = await provider.metadata()
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri(settings),
-            "code_verifier": verifier, "client_id": settings.oidc_client_id or ""}
+            "code_verifier": verifier, "client_id": settings.wfo_oidc_client_id or ""}
     auth: httpx.BasicAuth | None = None
-    if settings.oidc_client_secret:
+    if settings.wfo_oidc_client_secret:
         methods = meta.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
         if "client_secret_basic" in methods:
-            auth = httpx.BasicAuth(settings.oidc_client_id or "", settings.oidc_client_secret)
+            auth = httpx.BasicAuth(settings.wfo_oidc_client_id or "", settings.wfo_oidc_client_secret)
         else:
-            form["client_secret"] = settings.oidc_client_secret
+            form["client_secret"] = settings.wfo_oidc_client_secret
     try:
         async with provider.client() as client:
             r = await client.post(meta["token_endpoint"], data=form, auth=auth or httpx.USE_CLIENT_DEFAULT,
@@ -273,7 +273,7 @@ async def validate_id_token(settings: Settings, provider: Provider, id_token: st
         raise Unauthorized(f"ID token algorithm {str(alg)[:16]!r} is not accepted (accepted: {allowed})")
     key = await provider.signing_key(header.get("kid"))
     try:
-        claims = jwt.decode(id_token, key.key, algorithms=[alg], audience=settings.oidc_client_id,
+        claims = jwt.decode(id_token, key.key, algorithms=[alg], audience=settings.wfo_oidc_client_id,
                             issuer=provider.issuer, leeway=LEEWAY_SECONDS,
                             options={"require": ["iss", "aud", "sub", "exp", "iat"]})
     except jwt.ExpiredSignatureError:
@@ -291,7 +291,7 @@ async def validate_id_token(settings: Settings, provider: Provider, id_token: st
     except jwt.PyJWTError:
         raise Unauthorized("ID token is invalid") from None
     aud = claims["aud"]
-    if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") != settings.oidc_client_id:
+    if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") != settings.wfo_oidc_client_id:
         raise Unauthorized("ID token is not issued for this client (azp)")
     if not isinstance(claims.get("nonce"), str) or not hmac.compare_digest(claims["nonce"].encode(), nonce.encode()):
         raise Unauthorized("ID token nonce does not match this login")
@@ -317,21 +317,21 @@ def claim(claims: dict[str, Any], path: str) -> Any:
 
 
 def map_role(settings: Settings, claims: dict[str, Any]) -> str:
-    raw = claim(claims, settings.oidc_roles_claim)
+    raw = claim(claims, settings.wfo_oidc_roles_claim)
     values = [raw] if isinstance(raw, str) else [v for v in raw if isinstance(v, str)] if isinstance(raw, list) else []
-    roles = [settings.oidc_role_mapping[v] for v in values if v in settings.oidc_role_mapping]
+    roles = [settings.wfo_oidc_role_mapping[v] for v in values if v in settings.wfo_oidc_role_mapping]
     if roles:
         return max(roles, key=lambda r: ROLE_RANK.get(r, -1))  # Role is a StrEnum: str keys match
-    if settings.oidc_default_role:
-        return settings.oidc_default_role
-    raise Forbidden(f"no role is mapped for this identity (claim {settings.oidc_roles_claim!r}); "
+    if settings.wfo_oidc_default_role:
+        return settings.wfo_oidc_default_role
+    raise Forbidden(f"no role is mapped for this identity (claim {settings.wfo_oidc_roles_claim!r}); "
                     "ask an administrator to grant access")
 
 
 async def _tenant(session: AsyncSession, settings: Settings, claims: dict[str, Any]) -> Tenant:
-    name = claim(claims, settings.oidc_tenant_claim) if settings.oidc_tenant_claim else None
+    name = claim(claims, settings.wfo_oidc_tenant_claim) if settings.wfo_oidc_tenant_claim else None
     if not isinstance(name, str) or not name:
-        name = settings.oidc_tenant
+        name = settings.wfo_oidc_tenant
     if not name:
         raise Forbidden("no tenant to provision single sign-on users into (WFO_OIDC_TENANT)")
     tenant = None
@@ -367,11 +367,11 @@ async def _find_or_provision(session: AsyncSession, settings: Settings, provider
             raise Forbidden("the identity provider sent no usable email claim (scope 'email')")
         existing = (await session.exec(select(User).where(User.tenant_id == tenant.id, User.email == email))).first()
         if existing is not None:
-            if not (settings.oidc_link_verified_email and claims.get("email_verified") is True):
+            if not (settings.wfo_oidc_link_verified_email and claims.get("email_verified") is True):
                 raise Conflict("a user with this email already exists in the tenant and is not linked to this "
                                "identity; an administrator must link it (WFO_OIDC_LINK_VERIFIED_EMAIL)")
             user, linked = existing, True
-        elif not settings.oidc_create_users:
+        elif not settings.wfo_oidc_create_users:
             raise Forbidden("no account is linked to this identity and automatic provisioning is off")
         else:
             name = claims.get("name")

@@ -41,9 +41,9 @@ async def sso_tenant(api_settings):
 @pytest_asyncio.fixture(scope="module")
 async def sso_app(api_settings, temporal_env, idp, sso_tenant):
     settings = api_settings.model_copy(update={
-        "oidc_issuer": idp.issuer, "oidc_client_id": idp.client_id, "oidc_client_secret": idp.client_secret,
-        "oidc_redirect_base": BASE, "oidc_role_mapping": MAPPING, "oidc_tenant": sso_tenant.name,
-        "oidc_timeout_seconds": 5.0})
+        "wfo_oidc_issuer": idp.issuer, "wfo_oidc_client_id": idp.client_id, "wfo_oidc_client_secret": idp.client_secret,
+        "wfo_oidc_redirect_base": BASE, "wfo_oidc_role_mapping": MAPPING, "wfo_oidc_tenant": sso_tenant.name,
+        "wfo_oidc_timeout_seconds": 5.0})
     application = create_app(settings, temporal_client=temporal_env.client, reconcile_interval=None)
     async with application.router.lifespan_context(application):
         yield application
@@ -195,10 +195,10 @@ async def test_role_comes_from_the_group_claim_and_follows_the_idp(sso_app, idp)
 
 
 async def test_nested_roles_claim_and_default_role(sso_app, idp, configure):
-    configure(oidc_roles_claim="realm_access.roles")
+    configure(wfo_oidc_roles_claim="realm_access.roles")
     new_user(idp, None, realm_access={"roles": ["wfo-ops"]})
     assert (await me(sso_app, token_of(await sso_login(sso_app, idp))))["role"] == "operator"
-    configure(oidc_default_role="viewer")
+    configure(wfo_oidc_default_role="viewer")
     new_user(idp, ["nothing-mapped"])
     assert (await me(sso_app, token_of(await sso_login(sso_app, idp))))["role"] == "viewer"
 
@@ -206,7 +206,7 @@ async def test_nested_roles_claim_and_default_role(sso_app, idp, configure):
 async def test_public_client_without_secret(sso_app, idp, configure):
     idp.client_secret = None
     try:
-        configure(oidc_client_secret=None)
+        configure(wfo_oidc_client_secret=None)
         new_user(idp, ["wfo-viewers"])
         assert (await me(sso_app, token_of(await sso_login(sso_app, idp))))["role"] == "viewer"
     finally:
@@ -221,6 +221,12 @@ async def test_unmapped_group_is_refused_and_audited(sso_app, idp):
     r = await sso_login(sso_app, idp)
     assert r.status_code == 403 and "no role is mapped" in r.json()["detail"]
     assert await audit_rows(sso_app, claims["email"]) == [("auth.oidc", 403, None)]
+    # a browser gets the same status and message as a page, with a way back
+    async with browser(sso_app) as (api, net):
+        r = await api.get(await authorize(api, net), headers={"Accept": "text/html,*/*;q=0.8"})
+    assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
+    assert "no role is mapped for this identity (claim &#x27;groups&#x27;)" in r.text
+    assert 'href="/workflow_orchestration/login"' in r.text
 
 
 async def test_pkce_verifier_mismatch_is_refused(sso_app, idp):
@@ -317,30 +323,30 @@ async def test_existing_email_is_not_taken_over_and_provisioning_can_be_off(sso_
     new_user(idp, ["wfo-admins"], email=existing.email)
     r = await sso_login(sso_app, idp)
     assert r.status_code == 409 and "already exists" in r.json()["detail"]
-    configure(oidc_link_verified_email=True)
+    configure(wfo_oidc_link_verified_email=True)
     idp.user["email_verified"] = False
     assert (await sso_login(sso_app, idp)).status_code == 409
     idp.user["email_verified"] = True
     who = await me(sso_app, token_of(await sso_login(sso_app, idp)))
     assert who["id"] == str(existing.id) and who["role"] == "admin"
-    configure(oidc_create_users=False)
+    configure(wfo_oidc_create_users=False)
     new_user(idp, ["wfo-admins"])
     r = await sso_login(sso_app, idp)
     assert r.status_code == 403 and "provisioning is off" in r.json()["detail"]
 
 
 async def test_unknown_tenant_and_tenant_claim(sso_app, idp, configure, tenant_b):
-    configure(oidc_tenant="no-such-tenant")
+    configure(wfo_oidc_tenant="no-such-tenant")
     new_user(idp)
     r = await sso_login(sso_app, idp)
     assert r.status_code == 403 and "does not exist" in r.json()["detail"]
-    configure(oidc_tenant_claim="org")
+    configure(wfo_oidc_tenant_claim="org")
     new_user(idp, org=str(tenant_b.id))
     assert (await me(sso_app, token_of(await sso_login(sso_app, idp))))["tenant_id"] == str(tenant_b.id)
 
 
 async def test_idp_down_is_a_502_and_audited(sso_app, idp, configure):
-    configure(oidc_issuer=f"http://127.0.0.1:{free_port()}", oidc_timeout_seconds=2.0)
+    configure(wfo_oidc_issuer=f"http://127.0.0.1:{free_port()}", wfo_oidc_timeout_seconds=2.0)
     before = await failures(sso_app, 502)
     async with browser(sso_app) as (api, _):
         r = await api.get(LOGIN)
@@ -351,7 +357,7 @@ async def test_idp_down_is_a_502_and_audited(sso_app, idp, configure):
     new_user(idp)
     async with browser(sso_app) as (api, net):
         cb = await authorize(api, net)
-        sso_app.state.oidc_provider.settings = sso_app.state.settings.model_copy(update={"oidc_timeout_seconds": 2})
+        sso_app.state.oidc_provider.settings = sso_app.state.settings.model_copy(update={"wfo_oidc_timeout_seconds": 2})
         meta = await sso_app.state.oidc_provider.metadata()
         meta["token_endpoint"] = f"http://127.0.0.1:{free_port()}/token"
         r = await api.get(cb)
