@@ -257,6 +257,7 @@ async def _exchange_code(settings: Settings, provider: Provider, code: str, veri
     raise UpstreamError(f"the identity provider's token endpoint answered {r.status_code}")
 
 
+_KEY_TYPE = {"RS": "RSA", "PS": "RSA", "ES": "EC"}  # EdDSA: OKP
 _AT_HASH = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
 
 
@@ -272,6 +273,8 @@ async def validate_id_token(settings: Settings, provider: Provider, id_token: st
     if alg not in allowed:
         raise Unauthorized(f"ID token algorithm {str(alg)[:16]!r} is not accepted (accepted: {allowed})")
     key = await provider.signing_key(header.get("kid"))
+    if key.key_type != _KEY_TYPE.get(str(alg)[:2], "OKP"):
+        raise Unauthorized(f"ID token algorithm {alg} does not fit its key ({key.key_type})")
     try:
         claims = jwt.decode(id_token, key.key, algorithms=[alg], audience=settings.wfo_oidc_client_id,
                             issuer=provider.issuer, leeway=LEEWAY_SECONDS,
@@ -288,7 +291,7 @@ async def validate_id_token(settings: Settings, provider: Provider, id_token: st
         raise Unauthorized("ID token is not valid yet (iat/nbf)") from None
     except jwt.MissingRequiredClaimError as exc:
         raise Unauthorized(f"ID token lacks the {exc.claim!r} claim") from None
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, ValueError, TypeError):
         raise Unauthorized("ID token is invalid") from None
     aud = claims["aud"]
     if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") != settings.wfo_oidc_client_id:

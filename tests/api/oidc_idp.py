@@ -4,7 +4,7 @@ Discovery, JWKS (an RSA key generated here), an authorize endpoint that auto-app
 back with a one-time code bound to the PKCE challenge, nonce and redirect URI), and a token endpoint that
 checks client authentication, the code, the redirect URI and the PKCE verifier (S256), then signs an ID
 token. Knobs to misbehave: `overrides` (claims of the next ID tokens), `sign_with` (another private key: a
-bad signature), `kid`.
+bad signature), `sign_hs256` (HMAC with the client secret), `kid`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def new_key() -> rsa.RSAPrivateKey:
 class TestIdP:
     __test__ = False  # not a pytest class
 
-    def __init__(self, *, client_id: str = "wfo-test", client_secret: str | None = "idp-client-s3cret") -> None:
+    def __init__(self, *, client_id: str = "wfo-test", client_secret: str | None = "idp-client-s3cret-0123456789abcdef") -> None:
         self.client_id = client_id
         self.client_secret = client_secret
         self.key = new_key()
@@ -50,6 +50,7 @@ class TestIdP:
                                      "name": "SSO User", "groups": ["wfo-viewers"]}
         self.overrides: dict[str, Any] = {}
         self.sign_with: rsa.RSAPrivateKey | None = None
+        self.sign_hs256 = False  # sign with the client secret (HS256): the algorithm-confusion attack
         self.codes: dict[str, dict[str, Any]] = {}
         self.issued: list[str] = []  # every code, ID token and access token handed out (for log greps)
         self.token_calls = 0
@@ -141,7 +142,10 @@ class TestIdP:
                   "nonce": grant["nonce"], "at_hash": b64url(hashlib.sha256(access_token.encode()).digest()[:16]),
                   **grant["user"], **self.overrides}
         claims = {k: v for k, v in claims.items() if v is not None}
-        id_token = jwt.encode(claims, self.sign_with or self.key, algorithm="RS256", headers={"kid": self.kid})
+        if self.sign_hs256:
+            id_token = jwt.encode(claims, self.client_secret or "x" * 32, algorithm="HS256", headers={"kid": self.kid})
+        else:
+            id_token = jwt.encode(claims, self.sign_with or self.key, algorithm="RS256", headers={"kid": self.kid})
         self.issued += [id_token, access_token]
         return JSONResponse({"access_token": access_token, "token_type": "Bearer", "expires_in": 300,
                              "id_token": id_token})

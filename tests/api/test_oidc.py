@@ -65,7 +65,7 @@ def configure(sso_app):
 
 @pytest.fixture(autouse=True)
 def fresh_idp(idp):
-    idp.overrides, idp.sign_with = {}, None
+    idp.overrides, idp.sign_with, idp.sign_hs256 = {}, None, False
     yield
 
 
@@ -210,7 +210,7 @@ async def test_public_client_without_secret(sso_app, idp, configure):
         new_user(idp, ["wfo-viewers"])
         assert (await me(sso_app, token_of(await sso_login(sso_app, idp))))["role"] == "viewer"
     finally:
-        idp.client_secret = "idp-client-s3cret"
+        idp.client_secret = "idp-client-s3cret-0123456789abcdef"
 
 
 # --- refusals
@@ -279,6 +279,7 @@ async def test_tampered_replayed_and_foreign_state_are_refused(sso_app, idp):
     ({"at_hash": "AAAAAAAAAAAAAAAAAAAAAA"}, "ID token at_hash does not match the access token"),
     ("bad-signature", "ID token signature is invalid"),
     ("unknown-kid", "ID token signed with a key the identity provider does not publish"),
+    ("hs256", "ID token algorithm 'HS256' is not accepted (accepted: ['RS256'])"),
 ])
 async def test_bad_id_tokens_are_refused(sso_app, idp, override, message):
     claims = new_user(idp, ["wfo-admins"])
@@ -287,6 +288,8 @@ async def test_bad_id_tokens_are_refused(sso_app, idp, override, message):
         idp.sign_with = new_key()
     elif override == "unknown-kid":
         idp.kid = "rotated-away"
+    elif override == "hs256":
+        idp.sign_hs256 = True
     else:
         idp.overrides = override
     before = await failures(sso_app)
