@@ -25,6 +25,7 @@ from wfo.errors import (
     TooLarge,
     Unauthorized,
     Unavailable,
+    UpstreamError,
     WfoError,
 )
 
@@ -39,6 +40,7 @@ STATUS: dict[type[WfoError], int] = {
     TooLarge: 413,
     RateLimited: 429,
     Unavailable: 503,
+    UpstreamError: 502,
 }
 
 
@@ -90,7 +92,7 @@ def messages(exc: WfoError) -> list[str]:
 
 GRAPHQL_CODES: dict[int, str] = {400: "BAD_USER_INPUT", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT",
                                   412: "PRECONDITION_FAILED", 413: "PAYLOAD_TOO_LARGE", 422: "BAD_USER_INPUT",
-                                  429: "RATE_LIMITED", 503: "UNAVAILABLE"}
+                                  429: "RATE_LIMITED", 502: "UNAVAILABLE", 503: "UNAVAILABLE"}
 
 
 def graphql_code(exc: WfoError) -> str:

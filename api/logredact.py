@@ -7,10 +7,10 @@ import logging
 import re
 
 _SECRET_QUERY = re.compile(
-    r"((?:^|[?&;])[^=&;\s?]*(?:token|passw|pwd|secret|key|sig|auth|credential|session|code)[^=&;\s]*=)[^&;\s]*",
+    r"((?:^|[?&;])[^=&;\s?]*(?:token|passw|pwd|secret|key|sig|auth|credential|session|code|state)[^=&;\s]*=)[^&;\s]*",
     re.I)
 """A query parameter whose name mentions a credential (`token`, `access_token`, `password`, `client_secret`,
-`key`, `api_key`, `signature`, `auth`, `code`...): its value is replaced by `***`."""
+`key`, `api_key`, `signature`, `auth`, `code`, SSO `state`...): its value is replaced by `***`."""
 
 
 def redact_url(text: str) -> str:

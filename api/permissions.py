@@ -64,6 +64,10 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/alerts/rules/{rule_id}"): P.WORKFLOW_EDIT,
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("GET", "/api/v1/auth/me"): P.READ,
+    # OpenID Connect single sign-on (api/routes/oidc.py): how one logs in, so public; 404 while not configured
+    ("GET", "/api/v1/auth/oidc/config"): PUBLIC,
+    ("GET", "/api/v1/auth/oidc/login"): PUBLIC,
+    ("GET", "/api/v1/auth/oidc/callback"): PUBLIC,
     ("GET", "/api/v1/audit"): P.ADMIN_SYSTEM,
     # Temporal payload codec (api.routes.codec; tenant-checked per payload; preflights carry no credentials)
     ("POST", "/api/v1/codec/decode"): P.READ,

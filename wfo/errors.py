@@ -20,6 +20,7 @@ from workflows.errors import (
     TooLarge,
     Unauthorized,
     Unavailable,
+    UpstreamError,
     WfoError,
 )
 
@@ -34,5 +35,6 @@ __all__ = [
     "TooLarge",
     "Unauthorized",
     "Unavailable",
+    "UpstreamError",
     "WfoError",
 ]

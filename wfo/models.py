@@ -96,6 +96,21 @@ class User(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class UserIdentity(SQLModel, table=True):
+    """An external (OpenID Connect) identity linked to a user: the IdP's `iss` + `sub` (0016). SSO finds the
+    user by this pair, never by email alone."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (sa.UniqueConstraint("issuer", "subject", name="uq_user_identities_issuer_subject"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    issuer: str = Field(max_length=1024)
+    subject: str = Field(max_length=255)
+    created_at: datetime = _ts()
+    last_login_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_keys"
 

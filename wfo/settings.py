@@ -9,6 +9,7 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-change-me"
+_ROLES = ("admin", "developer", "operator", "viewer")  # wfo.models.Role (checked by tests/unit/test_sso_settings.py)
 
 
 class Settings(BaseSettings):
@@ -94,6 +95,34 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:5000"
     """The API's address as people reach it (links in approval emails)."""
 
+    # --- OpenID Connect single sign-on (api.services.oidc, docs/sso.md); off unless WFO_OIDC_ISSUER is set
+    wfo_oidc_issuer: str | None = None
+    """The IdP's issuer URL (discovery at `<issuer>/.well-known/openid-configuration`). Unset: SSO is off."""
+    wfo_oidc_client_id: str | None = None
+    wfo_oidc_client_secret: str | None = None
+    """Confidential clients only; a public client uses PKCE alone."""
+    wfo_oidc_scopes: str = "openid email profile"
+    wfo_oidc_redirect_base: str | None = None
+    """Base URL of the API as the browser reaches it (the redirect URI is `<base>/api/v1/auth/oidc/callback`);
+    unset: `public_base_url`."""
+    wfo_oidc_roles_claim: str = "groups"
+    """ID-token claim carrying groups/roles (a string or a list; dotted for nested: `realm_access.roles`)."""
+    wfo_oidc_role_mapping: dict[str, str] = {}
+    """Claim value -> project role (JSON: `{"wfo-admins": "admin", "staff": "viewer"}`); the highest wins."""
+    wfo_oidc_default_role: str | None = None
+    """Role when no mapping matches; unset: such a login is refused (403)."""
+    wfo_oidc_tenant: str | None = None
+    """Tenant (name or id) SSO users are provisioned into."""
+    wfo_oidc_tenant_claim: str | None = None
+    """Claim naming the tenant (name or id) instead; it wins over `WFO_OIDC_TENANT` when present."""
+    wfo_oidc_create_users: bool = True
+    """Just-in-time provisioning: create a user on first SSO login; off: only already-linked identities."""
+    wfo_oidc_link_verified_email: bool = False
+    """Link a first SSO login to an existing password user of the tenant with the same email, if the IdP
+    says `email_verified: true`. Off: such a login is refused (409), an admin must decide."""
+    wfo_oidc_timeout_seconds: float = 10.0
+    """Timeout of each call to the IdP (discovery, JWKS, token)."""
+
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str | None = None
@@ -107,7 +136,17 @@ class Settings(BaseSettings):
                 "SECRET_KEY is the built-in development default; set a real secret "
                 "(ENVIRONMENT=%s)" % self.environment
             )
+        default_role = [self.wfo_oidc_default_role] if self.wfo_oidc_default_role else []
+        named = [*self.wfo_oidc_role_mapping.values(), *default_role]
+        bad = sorted({r for r in named if r not in _ROLES})
+        if bad:
+            raise ValueError(f"WFO_OIDC_ROLE_MAPPING / WFO_OIDC_DEFAULT_ROLE name unknown roles {bad}; "
+                             f"roles are {list(_ROLES)}")
         return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.wfo_oidc_issuer and self.wfo_oidc_client_id)
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -72,3 +72,8 @@ class Unavailable(WfoError):
     def __init__(self, message: str, *, retry_after: int = 5, detail: object = None) -> None:
         super().__init__(message, detail=detail)
         self.retry_after = retry_after
+
+
+class UpstreamError(WfoError):
+    """A remote service we depend on for this request (e.g. the SSO identity provider) is down or answered
+    something unusable; nothing was done."""

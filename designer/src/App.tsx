@@ -3,6 +3,8 @@ import { NavLink, Navigate, Route, Routes, useLocation } from "react-router-dom"
 import { tenantChoice } from "./lib/login";
 import { useSession, can, PERM } from "./lib/session";
 import { ErrorBox } from "./ui/common";
+import { get } from "./lib/api";
+import type { SsoConfig } from "./lib/sso";
 import { Dashboard } from "./pages/Dashboard";
 import { Library } from "./pages/Library";
 // the canvas, the forms and the editor are loaded when first needed: the dashboard stays light on a phone
@@ -55,6 +57,23 @@ export function LoginForm({ onDone, testid = "login-form" }: { onDone?: () => vo
   );
 }
 
+/** "Sign in with SSO", shown only when the API says single sign-on is configured. */
+function SsoButton() {
+  const [config, setConfig] = useState<SsoConfig | null>(null);
+  useEffect(() => {
+    let live = true;
+    get<SsoConfig>("auth/oidc/config").then((c) => { if (live) setConfig(c); }).catch(() => {});
+    return () => { live = false; };
+  }, []);
+  if (!config?.enabled || !config.login_url) return null;
+  return (
+    <div className="sso-login">
+      <div className="muted sso-or">or</div>
+      <a className="button" href={config.login_url} data-testid="login-sso">Sign in with SSO</a>
+    </div>
+  );
+}
+
 function LoginPage() {
   const me = useSession((s) => s.me);
   const loc = useLocation() as any;
@@ -65,6 +84,7 @@ function LoginPage() {
         <h1><span className="logo">◆</span> wfo</h1>
         <p className="muted">Durable workflow orchestration</p>
         <LoginForm />
+        <SsoButton />
       </div>
     </div>
   );

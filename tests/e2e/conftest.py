@@ -16,10 +16,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
+
+from tests.api.oidc_idp import TestIdP
 
 ROOT = Path(__file__).resolve().parents[2]
 DESIGNER = ROOT / "designer"
@@ -68,6 +71,7 @@ class Stack:
     admin_token: str
     viewer_token: str
     procs: list[subprocess.Popen] = field(default_factory=list)
+    idp: Any = None  # tests.api.oidc_idp.TestIdP: single sign-on is configured against it
 
     @property
     def app_url(self) -> str:
@@ -78,7 +82,7 @@ class Stack:
                             headers={"Authorization": f"Bearer {token or self.admin_token}"})
 
 
-async def _create_users(settings) -> None:
+async def _create_users(settings) -> str:
     from api import security
     from wfo.db import create_engine, create_sessionmaker
     from wfo.models import Role, Tenant, User
@@ -94,6 +98,7 @@ async def _create_users(settings) -> None:
             s.add(User(tenant_id=tenant.id, email=VIEWER_EMAIL, role=Role.viewer.value, full_name="Vic Viewer",
                        hashed_password=security.hash_password(VIEWER_PASSWORD)))
             await s.commit()
+            return tenant.name
     finally:
         await engine.dispose()
 
@@ -129,11 +134,16 @@ async def e2e_stack(temporal_env, database_url):
     settings = Settings(environment="test", database_url=database_url, redis_url=redis_url,
                         temporal_address=temporal_env.client.service_client.config.target_host,
                         temporal_task_queue=queue)
-    await _create_users(settings)
+    tenant_name = await _create_users(settings)
+    port = free_port()
+    idp = TestIdP().start()  # single sign-on against a local IdP (tests/api/oidc_idp.py)
     env = {**os.environ, "ENVIRONMENT": "test", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
            "TEMPORAL_ADDRESS": settings.temporal_address, "TEMPORAL_TASK_QUEUE": queue,
-           "TEMPORAL_UI_URL": "http://127.0.0.1:8233", "PYTHONPATH": str(ROOT)}
-    port = free_port()
+           "TEMPORAL_UI_URL": "http://127.0.0.1:8233", "PYTHONPATH": str(ROOT),
+           "WFO_OIDC_ISSUER": idp.issuer, "WFO_OIDC_CLIENT_ID": idp.client_id,
+           "WFO_OIDC_CLIENT_SECRET": idp.client_secret or "", "WFO_OIDC_REDIRECT_BASE": f"http://127.0.0.1:{port}",
+           "WFO_OIDC_ROLE_MAPPING": '{"wfo-devs": "developer", "wfo-viewers": "viewer"}',
+           "WFO_OIDC_TENANT": tenant_name}
     procs = [
         subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "127.0.0.1",
                           "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env, cwd=ROOT),
@@ -143,7 +153,7 @@ async def e2e_stack(temporal_env, database_url):
     try:
         _wait_http(base + "/health", procs)
         stack = Stack(base_url=base, admin_token=_token(base, ADMIN_EMAIL, ADMIN_PASSWORD),
-                      viewer_token=_token(base, VIEWER_EMAIL, VIEWER_PASSWORD), procs=procs)
+                      viewer_token=_token(base, VIEWER_EMAIL, VIEWER_PASSWORD), procs=procs, idp=idp)
         yield stack
     finally:
         for p in procs:
@@ -153,6 +163,7 @@ async def e2e_stack(temporal_env, database_url):
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
+        idp.stop()
 
 
 @pytest.fixture(scope="session")

@@ -518,3 +518,20 @@ def test_version_history_diff_restore_and_missing_endpoints(browser, e2e_stack):
     expect(page.get_by_test_id("count-completed").locator(".n")).to_have_text(str(completed))
     shot(page, "dashboard-filled")
     ctx.close()
+
+
+def test_sign_in_with_sso(browser, e2e_stack):
+    """The login page offers SSO (the stack is configured against a local IdP); the IdP approves a user of
+    the `wfo-devs` group, who lands on the dashboard as a developer, with the token out of the address bar."""
+    e2e_stack.idp.user = {"sub": "e2e-sso-dev", "email": "sso-dev@e2e.test", "email_verified": True,
+                          "name": "Sam Sso", "groups": ["wfo-devs"]}
+    ctx = new_context(browser, e2e_stack)
+    page = ctx.new_page()
+    page.goto(e2e_stack.app_url + "/login")
+    page.get_by_test_id("login-sso").click()
+    expect(page.get_by_test_id("dashboard")).to_be_visible()
+    expect(page.get_by_test_id("current-role")).to_have_text("developer")
+    expect(page.get_by_test_id("current-user")).to_contain_text("sso-dev@e2e.test")
+    assert "sso_token" not in page.url
+    shot(page, "sso-login")
+    ctx.close()

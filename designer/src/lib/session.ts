@@ -3,6 +3,9 @@ import { create } from "zustand";
 import { get, request, setToken, getToken, onUnauthorized } from "./api";
 import { loginFields } from "./login";
 import type { ComponentSpec, Me } from "./types";
+import { adoptSsoToken } from "./sso";
+
+adoptSsoToken(); // back from single sign-on: the token is in the URL fragment (before `loading` is computed)
 
 interface SessionState {
   me: Me | null;
