@@ -7,7 +7,7 @@ reads, preflights, the codec endpoint (it changes nothing). Per row: the actor (
 and id (from the route), status, client address, and the sha256 of the request body (never for logins: a
 hash of a password form is a brute-force oracle), and the resource's state hashes before and after the
 change where the service reported them (`wfo.audit.audit_state`, collected in the request's audit scope;
-the resource id too when the route has none, e.g. a create).
+the resource is then the one the service named, e.g. the id a create made).
 
 Appends are group-committed (`wfo.audit.Appender`, one per app, closed by the app's lifespan): the row is
 committed before the request's task finishes. An append that fails is logged at ERROR (the answer has gone
@@ -84,10 +84,13 @@ class AuditMiddleware:
                       tenant_id=getattr(principal, "tenant_id", None), actor=getattr(principal, "name", None),
                       actor_kind=getattr(principal, "kind", None), resource_type=rtype, resource_id=rid,
                       client=client[0] if client else None, body_hash=body_hash(body) if body else None)
-        entry.before_hash, entry.after_hash = changes.hashes
-        if entry.resource_id is None and len(changes.resources) == 1:
+        if status < 400:  # a refusal changed nothing, whatever the service saw before refusing
+            entry.before_hash, entry.after_hash = changes.hashes
+        if len(changes.resources) == 1 and changes.resource_id is not None:
+            # the row names the resource whose state it hashes (a create has no id in its route; a trigger's
+            # route starts with its workflow's id; a retry names the execution it started)
+            entry.resource_type = changes.resource_type or entry.resource_type
             entry.resource_id = changes.resource_id
-            entry.resource_type = entry.resource_type or changes.resource_type
         if path == LOGIN_PATH:
             tried = parse_qs(body.decode("utf-8", "replace")).get("username", [""])[0].strip().lower()[:320]
             entry.action, entry.actor, entry.actor_kind, entry.body_hash = "auth.login", tried or None, "login", None

@@ -147,11 +147,15 @@ class Scope:
     resource_id: str | None = None
     resources: set[tuple[str | None, str | None]] = field(default_factory=set)
     has_before: bool = False
+    has_after: bool = False
 
     @property
     def hashes(self) -> tuple[str | None, str | None]:
-        """(before, after); none when the request changed several resources (e.g. a bulk call)."""
-        return (None, None) if len(self.resources) > 1 else (self.before_hash, self.after_hash)
+        """(before, after); none when the request changed several resources (e.g. a bulk call) or reported
+        no outcome (a `before` without an `after`: refused or repeated, nothing changed)."""
+        if len(self.resources) > 1 or not self.has_after:
+            return None, None
+        return self.before_hash, self.after_hash
 
 
 _scope: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("wfo_audit_scope", default=None)
@@ -188,7 +192,7 @@ def audit_state(*, before: Any = _UNSET, after: Any = _UNSET, resource_type: str
     if before is not _UNSET and not scope.has_before:
         scope.before_hash, scope.has_before = state_hash(before), True
     if after is not _UNSET:
-        scope.after_hash = state_hash(after)
+        scope.after_hash, scope.has_after = state_hash(after), True
 
 
 # ------------------------------------------------------------------------------------------ appends

@@ -375,6 +375,7 @@ async def resolve_complete_task(_, info: GraphQLResolveInfo, id: str, decision: 
     try:
         async with ctx.lock:
             row = await task_svc.load(ctx.session, ctx.principal, id)
+            task_svc.audit_before(row)
             client = await ctx.temporal()
             result = await task_svc.decide_once(ctx.session, client, row.execution_id,
                                                 task_svc.principal_decision(ctx.principal, id, body, idempotencyKey,

@@ -182,6 +182,12 @@ async def list_tasks(session, principal, *, status_: str | None = "pending", wor
                     total_capped=total > COUNT_CAP)
 
 
+def audit_before(row: Task) -> None:
+    """The task as it stood before a decision, for the decision's audit row (REST, GraphQL, signed links)."""
+    audit_state(before={"id": row.id, "execution_id": row.execution_id, "status": row.status,
+                        "votes": list(row.votes or [])}, resource_type="tasks")
+
+
 async def decide(client, execution_id: str, decision: Decision) -> dict[str, Any]:
     """Send the decision as the execution's `approval.decide` Update; a refusal becomes its HTTP error."""
     handle = client.get_workflow_handle(execution_id)

@@ -249,3 +249,98 @@ async def test_the_api_prunes_past_the_retention_setting(temporal_env):
         admin = await asyncpg.connect(PG_ADMIN_URL)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def _chain(http, tenant, resource_id: str) -> list[dict]:
+    r = await http.get("/api/v1/audit", headers=tenant.h("admin"), params={"resource_id": resource_id})
+    assert r.status_code == 200, r.text
+    return list(reversed(r.json()["items"]))
+
+
+def _assert_chained(rows: list[dict], *, deleted: bool = False) -> None:
+    assert rows and rows[0]["before_hash"] is None and rows[0]["after_hash"], rows
+    for prev, row in zip(rows, rows[1:], strict=False):
+        assert row["before_hash"] == prev["after_hash"], (prev, row)
+    if deleted:
+        assert rows[-1]["after_hash"] is None and rows[-1]["before_hash"]
+
+
+async def test_users_api_keys_subscriptions_and_triggers_hash_their_states(http, tenant_a):
+    admin = tenant_a.h("admin")
+    r = await http.post("/api/v1/users", headers=admin, json={
+        "email": f"aud-{uuid.uuid4().hex[:6]}@x.test", "password": "a-long-unusual-passphrase-71", "role": "viewer"})
+    assert r.status_code == 201, r.text
+    user = r.json()["id"]
+    assert (await http.patch(f"/api/v1/users/{user}", headers=admin, json={"role": "operator"})).status_code == 200
+    assert (await http.patch(f"/api/v1/users/{user}", headers=admin, json={"is_active": False})).status_code == 200
+    rows = await _chain(http, tenant_a, user)
+    assert len(rows) == 3 and rows[1]["resource_type"] == "users"
+    _assert_chained(rows)
+
+    r = await http.post("/api/v1/api-keys", headers=admin, json={"name": "audited"})
+    key = r.json()["id"]
+    assert (await http.delete(f"/api/v1/api-keys/{key}", headers=admin)).status_code == 200
+    rows = await _chain(http, tenant_a, key)
+    assert len(rows) == 2 and rows[1]["after_hash"] != rows[1]["before_hash"]
+    _assert_chained(rows)
+
+    r = await http.post("/api/v1/webhooks", headers=admin,
+                        json={"endpoint_url": "http://127.0.0.1:9/hook", "events": ["workflow.created"]})
+    assert r.status_code == 201, r.text
+    sub = r.json()["id"]
+    assert (await http.delete(f"/api/v1/webhooks/{sub}", headers=admin)).status_code in (200, 204)
+    rows = await _chain(http, tenant_a, sub)
+    assert len(rows) == 2
+    _assert_chained(rows)  # a soft delete: the row stays, so an after hash
+
+    r = await http.post("/api/v1/workflows", headers=admin,
+                        json={"name": f"trig-{uuid.uuid4().hex[:6]}", "definition": VALID_DEFINITION})
+    wf = r.json()["id"]
+    r = await http.post(f"/api/v1/workflows/{wf}/triggers", headers=admin, json={"kind": "webhook"})
+    assert r.status_code == 201, r.text
+    trig = r.json()["id"]
+    assert (await http.delete(f"/api/v1/workflows/{wf}/triggers/{trig}", headers=admin)).status_code in (200, 204)
+    rows = await _chain(http, tenant_a, trig)
+    assert [(x["action"].split(" ")[0], x["resource_type"]) for x in rows] == [
+        ("POST", "triggers"), ("DELETE", "triggers")], rows
+    _assert_chained(rows, deleted=True)
+
+
+async def test_execution_start_cancel_and_retry_hash_the_lifecycle(http, tenant_a, worker):
+    from tests.api.test_executions import _workflow, wait_def
+
+    wid = await _workflow(http, tenant_a, wait_def("PT60S"))
+    r = await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h("operator"), json={"input": {}})
+    assert r.status_code in (201, 202), r.text
+    eid = r.json()["id"]
+    await asyncio.sleep(0.3)
+    assert (await http.post(f"/api/v1/executions/{eid}/cancel", headers=tenant_a.h("operator"))).status_code == 202
+    retried = await http.post(f"/api/v1/executions/{eid}/retry", headers=tenant_a.h("operator"))
+    assert retried.status_code == 202, retried.text
+    start, cancel = await _chain(http, tenant_a, eid)
+    assert start["action"] == "POST /api/v1/workflows/{workflow_id}/execute" and start["resource_type"] == "executions"
+    assert start["before_hash"] is None and start["after_hash"]
+    assert cancel["before_hash"] and cancel["after_hash"] and cancel["before_hash"] != cancel["after_hash"]
+    (retry,) = await _chain(http, tenant_a, retried.json()["id"])  # the row names the execution it started
+    assert retry["action"] == "POST /api/v1/executions/{execution_id}/retry"
+    assert retry["before_hash"] is None and retry["after_hash"]
+
+
+async def test_an_approval_decision_hashes_the_task_before_and_its_outcome(http, tenant_a, worker):
+    from tests.api.test_tasks import approval_definition, start, wait_execution, wait_task
+
+    op = tenant_a.users["operator"].email
+    ex = await start(http, tenant_a, approval_definition([op]), {"order": "A1", "total": 1})
+    task = await wait_task(http, tenant_a, ex, "operator")
+    url = f"/api/v1/tasks/{task['id']}/complete"
+    headers = {**tenant_a.h("operator"), "Idempotency-Key": f"k-{uuid.uuid4().hex[:6]}"}
+    assert (await http.post(url, headers=tenant_a.h("viewer"), json={"decision": "approved"})).status_code == 403
+    r = await http.post(url, headers=headers, json={"decision": "approved"})
+    assert r.status_code == 200, r.text
+    assert (await http.post(url, headers=headers, json={"decision": "approved"})).json() == r.json()  # a repeat
+    assert (await wait_execution(http, tenant_a, ex))["status"] == "completed"
+    refused, decided, repeated = await _chain(http, tenant_a, task["id"])
+    assert refused["status"] == 403 and refused["before_hash"] is None and refused["after_hash"] is None
+    assert decided["resource_type"] == "tasks" and decided["before_hash"] and decided["after_hash"]
+    assert decided["before_hash"] != decided["after_hash"]
+    assert repeated["status"] == 200 and repeated["before_hash"] is None and repeated["after_hash"] is None
