@@ -272,11 +272,19 @@ class Appender:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
             try:
                 hashes = await append_many(self.engine, [e for e, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - handed to every waiting request
+            except BaseException as exc:  # handed to every waiting request (cancelled: they fail too)
+                failure = exc if isinstance(exc, Exception) else RuntimeError("the audit writer was cancelled")
                 for _, fut in batch:
                     if not fut.done():
-                        fut.set_exception(exc)
+                        fut.set_exception(failure)
                         fut.exception()  # marked retrieved: the submitter may have gone (logged there)
+                if not isinstance(exc, Exception):
+                    for _, fut in self._queue:  # nobody writes these any more
+                        if not fut.done():
+                            fut.set_exception(failure)
+                            fut.exception()
+                    self._queue = []
+                    raise
                 continue
             self.batches += 1
             for (_, fut), digest in zip(batch, hashes, strict=True):
@@ -330,13 +338,26 @@ async def verify(engine: AsyncEngine, batch: int = 5000) -> Verification:
                 prev, last_id, checked = row["hash"], row["id"], checked + 1
 
 
-async def prune(engine: AsyncEngine, older_than: timedelta, now: datetime) -> int:
-    """Retention: delete rows older than `older_than` (the chain then starts at the oldest kept row)."""
-    async with engine.begin() as conn:
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
-        await conn.execute(text("SET LOCAL wfo.audit_prune = 'on'"))
-        result = await conn.execute(text("DELETE FROM audit_log WHERE at < :cut"), {"cut": now - older_than})
-    return result.rowcount or 0
+PRUNE_CHUNK = 10_000
+
+
+async def prune(engine: AsyncEngine, older_than: timedelta, now: datetime, chunk: int = PRUNE_CHUNK) -> int:
+    """Retention: delete rows older than `older_than` (the chain then starts at the oldest kept row).
+
+    Oldest first, `chunk` rows per transaction, so appends (which wait for the same lock) are held up for
+    one chunk at a time, and the chain is valid after every chunk. Uses `ix_audit_log_at`."""
+    deleted = 0
+    while True:
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+            await conn.execute(text("SET LOCAL wfo.audit_prune = 'on'"))
+            result = await conn.execute(text(
+                "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < :cut ORDER BY id "
+                "LIMIT :n)"), {"cut": now - older_than, "n": chunk})
+        done = result.rowcount or 0
+        deleted += done
+        if done < chunk:
+            return deleted
 
 
 async def prune_loop(engine: AsyncEngine, retention: timedelta, interval_s: float) -> None:

@@ -129,7 +129,8 @@ class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_log"
     __table_args__ = (sa.Index("ix_audit_log_tenant_at", "tenant_id", "at"),
                       sa.Index("ix_audit_log_tenant_id", "tenant_id", "id"),
-                      sa.Index("ix_audit_log_tenant_resource", "tenant_id", "resource_id", "id"))
+                      sa.Index("ix_audit_log_tenant_resource", "tenant_id", "resource_id", "id"),
+                      sa.Index("ix_audit_log_at", "at"))
 
     id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=True))
     at: datetime = Field(sa_type=sa.DateTime(timezone=True))

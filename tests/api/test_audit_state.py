@@ -226,9 +226,11 @@ async def test_the_api_prunes_past_the_retention_setting(temporal_env):
         await run_migrations(url)
         engine = _engine(url)
         now = datetime.now(UTC)
-        for days in (40, 20, 1):
+        for days in (60, 50, 40, 20, 1):
             await audit.append(engine, audit.Entry(at=now - timedelta(days=days), action=f"POST /aged/{days}",
                                                    status=200))
+        assert await audit.prune(engine, timedelta(days=45), now, chunk=1) == 2  # chunk by chunk, oldest first
+        assert (await audit.verify(engine)).ok
         await engine.dispose()
         settings = Settings(environment="test", database_url=url, audit_retention_days=10,
                             audit_prune_interval_seconds=0.2)
