@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +23,7 @@ from api.middleware import BodySizeLimitMiddleware
 from api.routes import mount_routers
 from api.security_headers import SecurityHeadersMiddleware
 from connectors.registry import default_registry
+from wfo.audit import Appender, prune_loop
 from wfo.db import create_engine, create_sessionmaker
 from wfo.observability import instrument_api
 from wfo.settings import Settings, get_settings
@@ -46,15 +48,19 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        task = None
+        tasks = []
         if reconcile_interval:
             from api.services.executions import reconcile_loop
 
-            task = asyncio.create_task(reconcile_loop(app, reconcile_interval), name="wfo-reconcile")
+            tasks.append(asyncio.create_task(reconcile_loop(app, reconcile_interval), name="wfo-reconcile"))
+        if settings.audit_retention_days > 0 and settings.audit_prune_interval_seconds > 0:
+            tasks.append(asyncio.create_task(
+                prune_loop(app.state.engine, timedelta(days=settings.audit_retention_days),
+                           settings.audit_prune_interval_seconds), name="wfo-audit-retention"))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
@@ -92,7 +98,14 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(AuditMiddleware, engine_of=lambda: app.state.engine)
+    app.state.audit_appender = None
+
+    def audit_appender() -> Appender:
+        if app.state.audit_appender is None:
+            app.state.audit_appender = Appender(app.state.engine)
+        return app.state.audit_appender
+
+    app.add_middleware(AuditMiddleware, appender_of=audit_appender)
     app.include_router(metrics_router)
 
     errors.install(app)  # wfo.errors -> HTTP status, one place
@@ -128,7 +141,12 @@ def create_app(
 
 
 async def close_app(app: FastAPI) -> None:
-    """Release what the app opened (engine pool, Redis, the Temporal client it created)."""
+    """Release what the app opened (engine pool, Redis, the Temporal client it created); the audit rows
+    still queued are committed first."""
+    appender = getattr(app.state, "audit_appender", None)
+    if appender is not None:
+        await appender.close()
+        app.state.audit_appender = None
     with contextlib.suppress(Exception):
         await app.state.engine.dispose()
     if app.state.redis is not None:

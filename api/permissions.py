@@ -181,6 +181,7 @@ GRAPHQL_PERMISSIONS: dict[str, str] = {
     "task": P.READ,
     "completeTask": P.WORKFLOW_EXECUTE,
     "analyticsSummary": P.READ,
+    "auditLog": P.ADMIN_SYSTEM,
 }
 
 

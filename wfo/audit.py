@@ -1,28 +1,50 @@
-"""The audit trail: who (user or key), what (action, resource, tenant), when, from where, and a hash of the
-request body, one row per state change (table `audit_log`, model `wfo.models.AuditLog`).
+"""The audit trail: who (user or key), what (action, resource, tenant), when, from where, a hash of the
+request body and a hash of the resource's state before and after the change, one row per state change
+(table `audit_log`, model `wfo.models.AuditLog`).
 
 Tamper evidence: rows form one chain. `hash = sha256(prev_hash | canonical JSON of the row's fields)` and
-`prev_hash` is the previous row's `hash` (`GENESIS` for the first). Appends are serialized with a transaction
-advisory lock, so the chain has no forks. `verify` recomputes it: an edited row, a removed one (other than
-the oldest ones pruned by retention, where the chain simply starts later) or an inserted one is reported.
+`prev_hash` is the previous row's `hash` (`GENESIS` for the first). The state hashes (`before_hash`,
+`after_hash`, migration 0017) are part of the canonical JSON only when set, so rows written before they
+existed still verify. Appends are serialized with a transaction advisory lock, so the chain has no forks
+(several API processes share it). `verify` recomputes it: an edited row, a removed one (other than the
+oldest ones pruned by retention, where the chain simply starts later) or an inserted one is reported.
+
+Appends are group-committed (`Appender`): a process queues its entries and one writer task appends all
+that are waiting (up to `MAX_BATCH`) in one transaction, so concurrent requests share one lock round and
+one commit instead of taking turns.
+
+State hashes: the request's audit scope (`open_scope`, opened by the API's audit middleware) collects
+what services report with `audit_state(before=..., after=...)`: the sha256 of the canonical JSON of the
+resource (`state_hash`; secret-bearing columns are left out) before and after the change, None for the
+missing side of a create or delete.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
+import enum
 import hashlib
 import json
+import logging
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger("wfo.audit")
 
 GENESIS = "0" * 64
 _LOCK = 0x77666F_A0D1  # pg_advisory_xact_lock key of appends
 _FIELDS = ("at", "tenant_id", "actor", "actor_kind", "action", "resource_type", "resource_id", "status",
            "client", "body_hash")
+_OPTIONAL_FIELDS = ("before_hash", "after_hash")  # in the canonical form only when not null (0017)
+MAX_BATCH = 500
 
 
 @dataclass
@@ -37,12 +59,16 @@ class Entry:
     resource_id: str | None = None
     client: str | None = None
     body_hash: str | None = None
+    before_hash: str | None = None
+    after_hash: str | None = None
 
 
 def _canonical(row: dict[str, Any]) -> str:
     values = {}
-    for name in _FIELDS:
+    for name in _FIELDS + _OPTIONAL_FIELDS:
         v = row.get(name)
+        if v is None and name in _OPTIONAL_FIELDS:
+            continue
         if isinstance(v, datetime):
             v = v.isoformat(timespec="microseconds")
         elif v is not None and not isinstance(v, (str, int)):
@@ -59,21 +85,227 @@ def body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-async def append(engine: AsyncEngine, entry: Entry) -> str:
-    """Append one row (serialized: reads the chain's head under an advisory lock). Returns its hash."""
-    row = {**entry.__dict__, "at": entry.at.replace(microsecond=entry.at.microsecond),
-           "tenant_id": str(entry.tenant_id) if entry.tenant_id else None}
+# ------------------------------------------------------------------------------------- state hashes
+
+SECRET_COLUMNS = frozenset({"hashed_password", "hashed_key", "ciphertext", "nonce", "secret_enc", "key_id"})
+"""Never part of a state hash: credential values and password/key/secret material (metadata only)."""
+
+
+def _secretish(name: str) -> bool:
+    return name in SECRET_COLUMNS or any(w in name for w in ("password", "secret", "token"))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC) if value.tzinfo else value
+        return value.isoformat(timespec="microseconds")
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
+    if isinstance(value, (uuid.UUID, bytes, bytearray)):
+        return value.hex() if isinstance(value, (bytes, bytearray)) else str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def state_of(obj: Any) -> dict[str, Any]:
+    """The resource's state as a dict: a mapping as is; a SQLModel row by its loaded columns (never loads
+    anything: an expired attribute is left out). Secret-bearing columns are dropped."""
+    if isinstance(obj, dict):
+        values = dict(obj)
+    else:
+        try:
+            insp = sa_inspect(obj)
+            values = {a.key: insp.dict[a.key] for a in insp.mapper.column_attrs if a.key in insp.dict}
+        except Exception:  # noqa: BLE001 - not a mapped object: its public attributes
+            values = {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+    return {k: _plain(v) for k, v in values.items() if not _secretish(k)}
+
+
+def state_hash(obj: Any) -> str | None:
+    """sha256 of the canonical JSON of a resource's state (None for None: the missing side of a create/delete)."""
+    if obj is None:
+        return None
+    canon = json.dumps(state_of(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+_UNSET: Any = object()
+
+
+@dataclass
+class Scope:
+    """What one request changed: filled by `audit_state`, read by the audit middleware."""
+
+    before_hash: str | None = None
+    after_hash: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+    resources: set[tuple[str | None, str | None]] = field(default_factory=set)
+    has_before: bool = False
+    has_after: bool = False
+
+    @property
+    def hashes(self) -> tuple[str | None, str | None]:
+        """(before, after); none when the request changed several resources (e.g. a bulk call) or reported
+        no outcome (a `before` without an `after`: refused or repeated, nothing changed)."""
+        if len(self.resources) > 1 or not self.has_after:
+            return None, None
+        return self.before_hash, self.after_hash
+
+
+_scope: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("wfo_audit_scope", default=None)
+
+
+@contextlib.contextmanager
+def open_scope():
+    scope = Scope()
+    token = _scope.set(scope)
+    try:
+        yield scope
+    finally:
+        _scope.reset(token)
+
+
+def audit_state(*, before: Any = _UNSET, after: Any = _UNSET, resource_type: str | None = None,
+                resource_id: Any = None) -> None:
+    """Report a state change to the request's audit scope (no-op outside one). Call with `before=` the row
+    before changing it and with `after=` the row once committed (either or both; None for the missing side
+    of a create or delete). The hashes are computed now, so a row mutated afterwards does not matter."""
+    scope = _scope.get()
+    if scope is None:
+        return
+    rid = str(resource_id) if resource_id is not None else None
+    if rid is None:
+        for obj in (after, before):
+            if obj is not _UNSET and obj is not None:
+                ident = obj.get("id") if isinstance(obj, dict) else getattr(obj, "id", None)
+                rid = str(ident) if ident is not None else None
+                break
+    scope.resources.add((resource_type, rid))
+    scope.resource_type = scope.resource_type or resource_type
+    scope.resource_id = scope.resource_id or rid
+    if before is not _UNSET and not scope.has_before:
+        scope.before_hash, scope.has_before = state_hash(before), True
+    if after is not _UNSET:
+        scope.after_hash, scope.has_after = state_hash(after), True
+
+
+# ------------------------------------------------------------------------------------------ appends
+
+_INSERT = text(
+    "INSERT INTO audit_log (at, tenant_id, actor, actor_kind, action, resource_type, resource_id, status, "
+    "client, body_hash, before_hash, after_hash, prev_hash, hash) VALUES (:at, CAST(:tenant_id AS uuid), :actor, "
+    ":actor_kind, :action, :resource_type, :resource_id, :status, :client, :body_hash, :before_hash, :after_hash, "
+    ":prev, :hash)")
+
+
+def _row(entry: Entry) -> dict[str, Any]:
+    return {**entry.__dict__, "tenant_id": str(entry.tenant_id) if entry.tenant_id else None}
+
+
+async def append_many(engine: AsyncEngine, entries: list[Entry]) -> list[str]:
+    """Append rows in order, in ONE transaction under the chain's advisory lock. Returns their hashes."""
+    if not entries:
+        return []
     async with engine.begin() as conn:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
         prev = (await conn.execute(text("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1"))).scalar()
         prev = prev or GENESIS
-        digest = row_hash(prev, row)
-        await conn.execute(text(
-            "INSERT INTO audit_log (at, tenant_id, actor, actor_kind, action, resource_type, resource_id, status, "
-            "client, body_hash, prev_hash, hash) VALUES (:at, CAST(:tenant_id AS uuid), :actor, :actor_kind, "
-            ":action, :resource_type, :resource_id, :status, :client, :body_hash, :prev, :hash)"),
-            {**row, "prev": prev, "hash": digest})
-    return digest
+        params, hashes = [], []
+        for entry in entries:
+            row = _row(entry)
+            digest = row_hash(prev, row)
+            params.append({**row, "prev": prev, "hash": digest})
+            hashes.append(digest)
+            prev = digest
+        await conn.execute(_INSERT, params)  # executemany: ids follow the list's order (we hold the lock)
+    return hashes
+
+
+async def append(engine: AsyncEngine, entry: Entry) -> str:
+    """Append one row in a transaction of its own (the CLI, tests; the API uses an `Appender`)."""
+    return (await append_many(engine, [entry]))[0]
+
+
+class Appender:
+    """Group commit for one process and event loop: `submit` queues an entry and waits until the row is
+    committed; one writer task appends everything queued (up to `max_batch`) in one transaction. A failed
+    batch fails the futures of its entries (the caller logs it). `close` drains the queue."""
+
+    def __init__(self, engine: AsyncEngine, max_batch: int = MAX_BATCH):
+        self.engine = engine
+        self.max_batch = max_batch
+        self._queue: list[tuple[Entry, asyncio.Future[str]]] = []
+        self._wake: asyncio.Event | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+        self.batches = 0
+
+    async def submit(self, entry: Entry) -> str:
+        if self._closed:
+            raise RuntimeError("the audit appender is closed")
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[str] = loop.create_future()
+        self._queue.append((entry, fut))
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        self._wake.set()
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._run(), name="wfo-audit-appender")
+        # shielded: a cancelled request still gets its row (the writer owns the entry now)
+        return await asyncio.shield(fut)
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            if not self._queue:
+                if self._closed:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
+            try:
+                hashes = await append_many(self.engine, [e for e, _ in batch])
+            except BaseException as exc:  # handed to every waiting request (cancelled: they fail too)
+                failure = exc if isinstance(exc, Exception) else RuntimeError("the audit writer was cancelled")
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(failure)
+                        fut.exception()  # marked retrieved: the submitter may have gone (logged there)
+                if not isinstance(exc, Exception):
+                    for _, fut in self._queue:  # nobody writes these any more
+                        if not fut.done():
+                            fut.set_exception(failure)
+                            fut.exception()
+                    self._queue = []
+                    raise
+                continue
+            self.batches += 1
+            for (_, fut), digest in zip(batch, hashes, strict=True):
+                if not fut.done():
+                    fut.set_result(digest)
+
+    async def close(self) -> None:
+        """Stop taking entries and wait until everything queued is committed (or failed)."""
+        self._closed = True
+        if self._wake is not None:
+            self._wake.set()
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                await self._writer
+
+
+# ----------------------------------------------------------------------------------- verify, prune
+
+_SELECT = ("SELECT id, at, tenant_id, actor, actor_kind, action, resource_type, resource_id, status, client, "
+           "body_hash, before_hash, after_hash, prev_hash, hash FROM audit_log WHERE id > :after ORDER BY id "
+           "LIMIT :n")
 
 
 @dataclass
@@ -92,10 +324,7 @@ async def verify(engine: AsyncEngine, batch: int = 5000) -> Verification:
     checked, last_id, prev = 0, 0, None
     async with engine.connect() as conn:
         while True:
-            rows = (await conn.execute(text(
-                "SELECT id, at, tenant_id, actor, actor_kind, action, resource_type, resource_id, status, client, "
-                "body_hash, prev_hash, hash FROM audit_log WHERE id > :after ORDER BY id LIMIT :n"),
-                {"after": last_id, "n": batch})).mappings().all()
+            rows = (await conn.execute(text(_SELECT), {"after": last_id, "n": batch})).mappings().all()
             if not rows:
                 return Verification(checked)
             for r in rows:
@@ -109,10 +338,35 @@ async def verify(engine: AsyncEngine, batch: int = 5000) -> Verification:
                 prev, last_id, checked = row["hash"], row["id"], checked + 1
 
 
-async def prune(engine: AsyncEngine, older_than: timedelta, now: datetime) -> int:
-    """Retention: delete rows older than `older_than` (the chain then starts at the oldest kept row)."""
-    async with engine.begin() as conn:
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
-        await conn.execute(text("SET LOCAL wfo.audit_prune = 'on'"))
-        result = await conn.execute(text("DELETE FROM audit_log WHERE at < :cut"), {"cut": now - older_than})
-    return result.rowcount or 0
+PRUNE_CHUNK = 10_000
+
+
+async def prune(engine: AsyncEngine, older_than: timedelta, now: datetime, chunk: int = PRUNE_CHUNK) -> int:
+    """Retention: delete rows older than `older_than` (the chain then starts at the oldest kept row).
+
+    Oldest first, `chunk` rows per transaction, so appends (which wait for the same lock) are held up for
+    one chunk at a time, and the chain is valid after every chunk. Uses `ix_audit_log_at`."""
+    deleted = 0
+    while True:
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+            await conn.execute(text("SET LOCAL wfo.audit_prune = 'on'"))
+            result = await conn.execute(text(
+                "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < :cut ORDER BY id "
+                "LIMIT :n)"), {"cut": now - older_than, "n": chunk})
+        done = result.rowcount or 0
+        deleted += done
+        if done < chunk:
+            return deleted
+
+
+async def prune_loop(engine: AsyncEngine, retention: timedelta, interval_s: float) -> None:
+    """Prune every `interval_s` seconds (first run right away) until cancelled; failures are logged."""
+    while True:
+        try:
+            deleted = await prune(engine, retention, datetime.now(UTC))
+            if deleted:
+                log.info("audit retention: deleted %d row(s) older than %s", deleted, retention)
+        except Exception as exc:  # noqa: BLE001 - the next round retries
+            log.error("audit retention prune failed: %s", type(exc).__name__)
+        await asyncio.sleep(interval_s)

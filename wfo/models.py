@@ -144,10 +144,14 @@ class AuthThrottle(SQLModel, table=True):
 class AuditLog(SQLModel, table=True):
     """Append-only audit trail (migration 0013_audit_log; wfo.audit). Rows are never updated; a trigger refuses
     UPDATE and DELETE except the retention prune. `hash` = sha256(`prev_hash` + the row's canonical JSON), so
-    a changed, removed or inserted row breaks the chain (`wfo audit verify`)."""
+    a changed, removed or inserted row breaks the chain (`wfo audit verify`). `before_hash`/`after_hash`
+    (0017_audit_state) enter the hash only when set, so older rows still verify."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (sa.Index("ix_audit_log_tenant_at", "tenant_id", "at"),)
+    __table_args__ = (sa.Index("ix_audit_log_tenant_at", "tenant_id", "at"),
+                      sa.Index("ix_audit_log_tenant_id", "tenant_id", "id"),
+                      sa.Index("ix_audit_log_tenant_resource", "tenant_id", "resource_id", "id"),
+                      sa.Index("ix_audit_log_at", "at"))
 
     id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=True))
     at: datetime = Field(sa_type=sa.DateTime(timezone=True))
@@ -160,6 +164,10 @@ class AuditLog(SQLModel, table=True):
     status: int
     client: str | None = Field(default=None, max_length=64)
     body_hash: str | None = Field(default=None, max_length=64)
+    before_hash: str | None = Field(default=None, max_length=64)
+    """sha256 of the resource's canonical JSON before the change (0017; null: a create, or not a state change)."""
+    after_hash: str | None = Field(default=None, max_length=64)
+    """... and after it (null: a delete, a refusal, or not a state change)."""
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = 900
     """How long failures are counted from the first one, and how long a lock lasts at most."""
 
+    audit_retention_days: float = 365.0
+    """Audit rows older than this are deleted by the API's periodic prune (`wfo audit prune` does it by hand);
+    0 keeps them forever."""
+    audit_prune_interval_seconds: float = 3600.0
+    """How often each API process runs that prune (the first run at start-up)."""
+
     worker_max_concurrent_activities: int = 100
     """Activities one worker process runs at once (`wfo worker --max-activities`)."""
     worker_max_concurrent_workflow_tasks: int = 100

@@ -16,6 +16,7 @@ from api import templates as catalog
 from api.errors import messages
 from api.schemas import WorkflowCreate, WorkflowUpdate
 from api.services import analytics as analytics_svc
+from api.services import audit as audit_svc
 from api.services import executions as exec_svc
 from api.services import tasks as task_svc
 from api.services import templates as template_svc
@@ -224,6 +225,26 @@ async def resolve_task(_, info: GraphQLResolveInfo, id: str):
             return None
 
 
+@query.field("auditLog")
+async def resolve_audit_log(_, info: GraphQLResolveInfo, actor=None, action=None, resourceType=None, resourceId=None,
+                            status=None, since=None, until=None, first=None, after=None):
+    """`GET /api/v1/audit` (same filters, tenant only; admins only via GRAPHQL_PERMISSIONS), keyset pages."""
+    ctx = info.context
+    filters = audit_svc.AuditFilter(action=action, actor=actor, resource_type=resourceType, resource_id=resourceId,
+                                    status=status, since=since, until=until)
+    try:
+        async with ctx.lock:
+            page = await audit_svc.page(ctx.session, ctx.principal.tenant_id, filters, first=_limit(first, 50),
+                                        after=after)
+    except WfoError as exc:
+        raise GraphQLError(messages(exc)[0], extensions={"code": "BAD_USER_INPUT"}) from None
+    items = [{"id": str(r.id), "at": r.at, "actor": r.actor, "actorKind": r.actor_kind, "action": r.action,
+              "resourceType": r.resource_type, "resourceId": r.resource_id, "status": r.status, "client": r.client,
+              "bodyHash": r.body_hash, "beforeHash": r.before_hash, "afterHash": r.after_hash, "hash": r.hash}
+             for r in page.items]
+    return {"items": items, "endCursor": page.end_cursor, "hasNextPage": page.has_next}
+
+
 # --------------------------------------------------------------------------------------------- mutations
 
 @mutation.field("createWorkflow")
@@ -354,6 +375,7 @@ async def resolve_complete_task(_, info: GraphQLResolveInfo, id: str, decision: 
     try:
         async with ctx.lock:
             row = await task_svc.load(ctx.session, ctx.principal, id)
+            task_svc.audit_before(row)
             client = await ctx.temporal()
             result = await task_svc.decide_once(ctx.session, client, row.execution_id,
                                                 task_svc.principal_decision(ctx.principal, id, body, idempotencyKey,

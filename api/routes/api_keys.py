@@ -13,6 +13,7 @@ from api import security
 from api.deps import CurrentPrincipal, SessionDep
 from api.permissions import role_at_most
 from api.schemas import COMMON_ERRORS, ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
+from wfo.audit import audit_state
 from wfo.models import ApiKey, utcnow
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"], responses=COMMON_ERRORS)
@@ -53,6 +54,7 @@ async def create_api_key(body: ApiKeyCreate, session: SessionDep, principal: Cur
     )
     session.add(row)
     await session.commit()
+    audit_state(before=None, after=row, resource_type="api-keys")
     return ApiKeyCreated(**ApiKeyPublic.model_validate(row).model_dump(), key=key)
 
 
@@ -62,7 +64,9 @@ async def revoke_api_key(key_id: uuid.UUID, session: SessionDep, principal: Curr
     if row is None or row.tenant_id != principal.tenant_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "API key not found")
     if row.revoked_at is None:
+        audit_state(before=row, resource_type="api-keys")
         row.revoked_at = utcnow()
         session.add(row)
         await session.commit()
+        audit_state(after=row, resource_type="api-keys")
     return ApiKeyPublic.model_validate(row)

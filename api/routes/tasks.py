@@ -70,6 +70,7 @@ async def complete_task(
 ) -> dict[str, Any]:
     """Decide; the execution validates (assignee, one vote each, no self-approval, form) before recording."""
     row = await _load(session, principal, task_id)
+    svc.audit_before(row)
     return await svc.decide_once(session, client, row.execution_id,
                                  svc.principal_decision(principal, task_id, body, idempotency_key))
 
@@ -143,6 +144,7 @@ async def link_decide(task_id: str, token: Annotated[str, Form(max_length=4000)]
     if inserted is None:
         await session.rollback()
         raise HTTPException(status.HTTP_410_GONE, "this approval link has already been used")
+    svc.audit_before(row)
     try:
         result = await _decide(client, row.execution_id, Decision(
             task_id=task_id, decision=claim.decision, user_email=claim.assignee, roles=claim.roles,

@@ -12,6 +12,7 @@ from sqlmodel import select
 from api import security
 from api.deps import CurrentPrincipal, SessionDep
 from api.schemas import COMMON_ERRORS, Page, UserCreate, UserPublic, UserUpdate
+from wfo.audit import audit_state
 from wfo.models import User
 from wfo.password_policy import password_problem
 
@@ -48,6 +49,7 @@ async def create_user(body: UserCreate, session: SessionDep, principal: CurrentP
     except IntegrityError:
         await session.rollback()
         raise HTTPException(status.HTTP_409_CONFLICT, "a user with this email already exists in this tenant") from None
+    audit_state(before=None, after=user, resource_type="users")
     return UserPublic.model_validate(user)
 
 
@@ -74,6 +76,7 @@ async def update_user(user_id: uuid.UUID, body: UserUpdate, session: SessionDep,
     user = await _get_user(session, principal, user_id)
     if user.id == principal.user_id and (body.is_active is False or (body.role and body.role != user.role)):
         raise HTTPException(status.HTTP_409_CONFLICT, "you cannot demote or disable yourself")
+    audit_state(before=user, resource_type="users")  # the role too: role changes are user updates
     data = body.model_dump(exclude_unset=True)
     if "password" in data:
         pw = data.pop("password")
@@ -85,4 +88,5 @@ async def update_user(user_id: uuid.UUID, body: UserUpdate, session: SessionDep,
             setattr(user, key, value)
     session.add(user)
     await session.commit()
+    audit_state(after=user, resource_type="users")
     return UserPublic.model_validate(user)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from wfo.audit import audit_state
 from wfo.credential_types import describe_types
 from wfo.models_credentials import Credential
 from wfo.settings import Settings
@@ -60,14 +61,21 @@ class CredentialsService:
         row = await store.create_credential(
             self.session, store.keyring_for(self.settings), tenant_id=self.tenant_id, name=name, type=type,
             values=values, description=description, created_by=self.actor)
+        audit_state(before=None, after=row, resource_type="credentials")  # metadata only (wfo.audit.state_of)
         return _info(row, await store.used_by(self.session, self.tenant_id, row.name))
 
     async def update(self, credential_id: uuid.UUID, *, values: dict[str, Any] | None = None,
                      description: Any = store.UNSET) -> CredentialInfo:
+        audit_state(before=await store.get_credential(self.session, self.tenant_id, credential_id),
+                    resource_type="credentials")
         row = await store.update_credential(
             self.session, store.keyring_for(self.settings), tenant_id=self.tenant_id, credential_id=credential_id,
             values=values, description=description)
+        audit_state(after=row, resource_type="credentials")
         return _info(row, await store.used_by(self.session, self.tenant_id, row.name))
 
     async def delete(self, credential_id: uuid.UUID) -> None:
+        audit_state(before=await store.get_credential(self.session, self.tenant_id, credential_id),
+                    resource_type="credentials")
         await store.delete_credential(self.session, tenant_id=self.tenant_id, credential_id=credential_id)
+        audit_state(after=None, resource_type="credentials", resource_id=credential_id)

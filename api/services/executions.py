@@ -27,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import Principal, get_temporal_client
 from api.schemas import ExecutionDetail, ExecutionPublic, _finite
 from api.services.tasks import close_orphaned_tasks
+from wfo.audit import audit_state
 from wfo.errors import Conflict, InvalidInput, NotFound, Unavailable
 from wfo.executions import START_GRACE, get_progress, start_indexed
 from wfo.jsonsafe import scrub_nul
@@ -156,6 +157,15 @@ async def detail(session, client, settings, row: Execution) -> ExecutionDetail:
 
 # ---------------------------------------------------------------- start
 
+AUDITED_FIELDS = ("id", "tenant_id", "workflow_id", "version", "status", "trigger", "failure", "error",
+                  "started_by", "started_at", "completed_at", "updated_at", "redrive_of")
+
+
+def audit_view(row: Execution) -> dict[str, Any]:
+    """The execution's lifecycle state for its audit state hash (not its input, output or progress)."""
+    return {k: getattr(row, k) for k in AUDITED_FIELDS}
+
+
 
 async def start(
     session: AsyncSession,
@@ -195,6 +205,7 @@ async def start(
         index_input=_jsonable(input), resume=resume, redrive_of=redrive_of)
     row = await session.get(Execution, execution_id, populate_existing=True)
     assert row is not None  # written by start_indexed
+    audit_state(before=None, after=audit_view(row), resource_type="executions")
     return row
 
 
@@ -211,9 +222,11 @@ async def cancel(session: AsyncSession, client: Client, principal: Principal, ex
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise Conflict("execution is not running") from None
         raise Unavailable("workflow engine unavailable") from None
+    audit_state(before=audit_view(row), resource_type="executions")
     row.updated_at = utcnow()
     session.add(row)
     await session.commit()
+    audit_state(after=audit_view(row), resource_type="executions")
     return row
 
 

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from wfo.audit import audit_state
 from wfo.db import execute
 from wfo.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable, WfoError
 from wfo.jsonsafe import jsonable
@@ -181,11 +182,17 @@ async def list_tasks(session, principal, *, status_: str | None = "pending", wor
                     total_capped=total > COUNT_CAP)
 
 
+def audit_before(row: Task) -> None:
+    """The task as it stood before a decision, for the decision's audit row (REST, GraphQL, signed links)."""
+    audit_state(before={"id": row.id, "execution_id": row.execution_id, "status": row.status,
+                        "votes": list(row.votes or [])}, resource_type="tasks")
+
+
 async def decide(client, execution_id: str, decision: Decision) -> dict[str, Any]:
     """Send the decision as the execution's `approval.decide` Update; a refusal becomes its HTTP error."""
     handle = client.get_workflow_handle(execution_id)
     try:
-        return await handle.execute_update(DECIDE_UPDATE, decision, result_type=dict)
+        result = await handle.execute_update(DECIDE_UPDATE, decision, result_type=dict)
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         refusal = REFUSALS.get(getattr(cause, "type", None) or "", Conflict)
@@ -196,6 +203,10 @@ async def decide(client, execution_id: str, decision: Decision) -> dict[str, Any
         if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             raise Unavailable("workflow engine unavailable, retry later", retry_after=5) from None
         raise
+    # the decision's outcome as the workflow answered it (the task's row catches up on its next refresh)
+    audit_state(after={"id": decision.task_id, "execution_id": execution_id, **result}, resource_type="tasks",
+                resource_id=decision.task_id)
+    return result
 
 
 async def decide_once(session, client, execution_id: str, decision: Decision) -> dict[str, Any]:

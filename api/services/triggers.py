@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import Principal
 from api.services import schedules
 from api.services import workflows as wf_svc
+from wfo.audit import audit_state
 from wfo.errors import Conflict, InvalidInput, NotFound, Unavailable
 from wfo.jsonsafe import StorableJSON, Text, jsonable
 from wfo.models import utcnow
@@ -161,14 +162,17 @@ async def create(session: AsyncSession, client: ClientProvider, settings: Settin
             raise
     else:
         await session.commit()
+    audit_state(before=None, after=row, resource_type="triggers")
     return row
 
 
 async def _store_paused(session: AsyncSession, row: Trigger, paused: bool) -> Trigger:
+    audit_state(before=row, resource_type="triggers")
     row.paused = paused
     row.updated_at = utcnow()
     session.add(row)
     await session.commit()
+    audit_state(after=row, resource_type="triggers")
     return row
 
 
@@ -200,6 +204,7 @@ async def reconciled(session: AsyncSession, client: ClientProvider, settings: Se
 async def delete(session: AsyncSession, client: ClientProvider, principal: Principal, workflow_id: uuid.UUID,
                  trigger_id: uuid.UUID) -> None:
     row = await get(session, principal, workflow_id, trigger_id)
+    audit_state(before=row, resource_type="triggers")
     if row.kind == "schedule":
         temporal = await _temporal(client)
         try:
@@ -208,6 +213,7 @@ async def delete(session: AsyncSession, client: ClientProvider, principal: Princ
             raise _unavailable(exc) from exc
     await session.delete(row)
     await session.commit()
+    audit_state(after=None, resource_type="triggers", resource_id=trigger_id)
 
 
 async def set_paused(session: AsyncSession, client: ClientProvider, principal: Principal, workflow_id: uuid.UUID,

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import Principal
+from wfo.audit import audit_state
 from wfo.errors import InvalidInput, NotFound
 from wfo.models import utcnow
 from wfo.models_events import WebhookDelivery, WebhookSubscription
@@ -50,6 +51,7 @@ async def create(session: AsyncSession, settings: Settings, principal: Principal
                               created_by=principal.name)
     session.add(row)
     await session.commit()
+    audit_state(before=None, after=row, resource_type="webhooks")
     return row, plain if generated else None
 
 
@@ -66,10 +68,12 @@ async def list_active(session: AsyncSession, principal: Principal, limit: int, o
 async def delete(session: AsyncSession, principal: Principal, subscription_id: uuid.UUID) -> None:
     """Stop deliveries (pending retries end as ``cancelled``); the delivery log stays readable."""
     row = await get(session, principal, subscription_id)
+    audit_state(before=row, resource_type="webhooks")
     row.active = False
     row.deleted_at = utcnow()
     session.add(row)
     await session.commit()
+    audit_state(after=row, resource_type="webhooks")  # soft delete: the row stays, with deleted_at
 
 
 async def deliveries(session: AsyncSession, principal: Principal, subscription_id: uuid.UUID, status: str | None,

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import Principal
 from api.schemas import WorkflowCreate, WorkflowUpdate
 from connectors.registry import default_registry
+from wfo.audit import audit_state
 from wfo.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from wfo.models import Workflow, WorkflowStatus, WorkflowVersion, utcnow
 from workflows.validation import validate_definition
@@ -153,6 +154,7 @@ async def create_workflow(
     ver = WorkflowVersion(workflow_id=wf.id, version=1, definition=data.definition, created_by=principal.name, created_at=now)
     session.add(ver)
     await _save(session, commit)
+    audit_state(before=None, after=wf, resource_type="workflows")
     return wf, ver
 
 
@@ -175,6 +177,7 @@ async def update_workflow(
             f"workflow was modified (current ETag {etag(wf)}, version {wf.current_version}); reload and retry")
     if wf.status == WorkflowStatus.archived.value:
         raise Conflict("workflow is archived")
+    audit_state(before=wf, resource_type="workflows")
     now = utcnow()
     definition = fields.pop("definition", None)
     if definition is not None:
@@ -192,6 +195,7 @@ async def update_workflow(
     wf.updated_at = now
     session.add(wf)
     await _save(session, commit)
+    audit_state(after=wf, resource_type="workflows")
     return wf
 
 
@@ -199,6 +203,7 @@ async def archive_workflow(
     session: AsyncSession, principal: Principal, workflow_id: uuid.UUID | str, *, commit: bool = True
 ) -> Workflow:
     wf = await get_workflow(session, principal, workflow_id, for_update=True)
+    audit_state(before=wf, resource_type="workflows")
     if wf.status != WorkflowStatus.archived.value:
         now = utcnow()
         wf.status = WorkflowStatus.archived.value
@@ -206,4 +211,5 @@ async def archive_workflow(
         wf.updated_at = now
         session.add(wf)
     await _save(session, commit)
+    audit_state(after=wf, resource_type="workflows")  # archived, not deleted: the row stays
     return wf
