@@ -51,10 +51,12 @@ async def main() -> int:
     ap.add_argument("--requests", type=int, default=600)
     ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--out", default="/tmp/prof")
+    ap.add_argument("--sandboxed", action="store_true")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    async with local_stack(worker="process", temporal_args=EAGER_START_ARGS) as stack:
+    worker_args = [] if args.sandboxed else ["--unsandboxed"]
+    async with local_stack(worker="process", temporal_args=EAGER_START_ARGS, worker_args=worker_args) as stack:
         async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as http:
             headers = await stack.login(http)
             wf = (await http.post("/api/v1/workflows", headers=headers,
