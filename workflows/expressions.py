@@ -220,10 +220,10 @@ def _bindings(env: EvalEnv) -> dict[str, Any]:
             env.charge(result, deep=False)
 
     fns: dict[str, Any] = {
-        "now": Jsonata.JFunction(_Fn(now), "<s?s?:s>"),
-        "millis": Jsonata.JFunction(_Fn(lambda: env.now_millis), "<:n>"),
-        "random": Jsonata.JFunction(_Fn(lambda: env.random()), "<:n>"),
-        "shuffle": Jsonata.JFunction(_Fn(shuffle), "<a:a>"),
+        "now": _jfunction(_Fn(now), "<s?s?:s>"),
+        "millis": _jfunction(_Fn(lambda: env.now_millis), "<:n>"),
+        "random": _jfunction(_Fn(lambda: env.random()), "<:n>"),
+        "shuffle": _jfunction(_Fn(shuffle), "<a:a>"),
     }
     if not env.limits:
         return {**fns, "__evaluate_entry": on_entry, "__evaluate_exit": on_exit}
@@ -238,6 +238,21 @@ _DEEP_FUNCTIONS = frozenset({"string", "distinct", "keys", "lookup", "spread", "
 """Built-ins that walk their arguments' nested values (charged deeply); the others touch one level."""
 
 _LOOKUPS = frozenset({"variable", "name", "parent", "string", "number", "value", "regex", "lambda"})
+
+
+_SIGNATURES: dict[str, Any] = {}
+"""Parsed JSONata signatures of our own functions, by text: parsing one costs more than a whole short
+expression, and a parsed signature is never changed by validation, so one copy serves every environment."""
+
+
+def _jfunction(fn: Any, signature: str) -> Any:
+    """`Jsonata.JFunction(fn, signature)` with the signature parsed once per process."""
+    parsed = _SIGNATURES.get(signature)
+    if parsed is None:
+        parsed = _SIGNATURES[signature] = Jsonata.JFunction(fn, signature).signature
+    jfn = Jsonata.JFunction(fn, None)
+    jfn.signature = parsed
+    return jfn
 
 
 _WEIGHTS: dict[str, int] = {}
