@@ -26,12 +26,14 @@ web:
 web-test: $(WEB_STAMP) designer/dist/index.html
 	cd designer && $(NPM) test
 
-# The browser tests (tests/e2e) drive Debian's Chromium; Playwright's own browser download is not used.
+# Test peers from Debian's packages, installed when missing (as root with apt-get): Chromium for the browser
+# tests (tests/e2e; Playwright's own browser download is not used) and Dovecot for the email.read tests.
 CHROMIUM ?= /usr/bin/chromium
+APT_PEERS := $(if $(wildcard $(CHROMIUM)),,chromium) $(if $(wildcard /usr/sbin/dovecot),,dovecot-imapd)
 chromium:
-	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-	  echo "*** $(CHROMIUM) is missing: apt-get install -y chromium (needed by tests/e2e) ***"
+	@test -z "$(strip $(APT_PEERS))" || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PEERS) >/dev/null; } || \
+	  echo "*** missing: apt-get install -y $(APT_PEERS) (needed by tests/e2e and the email.read tests) ***"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -79,10 +79,13 @@ async def main() -> int:
     ap.add_argument("--requests", type=int, default=400)
     ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--sandboxed", action="store_true",
+                    help="run the project's worker with the workflow sandbox (default: unsandboxed, like the baseline)")
     args = ap.parse_args()
     results: dict[str, list[dict]] = {"baseline start": [], "webhook async": [], "baseline sync": [],
                                       "webhook sync": []}
-    async with local_stack(worker="process", temporal_args=EAGER_START_ARGS) as stack:
+    worker_args = [] if args.sandboxed else ["--unsandboxed"]
+    async with local_stack(worker="process", temporal_args=EAGER_START_ARGS, worker_args=worker_args) as stack:
         address = stack.settings.temporal_address
         limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
         async with httpx.AsyncClient(base_url=stack.base_url, limits=limits, timeout=60) as http:
@@ -119,7 +122,8 @@ async def main() -> int:
     if args.json:
         print(json.dumps({"rounds": results, "summary": summary, "ratios": ratios}))
         return 0
-    print(f"rounds={args.rounds} requests={args.requests} concurrency={args.concurrency} (medians over rounds)")
+    print(f"rounds={args.rounds} requests={args.requests} concurrency={args.concurrency} (medians over rounds); "
+          f"project worker {'sandboxed' if args.sandboxed else 'unsandboxed'}")
     print(f"{'variant':<16}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}   CPU ms/request (api, worker, temporal, postgres)")
     for variant, rows in results.items():
         cpu = ""

@@ -141,8 +141,8 @@ class Stack:
 @asynccontextmanager
 async def local_stack(*, worker: str = "process", api_process: bool = True,
                       uvicorn_args: list[str] | None = None, temporal_args: list[str] | None = None,
-                      **settings_overrides: Any) -> AsyncIterator[Stack]:
-    """`worker`: "process" (`wfo worker`), "inline" (this event loop) or "none"."""
+                      worker_args: list[str] | None = None, **settings_overrides: Any) -> AsyncIterator[Stack]:
+    """`worker`: "process" (`wfo worker` with `worker_args`), "inline" (this event loop) or "none"."""
     from wfo.settings import Settings
     from worker.main import build_worker
 
@@ -173,12 +173,17 @@ async def local_stack(*, worker: str = "process", api_process: bool = True,
                     env=child_env, cwd=str(ROOT))
                 stack.procs.append(stack.api_proc)
                 stack.base_url = f"http://127.0.0.1:{port}"
-                await wait_http(stack.base_url + "/health")
+                try:
+                    await wait_http(stack.base_url + "/health", timeout=120)
+                except BaseException:
+                    stack.api_proc.kill()  # never leave an API behind on a database about to be dropped
+                    raise
             if worker == "inline":
                 worker_cm = build_worker(env.client, settings)
                 await worker_cm.__aenter__()
             elif worker == "process":
-                stack.procs.append(subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], env=child_env,
+                stack.procs.append(subprocess.Popen([sys.executable, "-m", "cli.main", "worker", *(worker_args or [])],
+                                                    env=child_env,
                                                     cwd=str(ROOT)))
             try:
                 yield stack

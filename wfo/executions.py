@@ -34,7 +34,7 @@ from wfo.stores.executions import index_execution, mark_never_started, revive_no
 from wfo.stores.payloads import SqlPayloadStore, offload_if_large
 from workflows.search_attributes import execution_search_attributes
 from workflows.trigger_schedule import scheduled_execution_id
-from workflows.types import INTERPRETER_WORKFLOW, PROGRESS_QUERY, ExecutionInput, ExecutionOptions
+from workflows.types import ENGINE_FEATURES, INTERPRETER_WORKFLOW, PROGRESS_QUERY, ExecutionInput, ExecutionOptions
 
 
 def default_options() -> ExecutionOptions:
@@ -84,7 +84,8 @@ async def start_execution(
         INTERPRETER_WORKFLOW,
         ExecutionInput(definition=definition, input=input, workflow_id=workflow_id and str(workflow_id),
                        version=version, trigger=trigger, tenant_id=tenant_id and str(tenant_id),
-                       started_by=started_by, options=options, state=state, resume=resume),
+                       started_by=started_by, options=options, state=state, resume=resume,
+                       features=list(ENGINE_FEATURES)),
         id=execution_id,
         task_queue=task_queue,
         search_attributes=execution_search_attributes(trigger, workflow_id, version, tenant_id),

@@ -37,10 +37,20 @@ async def stored_response(redis_url: str, execution_id: str) -> dict[str, Any] |
     return json.loads(raw) if raw else None
 
 
-async def wait_for_answer(handle: WorkflowHandle, redis_url: str, timeout: float) -> tuple[str, Any]:
+def responds_early(definition: dict[str, Any] | None) -> bool:
+    """Whether a definition has a `webhook.respond` node (only then can an answer come before the result)."""
+    return any(isinstance(n, dict) and n.get("type") == "webhook.respond"
+               for n in ((definition or {}).get("nodes") or []))
+
+
+async def wait_for_answer(handle: WorkflowHandle, redis_url: str, timeout: float,
+                          poll_responses: bool = True) -> tuple[str, Any]:
     """("response", {status, headers, body}) when a webhook.respond node answered first, else
     ("result", output) when the execution finished. Raises TimeoutError after `timeout`, and the
-    execution's failure (WorkflowFailureError) when it failed without responding."""
+    execution's failure (WorkflowFailureError) when it failed without responding.
+
+    `poll_responses=False` (the definition has no webhook.respond node, see `responds_early`): only the
+    result is awaited, no Redis polling (20 polls/s per waiting call otherwise)."""
     result = asyncio.ensure_future(handle.result())
 
     async def poll() -> dict[str, Any]:
@@ -50,13 +60,13 @@ async def wait_for_answer(handle: WorkflowHandle, redis_url: str, timeout: float
                 return found
             await asyncio.sleep(POLL_SECONDS)
 
-    polling = asyncio.ensure_future(poll())
+    polling = asyncio.ensure_future(poll() if poll_responses else asyncio.Event().wait())
     try:
         done, _ = await asyncio.wait({result, polling}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if polling in done:
             return "response", polling.result()
         if result in done:
-            found = await stored_response(redis_url, handle.id)  # responded just before finishing
+            found = await stored_response(redis_url, handle.id) if poll_responses else None  # just before?
             if found is not None:
                 return "response", found
             return "result", result.result()
@@ -72,4 +82,4 @@ async def wait_for_answer(handle: WorkflowHandle, redis_url: str, timeout: float
                 task.exception()  # retrieved: no "exception was never retrieved" warning
 
 
-__all__ = ["RedisError", "response_key", "store_response", "stored_response", "wait_for_answer"]
+__all__ = ["RedisError", "response_key", "responds_early", "store_response", "stored_response", "wait_for_answer"]

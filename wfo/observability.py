@@ -6,7 +6,9 @@
   `worker.system_metrics`).
 - Client/worker: `TracingInterceptor` makes every workflow, activity and child a span, linked across the
   API -> Temporal -> worker hop; API requests (FastAPI) and outbound HTTP (httpx) are spans of the same
-  trace; spans are exported per `OTEL_TRACES_EXPORTER` (`none`, `console`, `otlp`).
+  trace; spans are exported per `OTEL_TRACES_EXPORTER` (`none`, `console`, `otlp`). The default, `off`,
+  makes no spans at all: each one costs CPU on every request, workflow task and activity (about a tenth
+  of the API's CPU per webhook in `bench/profile_intake.py`), which is waste when nothing reads them.
 """
 
 from __future__ import annotations
@@ -58,12 +60,18 @@ def setup_tracing(exporter: str = "none") -> None:
 
 @lru_cache
 def tracing_interceptors(exporter: str = "none") -> tuple:
-    """Temporal client interceptors making every workflow, activity and child a span, linked to the caller."""
+    """Temporal client interceptors making every workflow, activity and child a span, linked to the caller
+    (none when tracing is `off`)."""
+    if exporter == "off":
+        return ()
     setup_tracing(exporter)
     return (TracingInterceptor(),)
 
 
 def instrument_api(app: FastAPI, exporter: str = "none") -> None:
-    """Server spans for every API request (not `/metrics` and `/health`), the parent of what it starts."""
+    """Server spans for every API request (not `/metrics` and `/health`), the parent of what it starts
+    (nothing when tracing is `off`)."""
+    if exporter == "off":
+        return
     setup_tracing(exporter)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="metrics,health")

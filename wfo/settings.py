@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     """`json`: one JSON object per line, with execution id, node id and trace id where known (`wfo.logs`)."""
     log_level: str = "INFO"
-    otel_traces_exporter: Literal["none", "console", "otlp"] = "none"
+    otel_traces_exporter: Literal["off", "none", "console", "otlp"] = "off"
     """Where OpenTelemetry spans (API requests, workflows, activities, outbound HTTP) go; `otlp` sends them
     to `OTEL_EXPORTER_OTLP_ENDPOINT`."""
     worker_shutdown_grace_seconds: float = 30.0
@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     """Sticky cache: executions kept in memory between their workflow tasks. It bounds the worker's RSS
     (each cached interpreter holds its definition and state); an evicted execution is replayed from
     history on its next task, which costs CPU, not correctness (`wfo worker --max-cached-workflows`)."""
+    worker_sandbox: bool = True
+    """Run workflow code in Temporal's sandbox (re-imports the interpreter module for every new execution and
+    proxies restricted calls, so a non-deterministic call in workflow code fails loudly). `false`
+    (`wfo worker --unsandboxed`) skips both: about a fifth to a third less worker CPU per short execution
+    (`bench/profile_intake.py`), at the price of that net. Only the project's interpreter runs as workflow
+    code (user code runs in activities), its determinism is checked by the replay tests, and the test suite
+    runs sandboxed; still, keep the sandbox on where CPU is not the limit."""
     api_workers: int = 1
     """uvicorn worker processes of `wfo api` (`--workers`); the API is stateless, so any number works."""
 

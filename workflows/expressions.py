@@ -220,16 +220,17 @@ def _bindings(env: EvalEnv) -> dict[str, Any]:
             env.charge(result, deep=False)
 
     fns: dict[str, Any] = {
-        "now": Jsonata.JFunction(_Fn(now), "<s?s?:s>"),
-        "millis": Jsonata.JFunction(_Fn(lambda: env.now_millis), "<:n>"),
-        "random": Jsonata.JFunction(_Fn(lambda: env.random()), "<:n>"),
-        "shuffle": Jsonata.JFunction(_Fn(shuffle), "<a:a>"),
+        "now": _jfunction(_Fn(now), "<s?s?:s>"),
+        "millis": _jfunction(_Fn(lambda: env.now_millis), "<:n>"),
+        "random": _jfunction(_Fn(lambda: env.random()), "<:n>"),
+        "shuffle": _jfunction(_Fn(shuffle), "<a:a>"),
     }
     if not env.limits:
         return {**fns, "__evaluate_entry": on_entry, "__evaluate_exit": on_exit}
     natives = {name: fn for name, fn in Jsonata.static_frame.bindings.items()
                if isinstance(fn, Jsonata.JFunction) and name not in fns}
-    metered = {name: _Metered(fn, env) for name, fn in {**natives, **fns}.items()}
+    metered = {name: _Metered(fn, env, static_name=name) for name, fn in natives.items()}
+    metered.update((name, _Metered(fn, env)) for name, fn in fns.items())
     return {**metered, "__evaluate_entry": on_entry, "__evaluate_exit": on_exit_limited}
 
 
@@ -239,22 +240,52 @@ _DEEP_FUNCTIONS = frozenset({"string", "distinct", "keys", "lookup", "spread", "
 _LOOKUPS = frozenset({"variable", "name", "parent", "string", "number", "value", "regex", "lambda"})
 
 
+_SIGNATURES: dict[str, Any] = {}
+"""Parsed JSONata signatures of our own functions, by text: parsing one costs more than a whole short
+expression, and a parsed signature is never changed by validation, so one copy serves every environment."""
+
+
+def _jfunction(fn: Any, signature: str) -> Any:
+    """`Jsonata.JFunction(fn, signature)` with the signature parsed once per process."""
+    parsed = _SIGNATURES.get(signature)
+    if parsed is None:
+        parsed = _SIGNATURES[signature] = Jsonata.JFunction(fn, signature).signature
+    jfn = Jsonata.JFunction(fn, None)
+    jfn.signature = parsed
+    return jfn
+
+
+_WEIGHTS: dict[str, int] = {}
+"""Item weight of each JSONata built-in by name, computed once per process rather than for every evaluation
+environment (one per execution). Only the static built-ins are cached (their signatures never change); the
+per-environment functions (`$now`, `$random`...) are computed each time."""
+
+
+def _weight_of(inner: Any, cache_as: str | None = None) -> int:
+    weight = _WEIGHTS.get(cache_as) if cache_as else None
+    if weight is None:
+        params = getattr(inner.signature, "_params", None) or []
+        typed = any(getattr(p, "subtype", None) for p in params)
+        weight = TYPED_ARRAY_ITEM_WEIGHT if typed else BUILTIN_ITEM_WEIGHT
+        if cache_as:
+            _WEIGHTS[cache_as] = weight
+    return weight
+
+
 class _Metered(Jsonata.JFunction):
     """A built-in function that first charges its arguments (deeply) to the evaluation's budgets.
 
     Same signature and arity as the wrapped function, so JSONata validates and calls it the same way.
     """
 
-    def __init__(self, inner: Any, env: EvalEnv):  # no super().__init__: the signature is shared
+    def __init__(self, inner: Any, env: EvalEnv, static_name: str | None = None):  # no super().__init__
         self.function = inner.function
         self.signature = inner.signature
         self.function_name = inner.function_name
         self._inner = inner
         self._env = env
         self._deep = inner.function_name in _DEEP_FUNCTIONS
-        params = getattr(inner.signature, "_params", None) or []
-        typed = any(getattr(p, "subtype", None) for p in params)
-        self._weight = TYPED_ARRAY_ITEM_WEIGHT if typed else BUILTIN_ITEM_WEIGHT
+        self._weight = _weight_of(inner, cache_as=static_name)
 
     def call(self, input: Any, args: Any) -> Any:
         args = args or []

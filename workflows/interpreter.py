@@ -102,6 +102,7 @@ class InterpreterWorkflow:
     @workflow.init
     def __init__(self, inp: ExecutionInput) -> None:
         self._inp = inp
+        self._features = frozenset(inp.features or ())
         self._engine: Engine | None = None
         self._approvals: dict[str, ApprovalTask] = {}
         self._background: list[asyncio.Task] = []
@@ -156,6 +157,10 @@ class InterpreterWorkflow:
         return {"nodes": nodes, "status": engine.progress()["status"],
                 "statuses": {nid: st["status"] for nid, st in engine.state["nodes"].items()}}
 
+    def _patched(self, patch_id: str) -> bool:
+        """`workflow.patched`, except for a feature the execution was started with (no marker, no upsert)."""
+        return patch_id in self._features or workflow.patched(patch_id)
+
     def _env(self) -> EvalEnv:
         """The expression environment: workflow time and workflow randomness (one per run, refreshed).
 
@@ -165,7 +170,7 @@ class InterpreterWorkflow:
         env = self.__dict__.get("_eval_env")
         if env is None:
             env = self._eval_env = EvalEnv(random=workflow.random().random,
-                                           limits=workflow.patched(EXPRESSION_LIMITS_PATCH))
+                                           limits=self._patched(EXPRESSION_LIMITS_PATCH))
         env.now_millis = int(workflow.now().timestamp() * 1000)
         return env
 
@@ -222,7 +227,8 @@ class InterpreterWorkflow:
                         workflow.continue_as_new(ExecutionInput(
                             definition=inp.definition, input=None, workflow_id=inp.workflow_id,
                             version=inp.version, trigger=inp.trigger, tenant_id=inp.tenant_id,
-                            started_by=inp.started_by, options=opts, state=self._carry_over(engine)))
+                            started_by=inp.started_by, options=opts, state=self._carry_over(engine),
+                            features=inp.features))
                     break  # every token has ended without reaching an end node
                 inline = 0
                 self._show_details(engine)
@@ -255,7 +261,7 @@ class InterpreterWorkflow:
         to record never changes the execution's outcome). Patched: older histories did not record."""
         if inp.tenant_id is None or inp.workflow_id is None or inp.trigger == "test":
             return
-        if workflow.info().parent is not None or not workflow.patched("record-node-runs"):
+        if workflow.info().parent is not None or not self._patched("record-node-runs"):
             return
         nodes: dict[str, dict[str, Any]] = {}
         for nid, st in engine.state["nodes"].items():
@@ -265,10 +271,16 @@ class InterpreterWorkflow:
                           "activations": st["activations"], "attempts": st["attempts"],
                           "duration_ms": st["duration_ms"], "error": st["error"], "started_at": st["started_at"],
                           "reused": bool(st.get("reused"))}
+        failure = engine.state["failure"]
         record = NodeRunsRecord(
             execution_id=workflow.info().workflow_id, tenant_id=inp.tenant_id, workflow_id=inp.workflow_id,
-            version=inp.version, status="failed" if engine.state["failure"] else "completed",
+            version=inp.version, status="failed" if failure else "completed",
             started_at=engine.context["execution"]["started_at"], nodes=nodes)
+        if "record-node-runs" in self._features:  # started by an API that reads the closed row (no marker)
+            record.close_row = True
+            record.output = None if failure else engine.state["result"]
+            record.error = failure["message"] if failure else None
+            record.progress = self.progress()
         try:
             await workflow.execute_local_activity(
                 RECORD_NODE_RUNS_ACTIVITY, record, start_to_close_timeout=timedelta(seconds=10),
@@ -438,7 +450,7 @@ class InterpreterWorkflow:
             task.cancel(workflow.now())
             await asyncio.shield(asyncio.ensure_future(self._task_activity(TASK_CLOSE_ACTIVITY, task, inp)))
             raise
-        if workflow.patched("approval-close-in-background"):
+        if self._patched("approval-close-in-background"):
             # the next node need not wait for the inbox row to be closed
             self._background.append(asyncio.create_task(self._task_activity(TASK_CLOSE_ACTIVITY, task, inp)))
         else:

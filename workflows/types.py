@@ -46,6 +46,17 @@ class ExecutionInput:
     """A redrive: ``{"completed": {node_id: {"output": ..., "port": ...}}, "redrive_of": execution_id}``.
     Each listed node's first activation completes at once with the saved output and port (nothing runs);
     the other nodes run as usual. Only read on the first run (continue-as-new carries it in `state`)."""
+    features: list[str] | None = None
+    """Interpreter changes (`workflow.patched` ids) this execution was started with (`ENGINE_FEATURES`): the
+    interpreter takes them as on without recording a patch marker. Each marker also upserts the
+    `TemporalChangeVersion` search attribute, a visibility write per patch per execution, so every new
+    execution would otherwise pay for every past change. Histories that lack the field, or a feature,
+    still decide by `workflow.patched` exactly as they were recorded."""
+
+
+ENGINE_FEATURES: tuple[str, ...] = ("expression-limits", "record-node-runs", "approval-close-in-background")
+"""Every `workflow.patched` id of the interpreter: what a new execution is started with
+(`ExecutionInput.features`). Add a new patch id here when you add the patch."""
 
 
 @dataclass
@@ -61,6 +72,15 @@ class NodeRunsRecord:
     started_at: str
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
     """node id -> {type, status, activations, attempts, duration_ms, error, started_at, reused}."""
+    output: Any = None
+    """The execution's result (`completed`)."""
+    error: str | None = None
+    """The execution's failure message (`failed`)."""
+    progress: dict[str, Any] | None = None
+    """The final progress (what the progress query answers), kept on the row so reads need no worker."""
+    close_row: bool = False
+    """Also close the execution's index row (status, output, error, progress, completed_at) in the same
+    transaction, so the API's reconciler needs no describe + history fetch per finished execution."""
 
 
 @dataclass

@@ -26,7 +26,7 @@ from temporalio.client import WorkflowFailureError
 
 from api.deps import SessionDep, get_temporal_client
 from api.services import hooks as hooks_svc
-from wfo.hook_responses import wait_for_answer
+from wfo.hook_responses import responds_early, wait_for_answer
 from wfo.redis import get_safe_redis
 
 log = logging.getLogger("wfo.api.hooks")
@@ -44,7 +44,8 @@ async def _answer(request: Request, execution_id: str, trigger: Any, duplicate: 
     try:
         client = await get_temporal_client(request.app)
         kind, output = await wait_for_answer(client.get_workflow_handle(execution_id),
-                                             request.app.state.settings.redis_url, timeout)
+                                             request.app.state.settings.redis_url, timeout,
+                                             poll_responses=responds_early(trigger.definition))
     except (asyncio.TimeoutError, TimeoutError):
         return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED, headers=headers)
     except WorkflowFailureError as exc:

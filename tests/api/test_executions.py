@@ -314,3 +314,38 @@ async def test_listing_by_cursor_and_capped_total(app, http, monkeypatch):
     monkeypatch.setattr(exec_svc, "COUNT_CAP", 5)
     capped = (await http.get("/api/v1/executions", headers=h)).json()
     assert capped["total"] == 5 and capped["total_capped"] is True
+
+
+async def _row_when_closed(app, exec_id: str, timeout: float = 15.0) -> Execution:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with app.state.sessionmaker() as session:
+            row = await session.get(Execution, exec_id)
+        if row is not None and row.status != "running":
+            return row
+        assert asyncio.get_running_loop().time() < deadline, "the row was not closed"
+        await asyncio.sleep(0.1)
+
+
+async def test_an_execution_closes_its_own_row_and_records_no_patch_markers(app, http, tenant_a, definition,
+                                                                            worker, temporal_env):
+    """No reconciler runs here (reconcile_interval=None) and nothing reads the execution through the API:
+    the interpreter's last local activity closes the row (status, output or error, progress). A new
+    execution is started with every interpreter feature (ExecutionInput.features), so its history holds
+    no patch marker and no TemporalChangeVersion upsert (each is a visibility write per execution)."""
+    wid = await _workflow(http, tenant_a, definition)
+    r = await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h("operator"), json={"input": {"x": 21}})
+    assert r.status_code == 202, r.text
+    eid = r.json()["id"]
+    row = await _row_when_closed(app, eid)
+    assert row.status == "completed" and row.output == {"value": 42} and row.error is None
+    assert row.completed_at is not None and row.progress["nodes"]["double"]["status"] == "completed"
+    kinds = [e.WhichOneof("attributes")
+             async for e in temporal_env.client.get_workflow_handle(eid).fetch_history_events()]
+    assert "upsert_workflow_search_attributes_event_attributes" not in kinds
+    assert kinds.count("marker_recorded_event_attributes") == 1  # the node-runs local activity only
+
+    fid = await _workflow(http, tenant_a, failing_def())
+    r = await http.post(f"/api/v1/workflows/{fid}/execute", headers=tenant_a.h("operator"), json={"input": {"x": 3}})
+    failed = await _row_when_closed(app, r.json()["id"])
+    assert failed.status == "failed" and failed.error == "bad input 3" and failed.output is None

@@ -27,7 +27,7 @@ def test_histories_are_present():
     assert {"issue_example", "parallel_join_switch_filter", "retry_error_port", "loop_continue_as_new",
             "map_children", "wait_and_terminate", "large_payload", "approval_two_votes",
             "approval_then_http_patched", "node_runs_recorded_patched", "redrive_resume",
-            "advanced_components"} <= names
+            "advanced_components", "approval_features_no_markers"} <= names
     # WebhookDelivery and ScheduledTrigger (histories/record_events.py)
     assert {"delivery_retried", "delivery_subscription_gone", "schedule_completed", "schedule_skipped"} <= names
     assert "alerts_scheduler" in names  # histories/record_alerts.py

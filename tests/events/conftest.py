@@ -19,7 +19,8 @@ from wfo.settings import Settings
 @pytest.fixture
 def ev_settings(settings: Settings) -> Settings:
     """Private networks refused except 127.0.0.1 through the allowlist (what production looks like)."""
-    return settings.model_copy(update={"http_allow_private_networks": False, "outbound_allowlist": ["127.0.0.1"]})
+    return settings.model_copy(update={"http_allow_private_networks": False, "outbound_allowlist": ["127.0.0.1"],
+                                       "otel_traces_exporter": "none"})
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from wfo.jsonsafe import scrub_nul
 from workflows.types import NodeRunsRecord, TaskRecord
 
 _UPSERT_TASK = """
@@ -39,6 +40,14 @@ ON CONFLICT (execution_id, node_id) DO UPDATE SET
     reused = EXCLUDED.reused, execution_status = EXCLUDED.execution_status
 """
 MAX_ERROR_MESSAGE = 500
+
+_CLOSE_EXECUTION = """
+UPDATE executions SET status = $3, output = $4::jsonb, error = $5, progress = COALESCE($6::jsonb, progress),
+       completed_at = now(), updated_at = now()
+WHERE id = $1 AND tenant_id = $2::uuid AND status = 'running'
+"""
+"""The interpreter closes its own index row at the end of a root run (one statement, with the node runs);
+only a row still `running` changes (a cancel or the reconciler may have closed it first)."""
 
 
 def _ts(value: str | None) -> datetime | None:
@@ -114,7 +123,15 @@ class WorkerDb:
                 message[:MAX_ERROR_MESSAGE] if isinstance(message, str) else None, bool(n.get("reused")),
                 rec.status, _ts(rec.started_at), _ts(n.get("started_at")),
             ))
-        if rows:
-            pool = await self._pool()
-            await pool.executemany(_UPSERT_NODE_RUN, rows)
+        if not rows and not rec.close_row:
+            return 0
+        pool = await self._pool()
+        async with pool.acquire() as conn, conn.transaction():
+            if rows:
+                await conn.executemany(_UPSERT_NODE_RUN, rows)
+            if rec.close_row:
+                await conn.execute(
+                    _CLOSE_EXECUTION, rec.execution_id, rec.tenant_id, rec.status,
+                    json.dumps(scrub_nul(rec.output)) if rec.output is not None else None, scrub_nul(rec.error),
+                    json.dumps(scrub_nul(rec.progress)) if rec.progress is not None else None)
         return len(rows)
