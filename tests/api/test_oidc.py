@@ -149,6 +149,7 @@ async def test_login_redirects_to_the_idp_with_state_nonce_and_pkce(sso_app, idp
 
 async def test_full_login_gives_a_working_session_and_is_audited(sso_app, idp, sso_tenant, caplog):
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # other tests may have raised its level: the grep must see it
     claims = new_user(idp, ["wfo-devs"])
     r = await sso_login(sso_app, idp)
     token = token_of(r)
