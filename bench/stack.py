@@ -131,6 +131,7 @@ class Stack:
     """The Temporal dev server's environment (its process is `env._server._process`)."""
     base_url: str = ""
     api_proc: subprocess.Popen | None = None
+    worker_proc: subprocess.Popen | None = None
     procs: list[subprocess.Popen] = field(default_factory=list)
 
     async def login(self, http: httpx.AsyncClient) -> dict[str, str]:
@@ -141,8 +142,9 @@ class Stack:
 @asynccontextmanager
 async def local_stack(*, worker: str = "process", api_process: bool = True,
                       uvicorn_args: list[str] | None = None, temporal_args: list[str] | None = None,
-                      **settings_overrides: Any) -> AsyncIterator[Stack]:
-    """`worker`: "process" (`wfo worker`), "inline" (this event loop) or "none"."""
+                      worker_args: list[str] | None = None, **settings_overrides: Any) -> AsyncIterator[Stack]:
+    """`worker`: "process" (`wfo worker` with `worker_args`), "inline" (this event loop) or "none".
+    The worker process is `stack.worker_proc`."""
     from wfo.settings import Settings
     from worker.main import build_worker
 
@@ -178,8 +180,9 @@ async def local_stack(*, worker: str = "process", api_process: bool = True,
                 worker_cm = build_worker(env.client, settings)
                 await worker_cm.__aenter__()
             elif worker == "process":
-                stack.procs.append(subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], env=child_env,
-                                                    cwd=str(ROOT)))
+                stack.worker_proc = subprocess.Popen([sys.executable, "-m", "cli.main", "worker", *(worker_args or [])],
+                                                     env=child_env, cwd=str(ROOT))
+                stack.procs.append(stack.worker_proc)
             try:
                 yield stack
             finally:
@@ -193,6 +196,15 @@ async def local_stack(*, worker: str = "process", api_process: bool = True,
                         proc.kill()
     finally:
         await env.shutdown()
+
+
+def rss_kib(pid: int) -> tuple[int, int] | None:
+    """(VmRSS, VmHWM) of a process in KiB (Linux /proc): resident now and its peak."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+        return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+    except (OSError, KeyError, ValueError):
+        return None
 
 
 def pids_matching(*needles: str) -> list[int]:

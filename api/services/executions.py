@@ -18,7 +18,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, tuple_
+from sqlalchemy import func, or_, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
@@ -299,6 +299,43 @@ async def reconcile_rows(
     return changed
 
 
+VISIBILITY_SETTLE = timedelta(seconds=60)
+"""Rows started longer ago than this are checked on a listing page through Temporal's visibility (one
+query for the page) instead of one describe each; younger ones, whose visibility record may lag, are
+described."""
+
+
+async def running_in_visibility(client: Client, ids: list[str]) -> set[str] | None:
+    """The ids among `ids` that Temporal's visibility lists as running (one query), or None when that
+    query cannot be answered (then the caller describes each row)."""
+    quoted = ", ".join("'" + i.replace("\\", "\\\\").replace("'", "\\'") + "'" for i in ids)
+    try:
+        found: set[str] = set()
+        async def collect() -> None:
+            async for wf in client.list_workflows(f"WorkflowId IN ({quoted}) AND ExecutionStatus = 'Running'",
+                                                  page_size=len(ids) + 1):
+                found.add(wf.id)
+        await asyncio.wait_for(collect(), DESCRIBE_TIMEOUT_S)
+        return found
+    except Exception:  # noqa: BLE001 - visibility unavailable or the query refused: describe instead
+        return None
+
+
+async def reconcile_page(session: AsyncSession, client: Client, rows: list[Execution]) -> int:
+    """Converge a listing page's non-terminal rows with Temporal cheaply: rows older than
+    `VISIBILITY_SETTLE` that visibility still lists as running are left as they are (one query for all
+    of them); every other row is described (`reconcile_row`, without the progress query)."""
+    rows = [r for r in rows if not is_terminal(r.status)]
+    if not rows:
+        return 0
+    settled_before = utcnow() - VISIBILITY_SETTLE
+    old = [r for r in rows if r.started_at < settled_before]
+    running = await running_in_visibility(client, [r.id for r in old]) if old else set()
+    if running:
+        rows = [r for r in rows if r.id not in running]
+    return await reconcile_rows(session, client, rows, with_progress=False)
+
+
 async def reconcile_pending(
     sessionmaker, client: Client, *, batch: int = 200, max_rows: int = 5000, with_progress: bool = False
 ) -> int:
@@ -449,8 +486,11 @@ async def list_page(session: AsyncSession, conds: list, *, limit: int, offset: i
 
 
 def execution_filters(tenant_id: uuid.UUID, *, workflow_id: uuid.UUID | None = None, status: str | None = None,
-                      started_after: datetime | None = None, started_before: datetime | None = None) -> list:
-    """WHERE conditions of an executions listing (REST and GraphQL alike), always within the tenant."""
+                      started_after: datetime | None = None, started_before: datetime | None = None,
+                      trigger: str | None = None, q: str | None = None) -> list:
+    """WHERE conditions of an executions listing (REST and GraphQL alike), always within the tenant.
+    `q` matches the start of the execution id or of the starter's email, case as given (index ranges:
+    `ix_executions_tenant_id_prefix`, `ix_executions_tenant_started_by_prefix`)."""
     from sqlmodel import col
 
     conds = [Execution.tenant_id == tenant_id]
@@ -458,8 +498,14 @@ def execution_filters(tenant_id: uuid.UUID, *, workflow_id: uuid.UUID | None = N
         conds.append(Execution.workflow_id == workflow_id)
     if status is not None:
         conds.append(Execution.status == status)
+    if trigger is not None:
+        conds.append(Execution.trigger == trigger)
     if started_after is not None:
         conds.append(col(Execution.started_at) >= started_after)
     if started_before is not None:
         conds.append(col(Execution.started_at) < started_before)
+    if q:
+        pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conds.append(or_(col(Execution.id).like(pattern, escape="\\"),
+                         col(Execution.started_by).like(pattern, escape="\\")))
     return conds
