@@ -167,6 +167,7 @@ async def main() -> None:
     ap.add_argument("--deciders", type=int, default=5, help="concurrent deciders")
     ap.add_argument("--warmup", type=int, default=3, help="approvals decided (one at a time) before measuring")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
+    ap.add_argument("--unsandboxed", action="store_true", help="the worker without the workflow sandbox")
     ap.add_argument("--profile-marker", help="a file holding this pid while the decide phase runs (for py-spy)")
     args = ap.parse_args()
 
@@ -188,6 +189,7 @@ async def main() -> None:
                 temporal_address=env.client.service_client.config.target_host,
                 temporal_task_queue=f"bench-approvals-{uuid.uuid4().hex[:6]}",
                 http_allow_private_networks=True,
+                worker_sandboxed=not args.unsandboxed,
             )
             engine = create_engine(settings, pool_size=1, max_overflow=0)
             async with create_sessionmaker(engine)() as s:
@@ -302,6 +304,7 @@ async def main() -> None:
 
             result = {
                 "approvals": len(decided), "deciders": args.deciders, "warmup": args.warmup,
+                "sandboxed": not args.unsandboxed,
                 "decide_phase_s": round(wall_all, 2), "cpus": os.cpu_count(),
                 "loadavg_1m_after": round(os.getloadavg()[0], 2),
                 "cpu_ms_per_approval": {"api_and_worker": round(cpu_self, 1),
@@ -324,6 +327,7 @@ async def main() -> None:
                 print(json.dumps(result))
             else:
                 print(f"{result['approvals']} approvals, {result['deciders']} concurrent deciders, "
+                      f"{'sandboxed' if result['sandboxed'] else 'unsandboxed'} worker, "
                       f"{result['warmup']} warm-up; decide phase {result['decide_phase_s']} s; "
                       f"{result['cpus']} cpus, load {result['loadavg_1m_after']}; CPU ms per approval (decide "
                       f"phase): API+worker {result['cpu_ms_per_approval']['api_and_worker']}, "

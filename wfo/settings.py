@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     """Sticky cache: executions kept in memory between their workflow tasks. It bounds the worker's RSS
     (each cached interpreter holds its definition and state); an evicted execution is replayed from
     history on its next task, which costs CPU, not correctness (`wfo worker --max-cached-workflows`)."""
+    worker_sandboxed: bool = True
+    """Run workflow code in Temporal's sandbox (the default). `false` (`wfo worker --unsandboxed`) runs the
+    interpreter directly: less CPU per workflow task (no per-execution module sandbox, no sandbox entry per
+    payload), at the price of the sandbox's guard against non-deterministic calls (time, random, I/O) in
+    workflow code. The interpreter only makes deterministic calls and `tests/engine/test_replay.py` checks
+    it; plugins' pure components run inside workflow code too, so keep the sandbox when they are untrusted."""
     api_workers: int = 1
     """uvicorn worker processes of `wfo api` (`--workers`); the API is stateless, so any number works."""
 

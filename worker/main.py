@@ -11,7 +11,7 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.alerts import AlertActivities
@@ -40,7 +40,10 @@ log = logging.getLogger(__name__)
 PASSTHROUGH = ("jsonata", "jsonschema", "isodate", *DATA_PASSTHROUGH)
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
+def workflow_runner(sandboxed: bool = True) -> WorkflowRunner:
+    """The sandbox with our pure modules passed through, or (`WORKER_SANDBOXED=false`) no sandbox."""
+    if not sandboxed:
+        return UnsandboxedWorkflowRunner()
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
     )
@@ -93,7 +96,7 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
         task_queue=settings.temporal_task_queue,
         workflows=[*WORKFLOWS, *workflows],
         activities=[*comp.all(), *tasks.all(), *alerts.all(), *analytics.all(), *extra_act, *activities],
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(settings.worker_sandboxed),
         interceptors=[WorkflowMetricsInterceptor(), ActivityFailureLogInterceptor()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
