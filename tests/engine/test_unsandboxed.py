@@ -19,7 +19,7 @@ async def test_unsandboxed_worker_runs_and_replays_sandboxed(temporal_env, setti
     client = temporal_env.client
     unsandboxed = settings.model_copy(update={"worker_sandboxed": False})
     worker = build_worker(client, unsandboxed)
-    assert isinstance(worker._workflow_worker._workflow_runner, UnsandboxedWorkflowRunner)  # noqa: SLF001
+    assert isinstance(worker._workflow_worker._workflow_runner, UnsandboxedWorkflowRunner)
     async with worker:
         h = await start_execution(client, definition=approval_flow(), input={"invoice": "INV-1", "amount": 5},
                                   task_queue=settings.temporal_task_queue)
