@@ -43,6 +43,11 @@ async def test_trigger_and_search_filters(app, http):
     assert await ids(q="a%") == [f"exec-{tag}_c"]
     assert await ids(q=f"{tag}") == []  # a prefix, not a substring
     assert await ids(trigger="nope") == []
+    # offset pages (a deferred join: ids from the index, then the rows) are slices of the whole listing
+    everything = await ids(q=f"exec-{tag}")
+    assert len(everything) == 4
+    assert [*(await ids(q=f"exec-{tag}", limit=2, offset=1)), *(await ids(q=f"exec-{tag}", limit=2, offset=3))] \
+        == everything[1:]
     bad = await http.get("/api/v1/executions", params={"q": ""}, headers=h)
     assert bad.status_code == 422 and "q" in bad.text
 
