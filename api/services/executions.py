@@ -321,19 +321,28 @@ async def running_in_visibility(client: Client, ids: list[str]) -> set[str] | No
         return None
 
 
+VISIBILITY_BATCH = 50
+"""Ids per visibility query."""
+
+
+async def needing_describe(client: Client, rows: list[Execution]) -> list[Execution]:
+    """The non-terminal rows among `rows` that must be described: all but those older than
+    `VISIBILITY_SETTLE` that visibility lists as running (one query per `VISIBILITY_BATCH` rows)."""
+    rows = [r for r in rows if not is_terminal(r.status)]
+    settled_before = utcnow() - VISIBILITY_SETTLE
+    old = [r.id for r in rows if r.started_at < settled_before]
+    running: set[str] = set()
+    for i in range(0, len(old), VISIBILITY_BATCH):
+        found = await running_in_visibility(client, old[i:i + VISIBILITY_BATCH])
+        running |= found or set()
+    return [r for r in rows if r.id not in running]
+
+
 async def reconcile_page(session: AsyncSession, client: Client, rows: list[Execution]) -> int:
     """Converge a listing page's non-terminal rows with Temporal cheaply: rows older than
     `VISIBILITY_SETTLE` that visibility still lists as running are left as they are (one query for all
     of them); every other row is described (`reconcile_row`, without the progress query)."""
-    rows = [r for r in rows if not is_terminal(r.status)]
-    if not rows:
-        return 0
-    settled_before = utcnow() - VISIBILITY_SETTLE
-    old = [r for r in rows if r.started_at < settled_before]
-    running = await running_in_visibility(client, [r.id for r in old]) if old else set()
-    if running:
-        rows = [r for r in rows if r.id not in running]
-    return await reconcile_rows(session, client, rows, with_progress=False)
+    return await reconcile_rows(session, client, await needing_describe(client, rows), with_progress=False)
 
 
 async def reconcile_pending(
@@ -343,7 +352,8 @@ async def reconcile_pending(
     API replicas only one runs a pass at a time (transaction-scoped advisory lock).
 
     Describe + result only: the progress query replays the history on a worker, so it is fetched
-    (once, then kept) when someone reads the execution."""
+    (once, then kept) when someone reads the execution. Rows visibility lists as running are skipped
+    (`needing_describe`)."""
     from sqlalchemy import and_, func, or_
 
     changed = 0
@@ -371,7 +381,9 @@ async def reconcile_pending(
                 async with sem:
                     return await reconcile_row(session, client, r, with_progress=with_progress)
 
-            changed += sum(await asyncio.gather(*(one(r) for r in rows)))
+            # rows visibility lists as running need no describe (10,000 waiting approvals: 200 queries per
+            # pass instead of 10,000 describes)
+            changed += sum(await asyncio.gather(*(one(r) for r in await needing_describe(client, rows))))
             await session.commit()
         await lock_session.rollback()
     return changed

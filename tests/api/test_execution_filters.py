@@ -90,6 +90,11 @@ async def test_listing_page_reconciles_through_visibility(app, http, temporal_en
     assert sorted(described) == sorted([done, ghost, young])  # not the old one visibility lists as running
     assert status == {waiting: "running", young: "running", done: "completed", ghost: "failed"}
 
+    # the periodic pass skips them too
+    described.clear()
+    await exec_svc.reconcile_pending(app.state.sessionmaker, temporal_env.client)
+    assert young in described and waiting not in described
+
     # visibility unavailable: every running row is described, as before
     async def down(client, ids):
         return None
