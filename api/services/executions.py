@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -323,6 +324,11 @@ async def running_in_visibility(client: Client, ids: list[str]) -> set[str] | No
 
 VISIBILITY_BATCH = 50
 """Ids per visibility query."""
+RUNNING_MEMO_S = 10.0
+"""A row visibility listed as running is not asked about again for this long (this process): a listing
+refreshed every second costs one visibility query per 10 s, and a close shows within 10 s (or at once on
+the execution's own page, which describes)."""
+_seen_running: dict[str, float] = {}
 
 
 async def needing_describe(client: Client, rows: list[Execution]) -> list[Execution]:
@@ -330,11 +336,15 @@ async def needing_describe(client: Client, rows: list[Execution]) -> list[Execut
     `VISIBILITY_SETTLE` that visibility lists as running (one query per `VISIBILITY_BATCH` rows)."""
     rows = [r for r in rows if not is_terminal(r.status)]
     settled_before = utcnow() - VISIBILITY_SETTLE
-    old = [r.id for r in rows if r.started_at < settled_before]
-    running: set[str] = set()
+    now = time.monotonic()
+    running = {r.id for r in rows if now - _seen_running.get(r.id, -RUNNING_MEMO_S) < RUNNING_MEMO_S}
+    old = [r.id for r in rows if r.started_at < settled_before and r.id not in running]
     for i in range(0, len(old), VISIBILITY_BATCH):
-        found = await running_in_visibility(client, old[i:i + VISIBILITY_BATCH])
-        running |= found or set()
+        found = await running_in_visibility(client, old[i:i + VISIBILITY_BATCH]) or set()
+        if len(_seen_running) > 100_000:
+            _seen_running.clear()
+        _seen_running.update(dict.fromkeys(found, now))
+        running |= found
     return [r for r in rows if r.id not in running]
 
 

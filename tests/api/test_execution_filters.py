@@ -90,7 +90,7 @@ async def test_listing_page_reconciles_through_visibility(app, http, temporal_en
     assert sorted(described) == sorted([done, ghost, young])  # not the old one visibility lists as running
     assert status == {waiting: "running", young: "running", done: "completed", ghost: "failed"}
 
-    # the periodic pass skips them too
+    # the periodic pass skips them too (here from the memo of what visibility listed as running)
     described.clear()
     await exec_svc.reconcile_pending(app.state.sessionmaker, temporal_env.client)
     assert young in described and waiting not in described
@@ -100,6 +100,7 @@ async def test_listing_page_reconciles_through_visibility(app, http, temporal_en
         return None
 
     monkeypatch.setattr(exec_svc, "running_in_visibility", down)
+    exec_svc._seen_running.clear()
     described.clear()
     r = await http.get("/api/v1/executions", params={"workflow_id": wid}, headers=tenant_a.h("viewer"))
     assert r.status_code == 200 and sorted(described) == sorted([waiting, young])
