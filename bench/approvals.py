@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 
 from bench.runner import run
-from bench.stack import pct, start_temporal, temp_database
+from bench.stack import cpu_seconds, pct, start_temporal, temp_database
 
 
 def definition(sink_url: str) -> dict:
@@ -128,6 +128,33 @@ def _at(events: list[dict], node: str, kind: str) -> datetime | None:
     return None
 
 
+async def history_marks(client, execution_id: str) -> tuple[float, float, float] | None:
+    """(started, completed) of the workflow task that accepted the decision and the `notify` activity's start,
+    as epoch seconds, from the execution's history."""
+    from temporalio.api.enums.v1 import EventType
+
+    wft_started = wft_done = act_started = None
+    notify_sched = None
+    last_started = last_done = None
+    async for ev in client.get_workflow_handle(execution_id).fetch_history_events():
+        at = ev.event_time.ToDatetime().timestamp()
+        if ev.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            last_started = at
+        elif ev.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            last_done = at
+        elif ev.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            wft_started, wft_done = last_started, last_done
+        elif (ev.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+              and ev.activity_task_scheduled_event_attributes.activity_id.startswith("notify")):
+            notify_sched = ev.event_id
+        elif (ev.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED and notify_sched is not None
+              and ev.activity_task_started_event_attributes.scheduled_event_id == notify_sched):
+            act_started = at
+    if wft_started is None or wft_done is None or act_started is None:
+        return None
+    return wft_started, wft_done, act_started
+
+
 def summary(name: str, values: list[float]) -> dict:
     return {"metric": name, "n": len(values), "p50_ms": round(pct(values, 50), 1), "p99_ms": round(pct(values, 99), 1),
             "mean_ms": round(statistics.fmean(values), 1), "min_ms": round(min(values), 1),
@@ -140,6 +167,8 @@ async def main() -> None:
     ap.add_argument("--deciders", type=int, default=5, help="concurrent deciders")
     ap.add_argument("--warmup", type=int, default=3, help="approvals decided (one at a time) before measuring")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
+    ap.add_argument("--unsandboxed", action="store_true", help="the worker without the workflow sandbox")
+    ap.add_argument("--profile-marker", help="a file holding this pid while the decide phase runs (for py-spy)")
     args = ap.parse_args()
 
     from api import security
@@ -160,6 +189,7 @@ async def main() -> None:
                 temporal_address=env.client.service_client.config.target_host,
                 temporal_task_queue=f"bench-approvals-{uuid.uuid4().hex[:6]}",
                 http_allow_private_networks=True,
+                worker_sandboxed=not args.unsandboxed,
             )
             engine = create_engine(settings, pool_size=1, max_overflow=0)
             async with create_sessionmaker(engine)() as s:
@@ -213,12 +243,12 @@ async def main() -> None:
                     async def decider(headers: dict) -> None:
                         for ex, key, tid in it:
                             arrived = sink.wait(key)
-                            t0 = time.perf_counter()
+                            t0, w0 = time.perf_counter(), time.time()
                             r = await http.post(f"/api/v1/tasks/{tid}/complete", headers=headers,
                                                 json={"decision": "approved"})
                             t1 = time.perf_counter()
                             assert r.status_code == 200 and r.json()["status"] == "approved", r.text
-                            out[ex] = {"sent": t0, "returned": t1, "vote_at": r.json()["vote"]["at"], "arrived": arrived}
+                            out[ex] = {"sent": t0, "sent_wall": w0, "returned": t1, "vote_at": r.json()["vote"]["at"], "arrived": arrived}
 
                     await asyncio.gather(*(decider(deciders[i % len(deciders)]) for i in range(concurrency)))
                     for rec in out.values():
@@ -230,11 +260,21 @@ async def main() -> None:
                     await decide([(ex, k, t) for ex, (k, t) in warm.items()], 1)
 
                 started = await start_all(args.approvals)
+                server_pid = getattr(getattr(getattr(env, "_server", None), "_process", None), "pid", None)
+                cpu0 = (time.process_time(), cpu_seconds(server_pid) if server_pid else None)
+                if args.profile_marker:
+                    Path(args.profile_marker).write_text(str(os.getpid()))
                 t_all = time.perf_counter()
                 decided = await decide([(ex, k, t) for ex, (k, t) in started.items()], args.deciders)
                 wall_all = time.perf_counter() - t_all
+                if args.profile_marker:
+                    Path(args.profile_marker).unlink(missing_ok=True)
+                cpu_self = (time.process_time() - cpu0[0]) * 1000 / max(1, len(decided))
+                cpu_server = ((cpu_seconds(server_pid) - cpu0[1]) * 1000 / max(1, len(decided))
+                              if server_pid and cpu0[1] is not None else None)
 
                 gaps, vote_gaps, vote_done, sink_wall, post_ms, post_to_sink = [], [], [], [], [], []
+                to_wft, in_wft, to_act, act_to_sink = [], [], [], []
                 for ex, rec in decided.items():
                     deadline = time.monotonic() + 60
                     while True:
@@ -253,11 +293,22 @@ async def main() -> None:
                     sink_wall.append((rec["arrived"] - rec["sent"]) * 1000)
                     post_ms.append((rec["returned"] - rec["sent"]) * 1000)
                     post_to_sink.append((rec["arrived"] - rec["returned"]) * 1000)
+                    # where the time goes, from the history's timestamps (the server's clock is this box's)
+                    marks = await history_marks(env.client, ex)
+                    if marks is not None:
+                        wft_started, wft_done, act_started = marks
+                        to_wft.append((wft_started - rec["sent_wall"]) * 1000)
+                        in_wft.append((wft_done - wft_started) * 1000)
+                        to_act.append((act_started - wft_done) * 1000)
+                        act_to_sink.append((rec["arrived"] - rec["sent"] - (act_started - rec["sent_wall"])) * 1000)
 
             result = {
                 "approvals": len(decided), "deciders": args.deciders, "warmup": args.warmup,
+                "sandboxed": not args.unsandboxed,
                 "decide_phase_s": round(wall_all, 2), "cpus": os.cpu_count(),
                 "loadavg_1m_after": round(os.getloadavg()[0], 2),
+                "cpu_ms_per_approval": {"api_and_worker": round(cpu_self, 1),
+                                        "temporal": None if cpu_server is None else round(cpu_server, 1)},
                 "metrics": [
                     summary("engine gap: approval completed -> next node started (progress events)", gaps),
                     summary("vote recorded -> next node started (workflow clock)", vote_gaps),
@@ -265,14 +316,22 @@ async def main() -> None:
                     summary("decide request sent -> next node's POST at the sink (wall clock)", sink_wall),
                     summary("POST /tasks/{id}/complete round trip", post_ms),
                     summary("POST returned -> sink", post_to_sink),
-                ],
+                ] + ([
+                    summary("  breakdown: request sent -> the update's workflow task started (API + Temporal)", to_wft),
+                    summary("  breakdown: that workflow task (worker: update + schedule the next node)", in_wft),
+                    summary("  breakdown: workflow task completed -> next node's activity started", to_act),
+                    summary("  breakdown: activity started -> its POST at the sink", act_to_sink),
+                ] if to_wft else []),
             }
             if args.json:
                 print(json.dumps(result))
             else:
                 print(f"{result['approvals']} approvals, {result['deciders']} concurrent deciders, "
+                      f"{'sandboxed' if result['sandboxed'] else 'unsandboxed'} worker, "
                       f"{result['warmup']} warm-up; decide phase {result['decide_phase_s']} s; "
-                      f"{result['cpus']} cpus, load {result['loadavg_1m_after']}")
+                      f"{result['cpus']} cpus, load {result['loadavg_1m_after']}; CPU ms per approval (decide "
+                      f"phase): API+worker {result['cpu_ms_per_approval']['api_and_worker']}, "
+                      f"Temporal {result['cpu_ms_per_approval']['temporal']}")
                 for m in result["metrics"]:
                     print(f"  {m['metric']:<72} p50 {m['p50_ms']:>7.1f} ms   p99 {m['p99_ms']:>7.1f} ms   "
                           f"(min {m['min_ms']:.1f}, max {m['max_ms']:.1f}, n={m['n']})")

@@ -104,7 +104,9 @@ async def start_temporal(extra_args: list[str] | None = None):
     )
 
 
-async def create_admin(settings) -> None:
+async def create_admin(settings) -> str:
+    """The bench tenant's admin; returns an access token for it (minted, not a login: the shared Redis's
+    per-address login throttle, counted for 127.0.0.1 by every test on this box, cannot lock a bench out)."""
     from api import security
     from wfo.db import create_engine, create_sessionmaker
     from wfo.models import Role, Tenant, User
@@ -115,9 +117,11 @@ async def create_admin(settings) -> None:
             tenant = Tenant(name="bench")
             s.add(tenant)
             await s.flush()
-            s.add(User(tenant_id=tenant.id, email=ADMIN_EMAIL, role=Role.admin.value,
-                       hashed_password=security.hash_password(ADMIN_PASSWORD)))
+            user = User(tenant_id=tenant.id, email=ADMIN_EMAIL, role=Role.admin.value,
+                        hashed_password=security.hash_password(ADMIN_PASSWORD))
+            s.add(user)
             await s.commit()
+            return security.create_access_token(settings, user_id=user.id, tenant_id=tenant.id, role=user.role)
     finally:
         await engine.dispose()
 
@@ -131,18 +135,21 @@ class Stack:
     """The Temporal dev server's environment (its process is `env._server._process`)."""
     base_url: str = ""
     api_proc: subprocess.Popen | None = None
+    worker_proc: subprocess.Popen | None = None
     procs: list[subprocess.Popen] = field(default_factory=list)
+    admin_token: str = ""
 
     async def login(self, http: httpx.AsyncClient) -> dict[str, str]:
-        r = await http.post("/api/v1/auth/token", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
-        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+        """The admin's bearer header (`http` is unused: kept for the callers)."""
+        return {"Authorization": f"Bearer {self.admin_token}"}
 
 
 @asynccontextmanager
 async def local_stack(*, worker: str = "process", api_process: bool = True,
                       uvicorn_args: list[str] | None = None, temporal_args: list[str] | None = None,
                       worker_args: list[str] | None = None, **settings_overrides: Any) -> AsyncIterator[Stack]:
-    """`worker`: "process" (`wfo worker` with `worker_args`), "inline" (this event loop) or "none"."""
+    """`worker`: "process" (`wfo worker` with `worker_args`), "inline" (this event loop) or "none".
+    The worker process is `stack.worker_proc`."""
     from wfo.settings import Settings
     from worker.main import build_worker
 
@@ -157,8 +164,8 @@ async def local_stack(*, worker: str = "process", api_process: bool = True,
                 temporal_address=env.client.service_client.config.target_host,
                 temporal_task_queue=f"bench-{uuid.uuid4().hex[:6]}", **settings_overrides,
             )
-            await create_admin(settings)
-            stack = Stack(settings=settings, client=env.client, env=env)
+            token = await create_admin(settings)
+            stack = Stack(settings=settings, client=env.client, env=env, admin_token=token)
             child_env = {
                 **os.environ, "ENVIRONMENT": "test", "DATABASE_URL": db_url, "REDIS_URL": settings.redis_url,
                 "TEMPORAL_ADDRESS": settings.temporal_address, "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
@@ -182,9 +189,9 @@ async def local_stack(*, worker: str = "process", api_process: bool = True,
                 worker_cm = build_worker(env.client, settings)
                 await worker_cm.__aenter__()
             elif worker == "process":
-                stack.procs.append(subprocess.Popen([sys.executable, "-m", "cli.main", "worker", *(worker_args or [])],
-                                                    env=child_env,
-                                                    cwd=str(ROOT)))
+                stack.worker_proc = subprocess.Popen([sys.executable, "-m", "cli.main", "worker", *(worker_args or [])],
+                                                     env=child_env, cwd=str(ROOT))
+                stack.procs.append(stack.worker_proc)
             try:
                 yield stack
             finally:
@@ -198,6 +205,15 @@ async def local_stack(*, worker: str = "process", api_process: bool = True,
                         proc.kill()
     finally:
         await env.shutdown()
+
+
+def rss_kib(pid: int) -> tuple[int, int] | None:
+    """(VmRSS, VmHWM) of a process in KiB (Linux /proc): resident now and its peak."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+        return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+    except (OSError, KeyError, ValueError):
+        return None
 
 
 def pids_matching(*needles: str) -> list[int]:

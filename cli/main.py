@@ -107,12 +107,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     overrides = {"temporal_task_queue": args.task_queue, "worker_max_concurrent_activities": args.max_activities,
                  "worker_max_concurrent_workflow_tasks": args.max_workflow_tasks,
                  "worker_max_cached_workflows": args.max_cached_workflows,
-                 "worker_sandbox": False if args.unsandboxed else None}
+                 "worker_sandboxed": False if args.unsandboxed else None}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     print(f"wfo worker: task queue '{settings.temporal_task_queue}', {settings.worker_max_concurrent_activities} "
           f"activities and {settings.worker_max_concurrent_workflow_tasks} workflow tasks at once, "
           f"{settings.worker_max_cached_workflows} cached executions"
-          + ("" if settings.worker_sandbox else ", workflow sandbox off"), file=sys.stderr)
+          + ("" if settings.worker_sandboxed else ", workflow code unsandboxed"), file=sys.stderr)
     asyncio.run(run_worker(settings))
     return 0
 
@@ -260,9 +260,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="workflow tasks run at once (WORKER_MAX_CONCURRENT_WORKFLOW_TASKS)")
     p.add_argument("--max-cached-workflows", type=int,
                    help="sticky cache size; bounds memory (WORKER_MAX_CACHED_WORKFLOWS)")
-    p.add_argument("--unsandboxed", action="store_true",
-                   help="run workflow code without Temporal's sandbox: less CPU, no determinism net "
-                        "(WORKER_SANDBOX=false; see docs/scaling.md)")
+    p.add_argument("--unsandboxed", action="store_true", default=None,
+                   help="run workflow code without Temporal's sandbox: less CPU per workflow task, no guard "
+                        "against non-deterministic calls (WORKER_SANDBOXED=false)")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("migrate", help="migrate the metadata database to the latest schema")

@@ -222,10 +222,18 @@ NEVER_STARTED = (ExecutionFailure.start_failed.value, ExecutionFailure.not_found
 class Execution(SQLModel, table=True):
     __tablename__ = "executions"
     __table_args__ = (
-        sa.Index("ix_executions_tenant_workflow_started", "tenant_id", "workflow_id", "started_at"),
-        sa.Index("ix_executions_tenant_started", "tenant_id", "started_at"),
+        # listings (migration 0019): newest first by (started_at, id), the keyset cursor an index bound
+        sa.Index("ix_executions_tenant_workflow_started_id", "tenant_id", "workflow_id", "started_at", "id"),
+        sa.Index("ix_executions_tenant_started_id", "tenant_id", "started_at", "id"),
         sa.Index("ix_executions_status", "status"),
-        sa.Index("ix_executions_tenant_status_started", "tenant_id", "status", "started_at"),
+        sa.Index("ix_executions_tenant_status_started_id", "tenant_id", "status", "started_at", "id"),
+        sa.Index("ix_executions_tenant_workflow_status_started_id", "tenant_id", "workflow_id", "status", "started_at",
+                 "id"),
+        sa.Index("ix_executions_tenant_trigger_started_id", "tenant_id", "trigger", "started_at", "id"),
+        # `q`: a prefix of the execution id or of the starter's email (LIKE 'x%' under any collation)
+        sa.Index("ix_executions_tenant_id_prefix", "tenant_id", "id", postgresql_ops={"id": "text_pattern_ops"}),
+        sa.Index("ix_executions_tenant_started_by_prefix", "tenant_id", "started_by",
+                 postgresql_ops={"started_by": "text_pattern_ops"}),
         # analytics (migration 0012): covering indexes for windowed aggregates, running now, redrive links
         sa.Index("ix_executions_tenant_started_cover", "tenant_id", "started_at",
                  postgresql_include=["status", "completed_at", "workflow_id"]),

@@ -79,13 +79,12 @@ class Settings(BaseSettings):
     """Sticky cache: executions kept in memory between their workflow tasks. It bounds the worker's RSS
     (each cached interpreter holds its definition and state); an evicted execution is replayed from
     history on its next task, which costs CPU, not correctness (`wfo worker --max-cached-workflows`)."""
-    worker_sandbox: bool = True
-    """Run workflow code in Temporal's sandbox (re-imports the interpreter module for every new execution and
-    proxies restricted calls, so a non-deterministic call in workflow code fails loudly). `false`
-    (`wfo worker --unsandboxed`) skips both: about a fifth to a third less worker CPU per short execution
-    (`bench/profile_intake.py`), at the price of that net. Only the project's interpreter runs as workflow
-    code (user code runs in activities), its determinism is checked by the replay tests, and the test suite
-    runs sandboxed; still, keep the sandbox on where CPU is not the limit."""
+    worker_sandboxed: bool = True
+    """Run workflow code in Temporal's sandbox (the default). `false` (`wfo worker --unsandboxed`) runs the
+    interpreter directly: less CPU per workflow task (no per-execution module sandbox, no sandbox entry per
+    payload), at the price of the sandbox's guard against non-deterministic calls (time, random, I/O) in
+    workflow code. The interpreter only makes deterministic calls and `tests/engine/test_replay.py` checks
+    it; plugins' pure components run inside workflow code too, so keep the sandbox when they are untrusted."""
     api_workers: int = 1
     """uvicorn worker processes of `wfo api` (`--workers`); the API is stateless, so any number works."""
 

@@ -41,7 +41,7 @@ PASSTHROUGH = ("jsonata", "jsonschema", "isodate", *DATA_PASSTHROUGH)
 
 
 def workflow_runner(sandboxed: bool = True) -> WorkflowRunner:
-    """The sandbox with our pure modules passed through (default), or no sandbox (`Settings.worker_sandbox`)."""
+    """The sandbox with our pure modules passed through, or (`WORKER_SANDBOXED=false`) no sandbox."""
     if not sandboxed:
         return UnsandboxedWorkflowRunner()
     return SandboxedWorkflowRunner(
@@ -96,7 +96,7 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
         task_queue=settings.temporal_task_queue,
         workflows=[*WORKFLOWS, *workflows],
         activities=[*comp.all(), *tasks.all(), *alerts.all(), *analytics.all(), *extra_act, *activities],
-        workflow_runner=workflow_runner(settings.worker_sandbox),
+        workflow_runner=workflow_runner(settings.worker_sandboxed),
         interceptors=[WorkflowMetricsInterceptor(), ActivityFailureLogInterceptor()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

@@ -69,6 +69,10 @@ async def list_executions(
     status_: Annotated[ExecStatus | None, Query(alias="status")] = None,
     started_after: datetime | None = None,
     started_before: datetime | None = None,
+    trigger: Annotated[str | None, Query(min_length=1, max_length=64,
+                                         description="how it started: manual, api, webhook, schedule, ...")] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=320,
+                                   description="search: the start of the execution id or of the starter's email")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page "
@@ -76,12 +80,12 @@ async def list_executions(
 ):
     """Newest first. `total` counts up to 10,000 matches (`total_capped` beyond); page deep lists by `cursor`."""
     conds = svc.execution_filters(principal.tenant_id, workflow_id=workflow_id, status=status_,
-                                  started_after=started_after, started_before=started_before)
+                                  started_after=started_after, started_before=started_before, trigger=trigger, q=q)
     rows, total, capped, next_cursor = await svc.list_page(session, conds, limit=limit, offset=offset, cursor=cursor)
     # converge the visible page with Temporal (describe only, bounded; the background pass does the rest)
     running = [r for r in rows if not svc.is_terminal(r.status)][:LIST_RECONCILE_MAX]
     if client is not None and running:
-        await svc.reconcile_rows(session, client, running, with_progress=False)
+        await svc.reconcile_page(session, client, running)
     return Page(items=[svc.public(r) for r in rows], total=total, limit=limit, offset=0 if cursor else offset,
                 total_capped=capped, next_cursor=next_cursor)
 

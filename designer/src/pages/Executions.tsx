@@ -18,11 +18,12 @@ export function Executions() {
   const query = new URLSearchParams({ limit: "100" });
   if (status) query.set("status", status);
   if (workflow) query.set("workflow_id", workflow);
+  if (trigger) query.set("trigger", trigger);
   if (since) query.set("started_after", new Date(Date.now() - Number(since) * 3600_000).toISOString());
-  const { data, error, reload } = useLoad(() => get<Page<Execution>>(`executions?${query}`), [status, workflow, since]);
+  const { data, error, reload } = useLoad(() => get<Page<Execution>>(`executions?${query}`), [status, workflow, trigger, since]);
   const { data: wfs } = useLoad(() => get<Page<Workflow>>("workflows?limit=200"), []);
   const names = new Map((wfs?.items ?? []).map((w) => [w.id, w.name]));
-  const rows = (data?.items ?? []).filter((e) => !trigger || e.trigger === trigger);
+  const rows = data?.items ?? []; // filtered by the API (all matching executions, not only this page's)
   return (
     <div className="page" data-testid="executions">
       <div className="page-head"><h1>Executions</h1><div className="actions"><button onClick={reload} data-testid="executions-refresh">Refresh</button></div></div>
