@@ -39,12 +39,16 @@ BODY = {"items": [{"price": 700, "qty": 2}]}
 GOALS = {"async_ratio": 0.8, "sync_ratio": 0.9, "async_p99_ms": 300.0}
 
 
-async def baseline(address: str, mode: str, requests: int, concurrency: int) -> dict:
+async def baseline(address: str, mode: str, requests: int, concurrency: int, temporal: list[int]) -> dict:
+    """One baseline run; `temporal_cpu` is the Temporal server's CPU over the whole run (warm-up included)."""
+    cpu0 = cpu_of(temporal)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, str(ROOT / "bench/baseline.py"), "--address", address, "--mode", mode,
         "--requests", str(requests), "--concurrency", str(concurrency), stdout=asyncio.subprocess.PIPE)
     out, _ = await proc.communicate()
-    return json.loads(out.decode().strip().splitlines()[-1])
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    result["temporal_cpu_s"] = round(cpu_of(temporal) - cpu0, 3)
+    return result
 
 
 async def webhooks(http: httpx.AsyncClient, url: str, requests: int, concurrency: int, pids: dict[str, list[int]],
@@ -104,10 +108,12 @@ async def main() -> int:
             await webhooks(http, urls["async"], 40, args.concurrency, pids, 202)  # warm-up
             await webhooks(http, urls["sync"], 40, args.concurrency, pids, 200)
             for _ in range(args.rounds):
-                results["baseline start"].append(await baseline(address, "start", args.requests, args.concurrency))
+                results["baseline start"].append(
+                    await baseline(address, "start", args.requests, args.concurrency, pids["temporal"]))
                 results["webhook async"].append(
                     await webhooks(http, urls["async"], args.requests, args.concurrency, pids, 202))
-                results["baseline sync"].append(await baseline(address, "sync", args.requests, args.concurrency))
+                results["baseline sync"].append(
+                    await baseline(address, "sync", args.requests, args.concurrency, pids["temporal"]))
                 results["webhook sync"].append(
                     await webhooks(http, urls["sync"], args.requests, args.concurrency, pids, 200))
 
@@ -131,7 +137,9 @@ async def main() -> int:
             cpu = ", ".join(f"{k} {statistics.median(r['cpu_ms_per_req'][k] for r in rows):.1f}"
                             for k in ("api", "worker", "temporal", "postgres"))
         else:
-            cpu = f"client+worker {statistics.median(r['cpu_s'] * 1000 / r['requests'] for r in rows):.1f}"
+            warm = 40  # baseline.py's warm-up runs are in the Temporal figure too
+            cpu = (f"client+worker {statistics.median(r['cpu_s'] * 1000 / r['requests'] for r in rows):.1f}, "
+                   f"temporal {statistics.median(r['temporal_cpu_s'] * 1000 / (r['requests'] + warm) for r in rows):.1f}")
         s = summary[variant]
         print(f"{variant:<16}{s['per_s']:>8.1f}{s['p50_ms']:>9.1f}{s['p99_ms']:>9.1f}   {cpu}")
     print(f"async intake / raw start limit = {ratios['async_ratio']:.2f}  (goal >= {GOALS['async_ratio']})")
