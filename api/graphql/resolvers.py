@@ -122,7 +122,7 @@ async def resolve_versions(_, info: GraphQLResolveInfo, workflowId: str, limit=N
 
 @query.field("executions")
 async def resolve_executions(_, info: GraphQLResolveInfo, workflowId=None, status=None, startedAfter=None,
-                             startedBefore=None, limit=None, offset=None):
+                             startedBefore=None, trigger=None, q=None, limit=None, offset=None):
     ctx = info.context
     wf_id = None
     if workflowId is not None:
@@ -130,7 +130,8 @@ async def resolve_executions(_, info: GraphQLResolveInfo, workflowId=None, statu
         if wf_id is None:
             return []
     conds = exec_svc.execution_filters(ctx.principal.tenant_id, workflow_id=wf_id, status=status,
-                                       started_after=startedAfter, started_before=startedBefore)
+                                       started_after=startedAfter, started_before=startedBefore,
+                                       trigger=trigger[:64] if trigger else None, q=q[:320] if q else None)
     stmt = (select(Execution).where(*conds).order_by(col(Execution.started_at).desc(), Execution.id)
             .limit(_limit(limit, 50)).offset(_offset(offset)))
     async with ctx.lock:

@@ -104,6 +104,14 @@ async def test_documented_operations_end_to_end(http, tenant_a, worker):
     assert body["data"]["executions"] == []
     r = await http.post(URL, json={"query": q, "variables": {"a": "yesterday"}}, headers=tenant_a.h("viewer"))
     assert r.status_code == 400
+    # the REST listing's trigger and id/starter-prefix filters
+    q = "query($t: String, $q: String) { executions(trigger: $t, q: $q) { id trigger } }"
+    body = await gql(http, tenant_a, q, {"t": "webhook"})
+    assert body["data"]["executions"] == []
+    body = await gql(http, tenant_a, q, {"q": ran[0][:12]})
+    assert ran[0] in {e["id"] for e in body["data"]["executions"]}
+    body = await gql(http, tenant_a, q, {"t": body["data"]["executions"][0]["trigger"], "q": ran[1]})
+    assert [e["id"] for e in body["data"]["executions"]] == [ran[1]]
 
 
 async def test_success_rate_counts_failures(http, tenant_a, worker):
