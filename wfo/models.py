@@ -222,7 +222,7 @@ NEVER_STARTED = (ExecutionFailure.start_failed.value, ExecutionFailure.not_found
 class Execution(SQLModel, table=True):
     __tablename__ = "executions"
     __table_args__ = (
-        # listings (migration 0019): newest first by (started_at, id), the keyset cursor an index bound
+        # listings (migration 0018): newest first by (started_at, id), the keyset cursor an index bound
         sa.Index("ix_executions_tenant_workflow_started_id", "tenant_id", "workflow_id", "started_at", "id"),
         sa.Index("ix_executions_tenant_started_id", "tenant_id", "started_at", "id"),
         sa.Index("ix_executions_status", "status"),

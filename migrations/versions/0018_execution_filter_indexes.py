@@ -5,7 +5,7 @@ indexes end in `id`; workflow and status together get one (the row comparison of
 newer row); `trigger` gets its own; the `q` search (a prefix of the execution id or of the starter's
 email) gets two `text_pattern_ops` indexes (LIKE 'prefix%' ranges under any collation).
 
-Revision ID: 0019_execution_filter_indexes
+Revision ID: 0018_execution_filter_indexes
 Revises: 0017_audit_state
 Create Date: 2026-12-01
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0019_execution_filter_indexes"
+revision = "0018_execution_filter_indexes"
 down_revision = "0017_audit_state"
 branch_labels = None
 depends_on = None
