@@ -54,6 +54,7 @@ async def baseline(address: str, mode: str, requests: int, concurrency: int, tem
 async def webhooks(http: httpx.AsyncClient, url: str, requests: int, concurrency: int, pids: dict[str, list[int]],
                    expect: int) -> dict:
     lat: list[float] = []
+    stages: dict[str, list[float]] = {}
     errors = 0
     todo = iter(range(requests))
 
@@ -64,6 +65,9 @@ async def webhooks(http: httpx.AsyncClient, url: str, requests: int, concurrency
             r = await http.post(url, json={"body": BODY, "n": i, **BODY})
             if r.status_code == expect:
                 lat.append((time.perf_counter() - t0) * 1000)
+                for part in filter(None, r.headers.get("server-timing", "").split(", ")):
+                    name, _, dur = part.partition(";dur=")
+                    stages.setdefault(name, []).append(float(dur))
             else:
                 errors += 1
 
@@ -74,7 +78,7 @@ async def webhooks(http: httpx.AsyncClient, url: str, requests: int, concurrency
     cpu = {k: round((cpu_of(v) - cpu0[k]) * 1000 / max(1, len(lat)), 2) for k, v in pids.items()}
     return {"requests": requests, "errors": errors, "per_s": round(len(lat) / wall, 1),
             "p50_ms": round(pct(lat, 50), 1) if lat else None, "p99_ms": round(pct(lat, 99), 1) if lat else None,
-            "cpu_ms_per_req": cpu}
+            "cpu_ms_per_req": cpu, "stages_p50_ms": {k: round(pct(v, 50), 1) for k, v in stages.items()}}
 
 
 async def main() -> int:
@@ -142,6 +146,10 @@ async def main() -> int:
                    f"temporal {statistics.median(r['temporal_cpu_s'] * 1000 / (r['requests'] + warm) for r in rows):.1f}")
         s = summary[variant]
         print(f"{variant:<16}{s['per_s']:>8.1f}{s['p50_ms']:>9.1f}{s['p99_ms']:>9.1f}   {cpu}")
+        if rows[0].get("stages_p50_ms"):  # the API's Server-Timing: where a request's time goes
+            print(" " * 16 + "  API stages p50 ms: " + ", ".join(
+                f"{k} {statistics.median(r['stages_p50_ms'].get(k, 0) for r in rows):.1f}"
+                for k in rows[0]["stages_p50_ms"]))
     print(f"async intake / raw start limit = {ratios['async_ratio']:.2f}  (goal >= {GOALS['async_ratio']})")
     print(f"sync answers / start-and-wait  = {ratios['sync_ratio']:.2f}  (goal >= {GOALS['sync_ratio']})")
     print(f"async p99 request -> 202       = {ratios['async_p99_ms']:.0f} ms  (goal < {GOALS['async_p99_ms']:.0f} ms)")

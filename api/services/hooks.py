@@ -17,9 +17,10 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -162,12 +163,17 @@ class Accepted:
     duplicate: bool
     trigger: Any
     """The trigger row (``config`` says how to answer: ``response_mode``, ``sync_timeout_seconds``)."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Milliseconds per stage: ``trigger`` (the row), ``checks`` (body, signature, idempotency, rate
+    limit), ``index`` (execution row) and ``start`` (the Temporal start call); the route sends them as
+    ``Server-Timing``."""
 
 
 async def receive(session: Any, settings: Settings, redis: SafeRedis, client: Callable[[], Awaitable[Client]],
                   delivery: Delivery) -> Accepted:
     """Check the delivery and start the trigger's workflow with ``{body, body_kind, headers, query, method,
     content_type, trigger}`` as input. Raises ``wfo.errors`` (see the module docstring for the order)."""
+    t0 = time.perf_counter()
     try:
         trigger = await load_trigger(session, delivery.trigger_id)
     except (SQLAlchemyError, OSError) as exc:
@@ -175,6 +181,8 @@ async def receive(session: Any, settings: Settings, redis: SafeRedis, client: Ca
         raise Unavailable("database unavailable; delivery not accepted, retry later") from None
     if trigger is None:
         raise NotFound("hook not found")
+    timings = {"trigger": (time.perf_counter() - t0) * 1000}
+    t0 = time.perf_counter()
     config = trigger.config or {}
     limit = min(int(config.get("max_body_bytes") or settings.max_request_bytes), settings.max_request_bytes)
     declared = delivery.headers.get("content-length")
@@ -199,7 +207,7 @@ async def receive(session: Any, settings: Settings, redis: SafeRedis, client: Ca
     if keyed is not None:
         known = await idempotency.remembered_execution(redis, str(trigger.id), keyed[1])
         if known:
-            return Accepted(known, True, trigger)
+            return Accepted(known, True, trigger, timings)
         execution_id = keyed_execution_id(str(trigger.id), keyed[1])
     else:
         execution_id = new_execution_id()
@@ -227,6 +235,7 @@ async def receive(session: Any, settings: Settings, redis: SafeRedis, client: Ca
     except Exception as exc:  # noqa: BLE001 - Temporal unreachable: nothing is acknowledged
         log.warning("webhook %s: no workflow engine: %s", trigger.id, type(exc).__name__)
         raise Unavailable("workflow engine unavailable; delivery not accepted, retry later") from None
+    timings["checks"] = (time.perf_counter() - t0) * 1000
     try:
         execution_id, duplicate = await start_indexed(
             session, temporal, definition=trigger.definition, input=run_input,
@@ -234,7 +243,7 @@ async def receive(session: Any, settings: Settings, redis: SafeRedis, client: Ca
             task_queue=settings.temporal_task_queue, execution_id=execution_id, workflow_id=trigger.workflow_id,
             version=trigger.current_version, tenant_id=trigger.tenant_id, trigger="webhook",
             started_by=f"webhook:{trigger.id}", payload_threshold_bytes=settings.payload_threshold_bytes,
-            keyed=keyed is not None, timeout=START_TIMEOUT_SECONDS)
+            keyed=keyed is not None, timeout=START_TIMEOUT_SECONDS, timings=timings)
     except (SQLAlchemyError, OSError) as exc:
         log.warning("webhook %s: indexing failed: %s", trigger.id, type(exc).__name__)
         raise Unavailable("database unavailable; delivery not accepted, retry later") from None
@@ -244,4 +253,4 @@ async def receive(session: Any, settings: Settings, redis: SafeRedis, client: Ca
 
     if keyed is not None:
         await idempotency.remember_execution(redis, str(trigger.id), keyed[1], execution_id)
-    return Accepted(execution_id, duplicate, trigger)
+    return Accepted(execution_id, duplicate, trigger, timings)

@@ -44,6 +44,9 @@ async def test_webhook_starts_execution_with_body_headers_query(api, worker, cli
     assert r.status_code == 202, r.text
     execution_id = r.json()["execution_id"]
     assert r.json()["duplicate"] is False and r.headers["location"] == f"/api/v1/executions/{execution_id}"
+    # where the request's time went (W3C Server-Timing): every stage, each a duration in ms
+    stages = dict(part.split(";dur=") for part in r.headers["server-timing"].split(", "))
+    assert set(stages) == {"trigger", "checks", "index", "start"} and all(float(v) >= 0 for v in stages.values())
     out = await client.get_workflow_handle(execution_id).result()
     assert out["body"] == {"order": 42} and out["body_kind"] == "json"
     assert out["query"] == {"a": ["1", "2"], "b": "x"}
@@ -203,6 +206,7 @@ async def test_sync_mode_returns_output_or_202_after_limit(api, worker, client):
     r = await api.http.post(f"/api/v1/hooks/{trig['id']}", json={"hello": "world"})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "completed" and r.json()["output"]["body"] == {"hello": "world"}
+    assert "wait;dur=" in r.headers["server-timing"]  # the sync wait is a stage of its own
     slow = await api.workflow(SLOW_DEFINITION)
     trig = await api.trigger(slow, response_mode="sync", sync_timeout_seconds=0.5)
     r = await api.http.post(f"/api/v1/hooks/{trig['id']}", json={"v": 1})
