@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -138,3 +139,26 @@ async def check_endpoint(ctx: NodeContext, url: str) -> None:
         raise ComponentError(f"{url}: {err}", type="UnresolvableHost") from None
     except UnsafeURLError as err:
         raise ComponentError(f"refusing to call {url!r}: {err}", retryable=False, type="ForbiddenAddress") from None
+
+
+def content_bytes(config: Mapping[str, Any], component: str) -> bytes:
+    """The bytes of a write/upload/put node's `config.content`: base64-decoded when `config.encoding` is
+    `base64` (invalid base64 is a non-retryable ConfigError naming the field), UTF-8 otherwise."""
+    if config.get("encoding") == "base64":
+        try:
+            return base64.b64decode(config["content"], validate=True)
+        except ValueError:
+            raise ComponentError(f"{component}: config.content is not valid base64", retryable=False,
+                                 type="ConfigError", details={"field": "config.content"}) from None
+    return config["content"].encode()
+
+
+def content_text(data: bytes, encoding: str | None) -> tuple[str, str]:
+    """(content, encoding) of bytes read back: base64 when asked for, else UTF-8 text, or base64 when the
+    bytes are not UTF-8."""
+    if encoding != "base64":
+        try:
+            return data.decode(), "utf-8"
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(data).decode(), "base64"

@@ -9,14 +9,13 @@ Contents are text (UTF-8) or base64 (`encoding: base64`); reads are bounded by `
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
 import os
 from pathlib import Path
 from typing import Any, ClassVar
 
 from connectors.base import ComponentError, NodeContext
-from connectors.common import validate_config
+from connectors.common import content_bytes, content_text, validate_config
 from workflows.components import ComponentSpec
 
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -118,24 +117,11 @@ class FileOps:
                 data = fh.read(limit + 1)
             truncated = len(data) > limit
             data = data[:limit]
-            if c.get("encoding") == "base64":
-                content, encoding = base64.b64encode(data).decode(), "base64"
-            else:
-                try:
-                    content, encoding = data.decode(), "utf-8"
-                except UnicodeDecodeError:
-                    content, encoding = base64.b64encode(data).decode(), "base64"
+            content, encoding = content_text(data, c.get("encoding"))
             return {"path": rel, "content": content, "encoding": encoding, "size": target.stat().st_size,
                     "truncated": truncated}
         if op == "write":
-            if c.get("encoding") == "base64":
-                try:
-                    data = base64.b64decode(c["content"], validate=True)
-                except ValueError:
-                    raise ComponentError("file: config.content is not valid base64", retryable=False,
-                                         type="ConfigError", details={"field": "config.content"}) from None
-            else:
-                data = c["content"].encode()
+            data = content_bytes(c, "file")
             target.parent.mkdir(parents=True, exist_ok=True)
             safe_path(folder, rel)  # the parents created must not have changed where it leads
             mode = {"overwrite": "wb", "append": "ab", "create": "xb"}[c.get("mode") or "overwrite"]

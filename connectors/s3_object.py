@@ -8,7 +8,6 @@ retried; throttling, 5xx and unreachable endpoints are (boto3's own retries are 
 from __future__ import annotations
 
 import asyncio
-import base64
 import threading
 from typing import Any, ClassVar
 
@@ -18,7 +17,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from connectors.base import ComponentError, NodeContext
-from connectors.common import check_endpoint, credential_field, fingerprint, validate_config
+from connectors.common import (
+    check_endpoint,
+    content_bytes,
+    content_text,
+    credential_field,
+    fingerprint,
+    validate_config,
+)
 from workflows.components import ComponentSpec
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -110,14 +116,7 @@ class S3Object:
 def _run(client: Any, c: dict[str, Any]) -> dict[str, Any]:
     op, bucket, key = c["operation"], c["bucket"], c.get("key")
     if op == "put":
-        if c.get("encoding") == "base64":
-            try:
-                data = base64.b64decode(c["content"], validate=True)
-            except ValueError:
-                raise ComponentError("s3: config.content is not valid base64", retryable=False, type="ConfigError",
-                                     details={"field": "config.content"}) from None
-        else:
-            data = c["content"].encode()
+        data = content_bytes(c, "s3")
         kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key, "Body": data}
         if c.get("content_type"):
             kwargs["ContentType"] = c["content_type"]
@@ -134,13 +133,7 @@ def _run(client: Any, c: dict[str, Any]) -> dict[str, Any]:
             raise ComponentError(f"s3 get s3://{bucket}/{key}: {size} bytes is over max_bytes {limit}",
                                  retryable=False, type="S3ObjectTooLarge")
         data = resp["Body"].read()
-        if c.get("encoding") == "base64":
-            content, encoding = base64.b64encode(data).decode(), "base64"
-        else:
-            try:
-                content, encoding = data.decode(), "utf-8"
-            except UnicodeDecodeError:
-                content, encoding = base64.b64encode(data).decode(), "base64"
+        content, encoding = content_text(data, c.get("encoding"))
         return {"bucket": bucket, "key": key, "content": content, "encoding": encoding, "size": len(data),
                 "content_type": resp.get("ContentType"), "metadata": dict(resp.get("Metadata") or {}),
                 "etag": str(resp.get("ETag", "")).strip('"')}

@@ -9,7 +9,6 @@ logins, missing files and permission errors are not. Downloads are bounded by `m
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
 import posixpath
 import stat
@@ -18,7 +17,7 @@ from typing import Any, ClassVar
 import asyncssh
 
 from connectors.base import ComponentError, NodeContext
-from connectors.common import credential_field, validate_config
+from connectors.common import content_bytes, content_text, credential_field, validate_config
 from workflows.components import ComponentSpec
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -97,14 +96,7 @@ class SftpOps:
     async def _op(self, sftp: asyncssh.SFTPClient, c: dict[str, Any]) -> dict[str, Any]:
         path, op = c["path"], c["operation"]
         if op == "upload":
-            if c.get("encoding") == "base64":
-                try:
-                    data = base64.b64decode(c["content"], validate=True)
-                except ValueError:
-                    raise ComponentError("sftp: config.content is not valid base64", retryable=False,
-                                         type="ConfigError", details={"field": "config.content"}) from None
-            else:
-                data = c["content"].encode()
+            data = content_bytes(c, "sftp")
             parent = posixpath.dirname(path)
             if parent and c.get("make_dirs", True):
                 await sftp.makedirs(parent, exist_ok=True)
@@ -119,13 +111,7 @@ class SftpOps:
                                      type="SftpFileTooLarge")
             async with sftp.open(path, "rb") as fh:
                 data = await fh.read()
-            if c.get("encoding") == "base64":
-                content, encoding = base64.b64encode(data).decode(), "base64"
-            else:
-                try:
-                    content, encoding = data.decode(), "utf-8"
-                except UnicodeDecodeError:
-                    content, encoding = base64.b64encode(data).decode(), "base64"
+            content, encoding = content_text(data, c.get("encoding"))
             return {"path": path, "size": len(data), "content": content, "encoding": encoding}
         if op == "delete":
             try:
