@@ -363,8 +363,8 @@ async def needing_describe(client: Client, rows: list[Execution]) -> list[Execut
 
 async def reconcile_page(session: AsyncSession, client: Client, rows: list[Execution]) -> int:
     """Converge a listing page's non-terminal rows with Temporal cheaply: rows older than
-    `VISIBILITY_SETTLE` that visibility still lists as running are left as they are (one query for all
-    of them); every other row is described (`reconcile_row`, without the progress query)."""
+    `VISIBILITY_SETTLE` that visibility still lists as running are left as they are (`needing_describe`);
+    every other row is described (`reconcile_row`, without the progress query)."""
     return await reconcile_rows(session, client, await needing_describe(client, rows), with_progress=False)
 
 
@@ -398,15 +398,10 @@ async def reconcile_pending(
             seen += len(rows)
             cursor = (rows[-1].started_at, rows[-1].id)
             await session.commit()  # no transaction open while talking to Temporal
-            sem = asyncio.Semaphore(8)
-
-            async def one(r: Execution) -> bool:
-                async with sem:
-                    return await reconcile_row(session, client, r, with_progress=with_progress)
-
             # rows visibility lists as running need no describe (10,000 waiting approvals: 200 queries per
             # pass instead of 10,000 describes)
-            changed += sum(await asyncio.gather(*(one(r) for r in await needing_describe(client, rows))))
+            changed += await reconcile_rows(session, client, await needing_describe(client, rows),
+                                            with_progress=with_progress)
             await session.commit()
         await lock_session.rollback()
     return changed
