@@ -105,6 +105,7 @@ def create_app(
             app.state.audit_appender = Appender(app.state.engine)
         return app.state.audit_appender
 
+    app.state.get_audit_appender = audit_appender  # routes that audit by hand (SSO) use the same writer
     app.add_middleware(AuditMiddleware, appender_of=audit_appender)
     app.include_router(metrics_router)
 

@@ -10,7 +10,7 @@ Login and callback answer 404 while SSO is not configured. Their errors are JSON
 the same status and message for a browser (`Accept: text/html`). Every callback, and every login that could not
 start (IdP or Redis down), is audited as an `auth.oidc` row (success or failure, with the status the browser
 got); the audit middleware records only mutating
-requests, so this route appends its row itself.
+requests, so this route hands its row to the app's audit appender itself.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from api.errors import error_body, http_headers, http_status
 from api.schemas import COMMON_ERRORS
 from api.security import access_token_lifetime
 from api.services import oidc
-from wfo.audit import Entry, append
+from wfo.audit import Entry
 from wfo.errors import WfoError
 
 log = logging.getLogger("wfo.api.oidc")
@@ -114,6 +114,6 @@ async def _audit(request: Request, status: int, attempt: oidc.Attempt) -> None:
                   actor=(attempt.actor or None) and attempt.actor[:320], actor_kind="login", resource_type="users",
                   resource_id=str(attempt.user_id) if attempt.user_id else None, client=client_address(request))
     try:
-        await append(request.app.state.engine, entry)
+        await request.app.state.get_audit_appender().submit(entry)
     except Exception as exc:  # noqa: BLE001 - as api.audit: never turn a login into a 500 over its audit row
         log.error("audit append failed for auth.oidc: %s", type(exc).__name__)
