@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import asyncpg
+from temporalio.client import Client
 
 from api.bootstrap import ensure_default_admin
 from cli.orphans import die_with_parent, forget_child, reclaim_orphans, record_child
@@ -117,6 +118,20 @@ def start_children(settings: Settings, api_port: int, data_dir: Path) -> dict[st
     return children
 
 
+async def connect_when_ready(settings: Settings, temporal: subprocess.Popen, timeout: float = 60) -> Client:
+    """Connect to the dev server just started. Its gRPC port opens before its frontend is healthy (a
+    restart after a crash shows it: "Frontend is not healthy yet"), so a refused connect is retried until
+    `timeout` while the server runs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await connect(settings)
+        except RuntimeError:
+            if temporal.poll() is not None or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
 async def wait_port(port: int, children: dict[str, subprocess.Popen], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not _port_open("127.0.0.1", port):
@@ -170,7 +185,7 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
     stop = asyncio.Event()
     children: dict[str, subprocess.Popen] = {}
     try:
-        client = await connect(settings)
+        client = await connect_when_ready(settings, temporal)
         await ensure_search_attributes(client, settings.temporal_namespace)
         await run_migrations(database_url)
         credentials = await ensure_default_admin(settings)
