@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import os
@@ -12,13 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import httpx
 from sqlalchemy.exc import DBAPIError
 
 from connectors.base import ComponentError, CredentialValues
 from wfo.credential_types import secret_strings
-from wfo.db import create_engine, create_sessionmaker
+from wfo.db import PgPool, create_engine, create_sessionmaker
 from wfo.errors import NotFound
 from wfo.models import DEFAULT_TENANT
 from wfo.settings import Settings
@@ -164,8 +162,8 @@ class Services:
                  payloads: PayloadStore | None = None, secrets: Any = None, credentials: Any = None):
         self.settings = settings
         self.http = http or httpx.AsyncClient()
-        self._pool: asyncpg.Pool | None = None
-        self._pool_lock = asyncio.Lock()
+        self.db_pool = PgPool(settings.database_url)
+        """The metadata database's asyncpg pool (``await services.db_pool()``), created on first use."""
         self._engine = None
         self._sessionmaker = None
         self.payloads = payloads or SqlPayloadStore(self.engine())
@@ -173,14 +171,6 @@ class Services:
         self.secrets = secrets or EnvSecrets()
         self.credentials = credentials or VaultCredentials(self)
         self._tenant_names: dict[str, tuple[str | None, float]] = {}
-
-    async def db_pool(self) -> asyncpg.Pool:
-        """The metadata database pool, created on first use."""
-        if self._pool is None:
-            async with self._pool_lock:
-                if self._pool is None:
-                    self._pool = await asyncpg.create_pool(self.settings.database_url, min_size=0, max_size=10)
-        return self._pool
 
     def engine(self):
         """The SQLAlchemy async engine on the metadata database (connects on first use)."""
@@ -257,5 +247,4 @@ class Services:
             await client.aclose()
         if self._engine is not None:
             await self._engine.dispose()
-        if self._pool is not None:
-            await self._pool.close()
+        await self.db_pool.close()

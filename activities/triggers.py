@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.service import RPCError
 
+from wfo.db import PgPool
 from wfo.settings import Settings
 from wfo.stores import triggers
 from wfo.stores.executions import index_execution
@@ -20,9 +20,9 @@ from workflows.trigger_schedule import (
 
 
 class TriggerActivities:
-    def __init__(self, settings: Settings, sessionmaker: async_sessionmaker) -> None:
+    def __init__(self, settings: Settings, pg: PgPool) -> None:
         self.settings = settings
-        self.sessionmaker = sessionmaker
+        self.pg = pg
 
     def all(self) -> list:
         return [self.prepare_scheduled_run]
@@ -37,30 +37,29 @@ class TriggerActivities:
 
     @activity.defn(name=PREPARE_SCHEDULED_RUN_ACTIVITY)
     async def prepare_scheduled_run(self, req: PrepareScheduledRun) -> PreparedRun:
-        async with self.sessionmaker() as session:
-            row = await triggers.with_current_version(session, uuid.UUID(req.trigger_id), "schedule")
-            if row is None:
-                await self._delete_orphan_schedule(req.trigger_id)
-                return PreparedRun(skip_reason="trigger deleted")
-            if row.status != "active":
-                return PreparedRun(skip_reason=f"workflow is {row.status}, not active")
-            if row.definition is None:
-                return PreparedRun(skip_reason="workflow has no current version")
-            run_input = {
-                "trigger": {"id": str(row.id), "kind": "schedule", "fired_at": req.fired_at},
-                "data": (row.config or {}).get("input"),
-            }
-            await index_execution(
-                session,
-                execution_id=req.execution_id,
-                tenant_id=row.tenant_id,
-                workflow_id=row.workflow_id,
-                version=row.current_version,
-                trigger="schedule",
-                input=run_input,
-                started_by=f"schedule:{row.id}",
-            )
-            await session.commit()
+        db = await self.pg()
+        row = await triggers.with_current_version(db, uuid.UUID(req.trigger_id), "schedule")
+        if row is None:
+            await self._delete_orphan_schedule(req.trigger_id)
+            return PreparedRun(skip_reason="trigger deleted")
+        if row.status != "active":
+            return PreparedRun(skip_reason=f"workflow is {row.status}, not active")
+        if row.definition is None:
+            return PreparedRun(skip_reason="workflow has no current version")
+        run_input = {
+            "trigger": {"id": str(row.id), "kind": "schedule", "fired_at": req.fired_at},
+            "data": (row.config or {}).get("input"),
+        }
+        await index_execution(
+            db,
+            execution_id=req.execution_id,
+            tenant_id=row.tenant_id,
+            workflow_id=row.workflow_id,
+            version=row.current_version,
+            trigger="schedule",
+            input=run_input,
+            started_by=f"schedule:{row.id}",
+        )
         return PreparedRun(
             definition=row.definition,
             version=row.current_version,

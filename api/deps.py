@@ -1,6 +1,7 @@
 """FastAPI dependencies shared by every router (stable interface for other modules):
 
 - ``SessionDep``        an ``AsyncSession`` (sqlmodel) for the request; routes commit explicitly.
+- ``PgDep``             the app's asyncpg pool, for the hot paths' one-statement writes (``wfo.db.PgPool``).
 - ``SettingsDep``       the app's ``Settings``.
 - ``TemporalDep``       the app's Temporal client (connected lazily, kept on ``app.state``).
 - ``CurrentPrincipal``  the authenticated caller (user via JWT, or API key); 401 if none.
@@ -22,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
+import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlmodel import select
@@ -56,6 +58,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_pg(request: Request) -> asyncpg.Pool:
+    """The app's asyncpg pool (``wfo.db.PgPool``) for the hot paths' single statements."""
+    return await request.app.state.pg()
+
+
+PgDep = Annotated[asyncpg.Pool, Depends(get_pg)]
 
 
 async def get_temporal_client(app) -> Client:

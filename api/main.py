@@ -24,7 +24,7 @@ from api.routes import mount_routers
 from api.security_headers import SecurityHeadersMiddleware
 from connectors.registry import default_registry
 from wfo.audit import Appender, prune_loop
-from wfo.db import create_engine, create_sessionmaker
+from wfo.db import PgPool, create_engine, create_sessionmaker
 from wfo.observability import instrument_api
 from wfo.settings import Settings, get_settings
 
@@ -80,6 +80,8 @@ def create_app(
     app.state.settings = settings
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    app.state.pg = PgPool(settings.database_url, max_size=settings.api_db_pool_size)
+    """The hot paths' asyncpg pool (webhook intake, execution index rows): ``await app.state.pg()``."""
     app.state.temporal_client = temporal_client
     app.state.owns_temporal_client = temporal_client is None
     app.state.temporal_lock = asyncio.Lock()
@@ -150,6 +152,8 @@ async def close_app(app: FastAPI) -> None:
         app.state.audit_appender = None
     with contextlib.suppress(Exception):
         await app.state.engine.dispose()
+    with contextlib.suppress(Exception):
+        await app.state.pg.close()
     if app.state.redis is not None:
         with contextlib.suppress(Exception):
             await app.state.redis.aclose()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -32,6 +34,37 @@ def create_engine(settings: Settings | str, **kwargs) -> AsyncEngine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_async_engine(url, **kwargs)
+
+
+class PgPool:
+    """An asyncpg pool on the metadata database, created on first use: the hot paths' statements (webhook
+    intake, execution index rows, the worker's task and node-run writes) run on it, one round trip each and
+    outside any ORM session (see ``wfo/stores/executions.py``, ``triggers.py``, ``worker_db.py``).
+
+    Call it (``await pg()``) for the pool. Connections are kept (no connect per request) up to ``max_size``;
+    ``close()`` releases them (idempotent; a later call opens a new pool)."""
+
+    ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+    """What a statement raises when the database is unreachable or refused it."""
+
+    def __init__(self, database_url: str, *, max_size: int = 10) -> None:
+        self.database_url = "postgresql://" + database_url.split("://", 1)[1] if "+asyncpg://" in database_url \
+            else database_url
+        self.max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+
+    async def __call__(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._lock:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(self.database_url, min_size=0, max_size=self.max_size)
+        return self._pool
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -32,7 +32,7 @@ from wfo.errors import Unavailable
 from wfo.models import utcnow
 from wfo.settings import get_settings
 from wfo.stores.executions import index_execution, mark_never_started, revive_not_found
-from wfo.stores.payloads import SqlPayloadStore, offload_if_large
+from wfo.stores.payloads import offload_if_large
 from workflows.search_attributes import execution_search_attributes
 from workflows.trigger_schedule import scheduled_execution_id
 from workflows.types import ENGINE_FEATURES, INTERPRETER_WORKFLOW, PROGRESS_QUERY, ExecutionInput, ExecutionOptions
@@ -108,7 +108,7 @@ __all__ = ["START_GRACE", "keyed_execution_id", "new_execution_id", "scheduled_e
 
 
 async def start_indexed(
-    session: Any,
+    db: Any,
     client: Client,
     *,
     definition: dict[str, Any],
@@ -127,6 +127,7 @@ async def start_indexed(
     resume: dict[str, Any] | None = None,
     redrive_of: str | None = None,
     timings: dict[str, float] | None = None,
+    payload_store: Any = None,
 ) -> tuple[str, bool]:
     """THE "start an execution" use case: index the row, then start the interpreter.
 
@@ -135,24 +136,24 @@ async def start_indexed(
     same id and never starts a finished one again. When the start does not reach Temporal (unreachable,
     ``timeout``), the row is marked failed with ``failure=start_failed`` (so a keyed retry revives it)
     and ``Unavailable`` is raised: nothing was accepted. ``index_input`` is the copy stored in the row
-    (default: ``input``). ``resume``/``redrive_of``: a redrive (reused node outputs; the execution it
+    (default: ``input``); ``payload_store`` takes an input over the payload threshold (passed by
+    reference). ``resume``/``redrive_of``: a redrive (reused node outputs; the execution it
     re-runs, kept in the row and the Temporal memo). ``timings``, when given, gets the milliseconds spent
     in ``index`` (row and commit) and ``start`` (the start call).
     """
     execution_id = execution_id or new_execution_id()
     started = utcnow()
     t0 = time.perf_counter()
-    inserted = await index_execution(session, execution_id=execution_id, tenant_id=tenant_id,
+    inserted = await index_execution(db, execution_id=execution_id, tenant_id=tenant_id,
                                      workflow_id=workflow_id, version=version, trigger=trigger,
                                      input=input if index_input is None else index_input, started_by=started_by,
                                      redrive_of=redrive_of)
-    await session.commit()
     t1 = time.perf_counter()
     duplicate = not inserted
     start = start_execution(
         client, definition=definition, input=input, task_queue=task_queue, execution_id=execution_id,
         workflow_id=str(workflow_id), version=version, trigger=trigger, tenant_id=str(tenant_id),
-        started_by=started_by, payload_store=SqlPayloadStore(session.bind),
+        started_by=started_by, payload_store=payload_store,
         options=ExecutionOptions(payload_threshold_bytes=payload_threshold_bytes),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if keyed else WorkflowIDConflictPolicy.FAIL,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE if keyed else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
@@ -166,13 +167,11 @@ async def start_indexed(
         duplicate = True  # a keyed delivery whose execution already finished
     except Exception as exc:
         log.warning("starting execution %s failed: %s", execution_id, type(exc).__name__)
-        await mark_never_started(session, execution_id, f"could not start: {type(exc).__name__}")
-        await session.commit()
+        await mark_never_started(db, execution_id, f"could not start: {type(exc).__name__}")
         raise Unavailable("workflow engine unavailable; execution not started") from exc
     if utcnow() - started > START_GRACE / 2:
         # a very slow start may have been taken for a crash by the reconciler: revive the row
-        await revive_not_found(session, execution_id)
-        await session.commit()
+        await revive_not_found(db, execution_id)
     return execution_id, duplicate
 
 

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     it; plugins' pure components run inside workflow code too, so keep the sandbox when they are untrusted."""
     api_workers: int = 1
     """uvicorn worker processes of `wfo api` (`--workers`); the API is stateless, so any number works."""
+    api_db_pool_size: int = 20
+    """Connections each API process keeps for its hot paths (webhook intake, execution index rows): requests
+    beyond it wait for a free one instead of opening and closing connections."""
 
     payload_threshold_bytes: int = 256 * 1024
     """Node inputs/outputs larger than this are kept out of Temporal history (stored by reference)."""

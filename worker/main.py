@@ -62,7 +62,7 @@ def event_activities(services: Services) -> list[Any]:
     http = services.adopt_client(httpx.AsyncClient(follow_redirects=False, trust_env=False))
     deliveries = DeliveryActivities(services.settings, sessionmaker, http)
     events = EventActivities(sessionmaker)
-    triggers = TriggerActivities(services.settings, sessionmaker)
+    triggers = TriggerActivities(services.settings, services.db_pool)
     return [deliveries.deliver, deliveries.record_outcome, events.emit, *triggers.all()]
 
 

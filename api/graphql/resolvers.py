@@ -283,7 +283,7 @@ async def resolve_execute_workflow(_, info: GraphQLResolveInfo, workflowId: str,
             wf = await wf_svc.get_workflow(ctx.session, ctx.principal, workflowId)
         client = await ctx.temporal()
         async with ctx.lock:
-            row = await exec_svc.start(ctx.session, client, ctx.settings, ctx.principal, wf, input=payload,
+            row = await exec_svc.start(ctx.session, await ctx.request.app.state.pg(), client, ctx.settings, ctx.principal, wf, input=payload,
                                        version=version)
     except WfoError as exc:
         return {"execution": None, "success": False, "errors": messages(exc)}

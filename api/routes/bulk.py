@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import ValidationError
 
-from api.deps import CurrentPrincipal, SessionDep, SettingsDep, TemporalDep, check_permission
+from api.deps import CurrentPrincipal, PgDep, SessionDep, SettingsDep, TemporalDep, check_permission
 from api.errors import error_body, http_status
 from api.permissions import Permission
 from api.schemas import (
@@ -85,14 +85,15 @@ async def bulk(body: BulkRequest, session: SessionDep, principal: CurrentPrincip
 
 @router.post("/execute-batch", response_model=BulkResponse)
 async def execute_batch(
-    body: BatchExecuteRequest, session: SessionDep, principal: CurrentPrincipal, client: TemporalDep, settings: SettingsDep
+    body: BatchExecuteRequest, session: SessionDep, pg: PgDep, principal: CurrentPrincipal, client: TemporalDep,
+    settings: SettingsDep,
 ):
     """Start many executions; each item reports its execution or its error."""
     results: list[BulkItemResult] = []
     for i, item in enumerate(body.items):
         try:
             wf = await svc.get_workflow(session, principal, item.workflow_id)
-            row = await exec_svc.start(session, client, settings, principal, wf, input=item.input, version=item.version,
+            row = await exec_svc.start(session, pg, client, settings, principal, wf, input=item.input, version=item.version,
                                        trigger="batch")
             results.append(BulkItemResult(
                 index=i, op="execute", ok=True, status=202, id=row.id,

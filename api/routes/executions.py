@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import CurrentPrincipal, OptionalTemporalDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import CurrentPrincipal, OptionalTemporalDep, PgDep, SessionDep, SettingsDep, TemporalDep
 from api.schemas import (
     COMMON_ERRORS,
     ExecuteRequest,
@@ -50,13 +50,14 @@ async def execute_workflow(
     workflow_id: uuid.UUID,
     body: ExecuteRequest,
     session: SessionDep,
+    pg: PgDep,
     principal: CurrentPrincipal,
     client: TemporalDep,
     settings: SettingsDep,
 ):
     """Start an execution of the current (or given) version; answers at once with its id."""
     wf = await wf_svc.get_workflow(session, principal, workflow_id)
-    row = await svc.start(session, client, settings, principal, wf, input=body.input, version=body.version)
+    row = await svc.start(session, pg, client, settings, principal, wf, input=body.input, version=body.version)
     return _started(row, settings)
 
 
@@ -161,12 +162,13 @@ async def execution_logs(
 
 @router.post("/api/v1/executions/{execution_id}/retry", response_model=ExecutionStarted, status_code=status.HTTP_202_ACCEPTED)
 async def retry_execution(
-    execution_id: str, session: SessionDep, principal: CurrentPrincipal, client: TemporalDep, settings: SettingsDep
+    execution_id: str, session: SessionDep, pg: PgDep, principal: CurrentPrincipal, client: TemporalDep,
+    settings: SettingsDep,
 ):
     """Start a new execution with the same input and version."""
     row = await svc.get_execution_row(session, principal, execution_id)
     if row.workflow_id is None:
         raise Conflict("execution has no stored workflow to retry")
     wf = await wf_svc.get_workflow(session, principal, row.workflow_id)
-    new = await svc.start(session, client, settings, principal, wf, input=row.input, version=row.version, trigger="retry")
+    new = await svc.start(session, pg, client, settings, principal, wf, input=row.input, version=row.version, trigger="retry")
     return _started(new, settings)

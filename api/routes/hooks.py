@@ -25,10 +25,11 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse, Response
 from temporalio.client import WorkflowFailureError
 
-from api.deps import SessionDep, get_temporal_client
+from api.deps import PgDep, get_temporal_client
 from api.services import hooks as hooks_svc
 from wfo.hook_responses import responds_early, wait_for_answer
 from wfo.redis import get_safe_redis
+from wfo.stores.payloads import SqlPayloadStore
 
 log = logging.getLogger("wfo.api.hooks")
 
@@ -107,14 +108,15 @@ _HOOK_BODY = {
     responses=_HOOK_RESPONSES,
     openapi_extra=_HOOK_BODY,
 )
-async def receive_hook(trigger_id: str, request: Request, session: SessionDep):
+async def receive_hook(trigger_id: str, request: Request, pg: PgDep):
     """Start the trigger's workflow with ``{body, headers, query, method, content_type, trigger}`` as input."""
     accepted = await hooks_svc.receive(
-        session, request.app.state.settings, get_safe_redis(request.app.state.settings.redis_url),
+        pg, request.app.state.settings, get_safe_redis(request.app.state.settings.redis_url),
         lambda: get_temporal_client(request.app),
         hooks_svc.Delivery(trigger_id=trigger_id, method=request.method, headers=request.headers,
                            query=list(request.query_params.multi_items()), read_body=request.body,
                            read_form=request.form),
+        payload_store=SqlPayloadStore(request.app.state.engine),
     )
     t0 = time.perf_counter()
     response = await _answer(request, accepted.execution_id, accepted.trigger, accepted.duplicate)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from pydantic import ConfigDict, Field, JsonValue
 
-from api.deps import CurrentPrincipal, SessionDep, SettingsDep, TemporalDep
+from api.deps import CurrentPrincipal, PgDep, SessionDep, SettingsDep, TemporalDep
 from api.routes.executions import _started
 from api.schemas import COMMON_ERRORS, ExecutionStarted, RequestModel
 from api.services import executions as exec_svc
@@ -39,8 +39,8 @@ _ERRORS = {409: {"description": "Not redrivable, with the reason (running, compl
 
 @router.post("/api/v1/executions/{execution_id}/redrive", response_model=RedriveStarted,
              status_code=status.HTTP_202_ACCEPTED, responses=_ERRORS)
-async def redrive_execution(execution_id: str, session: SessionDep, principal: CurrentPrincipal, client: TemporalDep,
-                            settings: SettingsDep, body: RedriveRequest | None = None):
+async def redrive_execution(execution_id: str, session: SessionDep, pg: PgDep, principal: CurrentPrincipal,
+                            client: TemporalDep, settings: SettingsDep, body: RedriveRequest | None = None):
     """Start a new run of the same pinned version (or a newer one whose graph up to the failure is the same)
     that reuses the outputs of the completed nodes and runs again from the failed node(s)."""
     body = body or RedriveRequest()
@@ -68,7 +68,7 @@ async def redrive_execution(execution_id: str, session: SessionDep, principal: C
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(err)) from None
     inp: Any = body.input if "input" in body.model_fields_set else row.input
     new_row = await exec_svc.start(
-        session, client, settings, principal, wf, input=inp, version=plan.version, trigger="redrive",
+        session, pg, client, settings, principal, wf, input=inp, version=plan.version, trigger="redrive",
         resume={"completed": plan.completed, "redrive_of": row.id}, redrive_of=row.id)
     return RedriveStarted(**_started(new_row, settings).model_dump(), reused_nodes=sorted(plan.completed),
                           rerun_from=plan.rerun)

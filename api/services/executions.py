@@ -170,6 +170,7 @@ def audit_view(row: Execution) -> dict[str, Any]:
 
 async def start(
     session: AsyncSession,
+    pg: Any,
     client: Client,
     settings: Settings,
     principal: Principal,
@@ -181,7 +182,9 @@ async def start(
     resume: dict[str, Any] | None = None,
     redrive_of: str | None = None,
 ) -> Execution:
-    """Index and start one execution of ``workflow`` (the caller's, already tenant-checked).
+    """Index and start one execution of ``workflow`` (the caller's, already tenant-checked). ``pg``: the
+    app's asyncpg pool, on which the index row is written and committed before the start (the session's
+    own pending changes are committed first).
     ``resume``/``redrive_of``: a redrive (see api/services/redrive.py), linked in the row and the memo."""
     if workflow.status == WorkflowStatus.archived.value:
         raise Conflict("workflow is archived")
@@ -199,11 +202,13 @@ async def start(
     if ver is None:
         raise NotFound(f"version {version} not found")
 
+    await session.commit()
     execution_id, _ = await start_indexed(
-        session, client, definition=ver.definition, input=input, task_queue=settings.temporal_task_queue,
+        pg, client, definition=ver.definition, input=input, task_queue=settings.temporal_task_queue,
         workflow_id=workflow.id, version=version, tenant_id=principal.tenant_id, trigger=trigger,
         started_by=principal.name, payload_threshold_bytes=settings.payload_threshold_bytes,
-        index_input=_jsonable(input), resume=resume, redrive_of=redrive_of)
+        index_input=_jsonable(input), resume=resume, redrive_of=redrive_of,
+        payload_store=SqlPayloadStore(session.bind))
     row = await session.get(Execution, execution_id, populate_existing=True)
     assert row is not None  # written by start_indexed
     audit_state(before=None, after=audit_view(row), resource_type="executions")

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
 from wfo import idempotency, ratelimit
+from wfo.db import PgPool
 from wfo.errors import (
     Conflict,
     InvalidInput,
@@ -45,6 +45,7 @@ from wfo.security.secretbox import unseal
 from wfo.security.signing import INBOUND_SIGNATURE_HEADER, verify_body_signature
 from wfo.settings import Settings
 from wfo.stores import triggers
+from wfo.stores.payloads import PayloadStore
 from workflows.engine import payload_refs
 
 log = logging.getLogger("wfo.api.hooks")
@@ -136,12 +137,12 @@ async def parse_body(content_type: str | None, raw: bytes, form: Callable[[], Aw
         return base64.b64encode(raw).decode("ascii"), "base64"
 
 
-async def load_trigger(session, trigger_id: str) -> Any:
+async def load_trigger(db: Any, trigger_id: str) -> triggers.TriggerRow | None:
     try:
         tid = uuid.UUID(trigger_id)
     except ValueError:
         return None
-    return await triggers.with_current_version(session, tid, "webhook")
+    return await triggers.with_current_version(db, tid, "webhook")
 
 
 
@@ -161,7 +162,7 @@ class Delivery:
 class Accepted:
     execution_id: str
     duplicate: bool
-    trigger: Any
+    trigger: triggers.TriggerRow
     """The trigger row (``config`` says how to answer: ``response_mode``, ``sync_timeout_seconds``)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Milliseconds per stage: ``trigger`` (the row), ``checks`` (body, signature, idempotency, rate
@@ -169,14 +170,16 @@ class Accepted:
     ``Server-Timing``."""
 
 
-async def receive(session: Any, settings: Settings, redis: SafeRedis, client: Callable[[], Awaitable[Client]],
-                  delivery: Delivery) -> Accepted:
+async def receive(db: Any, settings: Settings, redis: SafeRedis, client: Callable[[], Awaitable[Client]],
+                  delivery: Delivery, payload_store: PayloadStore | None = None) -> Accepted:
     """Check the delivery and start the trigger's workflow with ``{body, body_kind, headers, query, method,
-    content_type, trigger}`` as input. Raises ``wfo.errors`` (see the module docstring for the order)."""
+    content_type, trigger}`` as input. Raises ``wfo.errors`` (see the module docstring for the order).
+    ``db``: the asyncpg pool (``wfo.db.PgPool``); ``payload_store`` keeps an input over the payload
+    threshold out of Temporal history."""
     t0 = time.perf_counter()
     try:
-        trigger = await load_trigger(session, delivery.trigger_id)
-    except (SQLAlchemyError, OSError) as exc:
+        trigger = await load_trigger(db, delivery.trigger_id)
+    except PgPool.ERRORS as exc:
         log.warning("webhook %s: database unavailable: %s", delivery.trigger_id[:64], type(exc).__name__)
         raise Unavailable("database unavailable; delivery not accepted, retry later") from None
     if trigger is None:
@@ -238,13 +241,13 @@ async def receive(session: Any, settings: Settings, redis: SafeRedis, client: Ca
     timings["checks"] = (time.perf_counter() - t0) * 1000
     try:
         execution_id, duplicate = await start_indexed(
-            session, temporal, definition=trigger.definition, input=run_input,
+            db, temporal, definition=trigger.definition, input=run_input,
             index_input=scrub_nul(run_input),  # the index copy; the execution gets the body as sent
             task_queue=settings.temporal_task_queue, execution_id=execution_id, workflow_id=trigger.workflow_id,
             version=trigger.current_version, tenant_id=trigger.tenant_id, trigger="webhook",
             started_by=f"webhook:{trigger.id}", payload_threshold_bytes=settings.payload_threshold_bytes,
-            keyed=keyed is not None, timeout=START_TIMEOUT_SECONDS, timings=timings)
-    except (SQLAlchemyError, OSError) as exc:
+            keyed=keyed is not None, timeout=START_TIMEOUT_SECONDS, timings=timings, payload_store=payload_store)
+    except PgPool.ERRORS as exc:
         log.warning("webhook %s: indexing failed: %s", trigger.id, type(exc).__name__)
         raise Unavailable("database unavailable; delivery not accepted, retry later") from None
     except Unavailable:

@@ -17,7 +17,7 @@ import wfo.models_credentials
 import wfo.models_events
 import wfo.models_tasks
 import wfo.models_templates  # noqa: F401
-from wfo.db import alembic_config, create_engine, create_sessionmaker, current_revisions, run_migrations
+from wfo.db import PgPool, alembic_config, create_engine, create_sessionmaker, current_revisions, run_migrations
 from wfo.models import Execution, ExecutionFailure, Tenant, Workflow
 from wfo.stores.executions import index_execution
 
@@ -82,15 +82,18 @@ async def test_never_started_state_is_a_column_not_message_text(database_url):
             }
             s.add_all(rows.values())
             await s.commit()
-        async with sm() as s:
+        pg = PgPool(database_url, max_size=1)
+        try:
+            db = await pg()
             for row in rows.values():
-                inserted = await index_execution(s, execution_id=row.id, tenant_id=tenant.id, workflow_id=wf.id,
+                inserted = await index_execution(db, execution_id=row.id, tenant_id=tenant.id, workflow_id=wf.id,
                                                  version=1, trigger="webhook", input={"n": 1}, started_by="t")
                 assert inserted is False  # the row existed
-            fresh = await index_execution(s, execution_id=f"e-{uuid.uuid4()}", tenant_id=tenant.id,
+            fresh = await index_execution(db, execution_id=f"e-{uuid.uuid4()}", tenant_id=tenant.id,
                                           workflow_id=wf.id, version=1, trigger="webhook", input=None, started_by="t")
             assert fresh is True
-            await s.commit()
+        finally:
+            await pg.close()
         async with sm() as s:
             got = {k: await s.get(Execution, r.id) for k, r in rows.items()}
         assert (got["start"].status, got["start"].failure, got["start"].error) == ("running", None, None)

@@ -1,30 +1,48 @@
-"""Triggers joined with their workflow's current version: what a hook delivery or a schedule fire runs."""
+"""Triggers joined with their workflow's current version: what a hook delivery or a schedule fire runs.
+
+Read on every webhook delivery, so it is one asyncpg statement on a ``wfo.db.PgPool`` pool (see
+``wfo/stores/executions.py``)."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select
-from sqlmodel import col
+_WITH_CURRENT_VERSION = """
+SELECT t.id, t.tenant_id, t.workflow_id, t.config, t.secret_enc, w.status, w.current_version, v.definition
+FROM triggers t
+JOIN workflows w ON w.id = t.workflow_id
+LEFT JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.current_version
+WHERE t.id = $1 AND t.kind = $2
+"""
 
-from wfo.db import execute
-from wfo.models import Workflow, WorkflowVersion
-from wfo.models_events import Trigger
+
+@dataclass(frozen=True)
+class TriggerRow:
+    """A trigger with its workflow's ``status`` and ``current_version`` and that version's ``definition``
+    (None when the workflow has no version)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    workflow_id: uuid.UUID
+    config: dict[str, Any]
+    secret_enc: str | None
+    status: str
+    current_version: int
+    definition: dict[str, Any] | None
 
 
-async def with_current_version(session: Any, trigger_id: uuid.UUID, kind: str) -> Any:
-    """The trigger of that kind with ``status`` and ``current_version`` of its workflow and that version's
-    ``definition`` (None when the workflow has no version), or None when there is no such trigger.
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
-    Columns: id, tenant_id, workflow_id, config, secret_enc, status, current_version, definition."""
-    stmt = (
-        select(col(Trigger.id), col(Trigger.tenant_id), col(Trigger.workflow_id), col(Trigger.config),
-               col(Trigger.secret_enc), col(Workflow.status), col(Workflow.current_version),
-               col(WorkflowVersion.definition))
-        .join(Workflow, col(Workflow.id) == col(Trigger.workflow_id))
-        .outerjoin(WorkflowVersion, and_(col(WorkflowVersion.workflow_id) == col(Workflow.id),
-                                         col(WorkflowVersion.version) == col(Workflow.current_version)))
-        .where(col(Trigger.id) == trigger_id, col(Trigger.kind) == kind)
-    )
-    return (await execute(session, stmt)).first()
+
+async def with_current_version(db: Any, trigger_id: uuid.UUID, kind: str) -> TriggerRow | None:
+    """The trigger of that kind (see ``TriggerRow``), or None when there is no such trigger."""
+    row = await db.fetchrow(_WITH_CURRENT_VERSION, trigger_id, kind)
+    if row is None:
+        return None
+    return TriggerRow(id=row["id"], tenant_id=row["tenant_id"], workflow_id=row["workflow_id"],
+                      config=_json(row["config"]) or {}, secret_enc=row["secret_enc"], status=row["status"],
+                      current_version=row["current_version"], definition=_json(row["definition"]))
