@@ -8,7 +8,9 @@ one in-process client). The workflow computes what the 6-node pure flow computes
 `start`: the client only starts executions (202-equivalent); their worker runs in a second process
 (`--mode worker`), as the project's worker does. `sync`: start and wait for the result, client and
 worker in one process so the start is eager. Prints one JSON line: {"mode", "requests", "errors",
-"per_s", "p50_ms", "p99_ms", "cpu_s"} (cpu_s: this process, plus the worker process in `start` mode).
+"per_s", "p50_ms", "p99_ms", "cpu_s", "completed_per_s"} (cpu_s: this process, plus the worker process in
+`start` mode, until every execution completed; completed_per_s: requests over the time until the last one
+completed, so a worker that falls behind shows).
 """
 
 from __future__ import annotations
@@ -43,6 +45,14 @@ class BaselineFlow:
         return {"amount": total, "review": review, "reason": f"Order of {total} needs a second look" if review else None}
 
 
+async def drained(client: Client, task_queue: str, timeout: float = 120.0) -> None:
+    """Until no execution on `task_queue` is running (visibility), polled every 50 ms."""
+    deadline = time.monotonic() + timeout
+    query = f'TaskQueue="{task_queue}" AND ExecutionStatus="Running"'
+    while (await client.count_workflows(query)).count and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
 @contextlib.asynccontextmanager
 async def _nothing():
     yield
@@ -51,7 +61,7 @@ async def _nothing():
 async def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--address", required=True)
-    ap.add_argument("--mode", choices=["start", "sync", "worker"], required=True)
+    ap.add_argument("--mode", choices=["start", "eager", "sync", "worker"], required=True)
     ap.add_argument("--task-queue")
     ap.add_argument("--requests", type=int, default=500)
     ap.add_argument("--concurrency", type=int, default=20)
@@ -74,11 +84,13 @@ async def main() -> int:
     if args.mode == "start":
         proc = await asyncio.create_subprocess_exec(sys.executable, __file__, "--address", args.address, "--mode",
                                                     "worker", "--task-queue", tq)
-    async with (worker() if args.mode == "sync" else _nothing()):
+    async with (worker() if args.mode in ("sync", "eager") else _nothing()):
         async def one() -> None:
             wid = f"b-{uuid.uuid4().hex}"
             if args.mode == "start":
                 await client.start_workflow(BaselineFlow.run, body, id=wid, task_queue=tq)
+            elif args.mode == "eager":
+                await client.start_workflow(BaselineFlow.run, body, id=wid, task_queue=tq, request_eager_start=True)
             else:
                 h = await client.start_workflow(BaselineFlow.run, body, id=wid, task_queue=tq, request_eager_start=True)
                 await h.result()
@@ -103,15 +115,19 @@ async def main() -> int:
 
         pids = [os.getpid()] + ([proc.pid] if proc else [])
         await load(args.warmup)
+        await drained(client, tq)
         cpu0, t0 = cpu_of(pids), time.perf_counter()
         lat, errors = await load(args.requests)
-        wall, cpu = time.perf_counter() - t0, cpu_of(pids) - cpu0
+        wall = time.perf_counter() - t0
+        await drained(client, tq)  # every started execution completed (their worker kept up, or caught up)
+        done, cpu = time.perf_counter() - t0, cpu_of(pids) - cpu0
     if proc is not None:
         proc.terminate()
         await proc.wait()
     print(json.dumps({"mode": args.mode, "requests": args.requests, "errors": errors,
                       "per_s": round(len(lat) / wall, 1), "p50_ms": round(pct(lat, 50), 1),
-                      "p99_ms": round(pct(lat, 99), 1), "cpu_s": round(cpu, 3), "wall_s": round(wall, 3)}))
+                      "p99_ms": round(pct(lat, 99), 1), "cpu_s": round(cpu, 3), "wall_s": round(wall, 3),
+                      "completed_per_s": round(len(lat) / done, 1)}))
     return 0
 
 

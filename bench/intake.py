@@ -10,8 +10,9 @@ Each round runs, interleaved so machine noise hits all alike:
 * `baseline sync`: the minimal client that starts (eagerly) and waits for the result, worker in-process;
 * `webhook sync`: POST to a sync webhook trigger (200 with the output).
 
-It prints req/s, p50, p99 and CPU ms per request of each process (API, worker, Temporal, Postgres), the
-medians over rounds, and the ratios with their goals:
+It prints req/s (answered), done/s (requests over the time until every execution completed: a worker that
+falls behind shows here), p50, p99 and CPU ms per request of each process (API, worker, Temporal, Postgres)
+until every execution completed, the medians over rounds, and the ratios with their goals:
 
     .venv/bin/python bench/intake.py --rounds 3 --requests 400 --concurrency 20
 """
@@ -52,7 +53,9 @@ async def baseline(address: str, mode: str, requests: int, concurrency: int, tem
 
 
 async def webhooks(http: httpx.AsyncClient, url: str, requests: int, concurrency: int, pids: dict[str, list[int]],
-                   expect: int) -> dict:
+                   expect: int, drain=None) -> dict:
+    """`requests` POSTs from `concurrency` senders; then `drain()` (until every execution completed), so CPU
+    per request covers the executions' whole work and `completed_per_s` shows a worker that falls behind."""
     lat: list[float] = []
     stages: dict[str, list[float]] = {}
     errors = 0
@@ -75,8 +78,12 @@ async def webhooks(http: httpx.AsyncClient, url: str, requests: int, concurrency
     t0 = time.perf_counter()
     await asyncio.gather(*(sender() for _ in range(concurrency)))
     wall = time.perf_counter() - t0
+    if drain is not None:
+        await drain()
+    done = time.perf_counter() - t0
     cpu = {k: round((cpu_of(v) - cpu0[k]) * 1000 / max(1, len(lat)), 2) for k, v in pids.items()}
     return {"requests": requests, "errors": errors, "per_s": round(len(lat) / wall, 1),
+            "completed_per_s": round(len(lat) / done, 1),
             "p50_ms": round(pct(lat, 50), 1) if lat else None, "p99_ms": round(pct(lat, 99), 1) if lat else None,
             "cpu_ms_per_req": cpu, "stages_p50_ms": {k: round(pct(v, 50), 1) for k, v in stages.items()}}
 
@@ -109,23 +116,32 @@ async def main() -> int:
             pids = {"api": [stack.api_proc.pid], "worker": [p.pid for p in stack.procs if p is not stack.api_proc],
                     "temporal": pids_matching("start-dev", f"--port {port}") or pids_matching("start-dev"),
                     "postgres": pids_matching("postgres")}
-            await webhooks(http, urls["async"], 40, args.concurrency, pids, 202)  # warm-up
-            await webhooks(http, urls["sync"], 40, args.concurrency, pids, 200)
+            tq = stack.settings.temporal_task_queue
+
+            async def drain(timeout: float = 120.0) -> None:
+                query = f'TaskQueue="{tq}" AND WorkflowType="Interpreter" AND ExecutionStatus="Running"'
+                deadline = time.monotonic() + timeout
+                while (await stack.client.count_workflows(query)).count and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+
+            await webhooks(http, urls["async"], 40, args.concurrency, pids, 202, drain)  # warm-up
+            await webhooks(http, urls["sync"], 40, args.concurrency, pids, 200, drain)
+            pids["postgres"] = pids_matching("postgres")  # with the backends the API and worker opened
             for _ in range(args.rounds):
                 results["baseline start"].append(
                     await baseline(address, "start", args.requests, args.concurrency, pids["temporal"]))
                 results["webhook async"].append(
-                    await webhooks(http, urls["async"], args.requests, args.concurrency, pids, 202))
+                    await webhooks(http, urls["async"], args.requests, args.concurrency, pids, 202, drain))
                 results["baseline sync"].append(
                     await baseline(address, "sync", args.requests, args.concurrency, pids["temporal"]))
                 results["webhook sync"].append(
-                    await webhooks(http, urls["sync"], args.requests, args.concurrency, pids, 200))
+                    await webhooks(http, urls["sync"], args.requests, args.concurrency, pids, 200, drain))
 
     def med(variant: str, key: str) -> float:
         vals = [r[key] for r in results[variant] if r.get(key) is not None]
         return statistics.median(vals) if vals else float("nan")
 
-    summary = {v: {k: med(v, k) for k in ("per_s", "p50_ms", "p99_ms")} for v in results}
+    summary = {v: {k: med(v, k) for k in ("per_s", "p50_ms", "p99_ms", "completed_per_s")} for v in results}
     ratios = {"async_ratio": summary["webhook async"]["per_s"] / summary["baseline start"]["per_s"],
               "sync_ratio": summary["webhook sync"]["per_s"] / summary["baseline sync"]["per_s"],
               "async_p99_ms": summary["webhook async"]["p99_ms"]}
@@ -134,7 +150,8 @@ async def main() -> int:
         return 0
     print(f"rounds={args.rounds} requests={args.requests} concurrency={args.concurrency} (medians over rounds); "
           f"project worker {'sandboxed' if args.sandboxed else 'unsandboxed'}")
-    print(f"{'variant':<16}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}   CPU ms/request (api, worker, temporal, postgres)")
+    print(f"{'variant':<16}{'req/s':>8}{'done/s':>8}{'p50 ms':>9}{'p99 ms':>9}   "
+          "CPU ms/request until all completed (api, worker, temporal, postgres)")
     for variant, rows in results.items():
         cpu = ""
         if "cpu_ms_per_req" in rows[0]:
@@ -145,7 +162,7 @@ async def main() -> int:
             cpu = (f"client+worker {statistics.median(r['cpu_s'] * 1000 / r['requests'] for r in rows):.1f}, "
                    f"temporal {statistics.median(r['temporal_cpu_s'] * 1000 / (r['requests'] + warm) for r in rows):.1f}")
         s = summary[variant]
-        print(f"{variant:<16}{s['per_s']:>8.1f}{s['p50_ms']:>9.1f}{s['p99_ms']:>9.1f}   {cpu}")
+        print(f"{variant:<16}{s['per_s']:>8.1f}{s['completed_per_s']:>8.1f}{s['p50_ms']:>9.1f}{s['p99_ms']:>9.1f}   {cpu}")
         if rows[0].get("stages_p50_ms"):  # the API's Server-Timing: where a request's time goes
             print(" " * 16 + "  API stages p50 ms: " + ", ".join(
                 f"{k} {statistics.median(r['stages_p50_ms'].get(k, 0) for r in rows):.1f}"

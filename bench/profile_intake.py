@@ -82,7 +82,7 @@ async def main() -> int:
             pids = {"api": stack.api_proc.pid,
                     "worker": next(p.pid for p in stack.procs if p is not stack.api_proc)}
             port = stack.settings.temporal_address.rsplit(":", 1)[1]
-            spies = {name: subprocess.Popen([PY_SPY, "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
+            spies = {name: subprocess.Popen([PY_SPY, "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--gil",
                                              "--nonblocking", "-o", str(out / f"{name}.txt")],
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                      for name, pid in pids.items()}
