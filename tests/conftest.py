@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -63,9 +64,9 @@ def task_queue() -> str:
     return f"tq-{uuid.uuid4().hex[:12]}"
 
 
-@pytest_asyncio.fixture(scope="session")
-async def database_url() -> AsyncIterator[str]:
-    """A fresh database on the local Postgres server, migrated to head, dropped afterwards."""
+@contextlib.asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    """A new database on the local Postgres server, migrated to head, dropped on exit."""
     name = f"wfo_test_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(PG_ADMIN_URL)
     try:
@@ -73,8 +74,8 @@ async def database_url() -> AsyncIterator[str]:
     finally:
         await admin.close()
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    await run_migrations(url)
     try:
+        await run_migrations(url)
         yield url
     finally:
         admin = await asyncpg.connect(PG_ADMIN_URL)
@@ -82,6 +83,20 @@ async def database_url() -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    """A fresh database for the whole session (``fresh_database``)."""
+    async with fresh_database() as url:
+        yield url
+
+
+@pytest_asyncio.fixture
+async def own_database_url() -> AsyncIterator[str]:
+    """A fresh database for one test (one that migrates it up and down, say)."""
+    async with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -115,6 +115,24 @@ async def run_migrations(database_url: str, revision: str = "heads") -> None:
         await engine.dispose()
 
 
+async def run_downgrade(database_url: str, revision: str) -> None:
+    """``alembic downgrade <revision>`` against ``database_url`` (tests and benches compare revisions)."""
+    from alembic import command
+
+    cfg = alembic_config(database_url)
+    engine = create_async_engine(to_sqlalchemy_url(database_url), pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as conn:
+
+            def _downgrade(sync_conn) -> None:
+                cfg.attributes["connection"] = sync_conn
+                command.downgrade(cfg, revision)
+
+            await conn.run_sync(_downgrade)
+    finally:
+        await engine.dispose()
+
+
 async def current_revisions(database_url: str) -> set[str]:
     """The revision(s) the database is at (empty when never migrated)."""
     engine = create_async_engine(to_sqlalchemy_url(database_url), pool_size=1, max_overflow=0)

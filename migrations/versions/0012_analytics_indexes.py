@@ -124,19 +124,33 @@ CREATE FUNCTION wfo_hist_bucket(ms double precision) RETURNS integer LANGUAGE sq
   SELECT CASE WHEN ms IS NULL THEN NULL WHEN ms < 1 THEN 0
               ELSE least({HIST_BUCKETS - 1}, 1 + floor(ln(ms) / ln({HIST_BASE}))::integer) END
 $$""")
-    # statement-level triggers with transition tables: one grouped upsert per statement (a COPY of 100,000
-    # rows is one upsert per rollup key), and an UPDATE that changes nothing the rollups count writes nothing
-    sources = {"ins": "SELECT 1 AS s, r.* FROM new_rows r",
-               "del": "SELECT -1 AS s, r.* FROM old_rows r",
-               "upd": "SELECT -1 AS s, r.* FROM old_rows r UNION ALL SELECT 1 AS s, r.* FROM new_rows r"}
-    refs = {"ins": "REFERENCING NEW TABLE AS new_rows", "del": "REFERENCING OLD TABLE AS old_rows",
-            "upd": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"}
-    events = {"ins": "INSERT", "del": "DELETE", "upd": "UPDATE"}
+    for statement in rollup_functions():
+        op.execute(statement)
+    for op_ in OPS:
+        for table, fn in (("executions", "wfo_rollup_executions"), ("node_runs", "wfo_rollup_node_runs")):
+            op.execute(f"CREATE TRIGGER {table}_rollup_{op_} AFTER {EVENTS[op_]} ON {table} {REFS[op_]} "
+                       f"FOR EACH STATEMENT EXECUTE FUNCTION {fn}_{op_}()")
+
+
+# statement-level triggers with transition tables: one grouped upsert per statement (a COPY of 100,000
+# rows is one upsert per rollup key), and an UPDATE that changes nothing the rollups count writes nothing
+OPS = ("ins", "upd", "del")
+SOURCES = {"ins": "SELECT 1 AS s, r.* FROM new_rows r",
+           "del": "SELECT -1 AS s, r.* FROM old_rows r",
+           "upd": "SELECT -1 AS s, r.* FROM old_rows r UNION ALL SELECT 1 AS s, r.* FROM new_rows r"}
+REFS = {"ins": "REFERENCING NEW TABLE AS new_rows", "del": "REFERENCING OLD TABLE AS old_rows",
+        "upd": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"}
+EVENTS = {"ins": "INSERT", "del": "DELETE", "upd": "UPDATE"}
+
+
+def rollup_functions(create: str = "CREATE") -> list[str]:
+    """The six trigger functions of this revision (``CREATE OR REPLACE`` restores them: 0019's downgrade)."""
+    out = []
     hist_sums = ", ".join(f"sum(CASE WHEN b = {i} THEN s ELSE 0 END)" for i in range(HIST_BUCKETS))
     hist_changed = " OR ".join(f"sum(CASE WHEN b = {i} THEN s ELSE 0 END) <> 0" for i in range(HIST_BUCKETS))
-    for op_, src in sources.items():
-        op.execute(f"""
-CREATE FUNCTION wfo_rollup_executions_{op_}() RETURNS trigger LANGUAGE plpgsql AS $$
+    for op_, src in SOURCES.items():
+        out.append(f"""
+{create} FUNCTION wfo_rollup_executions_{op_}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO execution_rollup AS x (tenant_id, hour, workflow_id, status, n, finished, dur_sum, {", ".join(H)})
   SELECT tenant_id, hour, workflow_id, status, sum(s), sum(s * fin), sum(s * coalesce(d, 0)), {hist_sums}
@@ -153,8 +167,8 @@ BEGIN
     {_hist_sets()};
   RETURN NULL;
 END $$""")
-        op.execute(f"""
-CREATE FUNCTION wfo_rollup_node_runs_{op_}() RETURNS trigger LANGUAGE plpgsql AS $$
+        out.append(f"""
+{create} FUNCTION wfo_rollup_node_runs_{op_}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO node_rollup AS x (tenant_id, hour, workflow_id, node_id, node_type, runs, completed, failed, reused,
                                 retries, retried, retried_ok, attempts, dur_n, dur_sum, {", ".join(H)})
@@ -183,13 +197,11 @@ BEGIN
   ON CONFLICT (tenant_id, hour, workflow_id, node_id, error_type) DO UPDATE SET n = x.n + EXCLUDED.n;
   RETURN NULL;
 END $$""")
-        for table, fn in (("executions", "wfo_rollup_executions"), ("node_runs", "wfo_rollup_node_runs")):
-            op.execute(f"CREATE TRIGGER {table}_rollup_{op_} AFTER {events[op_]} ON {table} {refs[op_]} "
-                       f"FOR EACH STATEMENT EXECUTE FUNCTION {fn}_{op_}()")
+    return out
 
 
 def downgrade() -> None:
-    for op_ in ("ins", "upd", "del"):
+    for op_ in OPS:
         for table, fn in (("executions", "wfo_rollup_executions"), ("node_runs", "wfo_rollup_node_runs")):
             op.execute(f"DROP TRIGGER IF EXISTS {table}_rollup_{op_} ON {table}")
             op.execute(f"DROP FUNCTION IF EXISTS {fn}_{op_}()")
