@@ -163,9 +163,10 @@ class ComponentActivities:
         definition, version = found
         return LoadDefinitionResult(definition=definition, version=version)
 
-    @activity.defn(name=CHECKPOINT_ACTIVITY)
-    async def checkpoint(self) -> None:
-        """No-op local activity the interpreter awaits between long runs of pure nodes."""
-
     def all(self) -> list[Callable]:
-        return [self._make(c) for c in self.connectors] + [self.evaluate, self.load_definition, self.checkpoint]
+        return [self._make(c) for c in self.connectors] + [self.evaluate, self.load_definition, checkpoint]
+
+
+@activity.defn(name=CHECKPOINT_ACTIVITY)
+async def checkpoint() -> None:
+    """No-op local activity the interpreter awaits between long runs of pure nodes."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +28,7 @@ from connectors.registry import default_registry
 from wfo.audit import Appender, prune_loop
 from wfo.db import PgPool, create_engine, create_sessionmaker
 from wfo.observability import instrument_api
+from wfo.replies import Replies
 from wfo.settings import Settings, get_settings
 
 log = logging.getLogger("wfo.api")
@@ -38,10 +41,13 @@ def create_app(
     *,
     temporal_client: Client | None = None,
     reconcile_interval: float | None = RECONCILE_INTERVAL_S,
+    extensions: Sequence[Callable[[FastAPI], AbstractAsyncContextManager[Any]]] = (),
 ) -> FastAPI:
     """Build the API. ``settings`` default to the environment; ``temporal_client`` is created
     lazily with ``wfo.temporal.connect(settings)`` unless given. ``reconcile_interval`` (seconds,
-    None to disable) refreshes non-terminal executions from Temporal while the app runs."""
+    None to disable) refreshes non-terminal executions from Temporal while the app runs.
+    ``extensions`` are entered (in order) for the app's lifetime, after its background tasks start: what
+    the composing layer adds, e.g. ``cli.serve``'s embedded workflow worker."""
     settings = settings or get_settings()
     logredact.install()
     default_registry()  # loads the component plugins: a broken one stops the API here, with its name
@@ -58,7 +64,10 @@ def create_app(
                 prune_loop(app.state.engine, timedelta(days=settings.audit_retention_days),
                            settings.audit_prune_interval_seconds), name="wfo-audit-retention"))
         try:
-            yield
+            async with contextlib.AsyncExitStack() as stack:
+                for extension in extensions:
+                    await stack.enter_async_context(extension(app))
+                yield
         finally:
             for task in tasks:
                 task.cancel()
@@ -85,6 +94,10 @@ def create_app(
     app.state.temporal_client = temporal_client
     app.state.owns_temporal_client = temporal_client is None
     app.state.temporal_lock = asyncio.Lock()
+    app.state.replies = Replies()
+    """Sync webhooks waiting for an execution this process's embedded worker runs (``wfo.replies``)."""
+    app.state.eager_start = False
+    """True while an embedded workflow worker shares ``temporal_client``: sync webhooks start eagerly."""
     app.state.redis = None
 
     def get_redis():

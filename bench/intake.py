@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 
 from bench.runner import run
-from bench.stack import EAGER_START_ARGS, cpu_of, local_stack, pct, pids_matching
+from bench.stack import cpu_of, local_stack, pct, pids_matching, with_children
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOW = json.loads((ROOT / "docs/examples/order-total.json").read_text())  # start, transform, decision, 2 sets, end
@@ -94,13 +94,14 @@ async def main() -> int:
     ap.add_argument("--requests", type=int, default=400)
     ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--api-workers", type=int, default=1, help="uvicorn processes of the API (wfo api --workers)")
     ap.add_argument("--sandboxed", action="store_true",
                     help="run the project's worker with the workflow sandbox (default: unsandboxed, like the baseline)")
     args = ap.parse_args()
     results: dict[str, list[dict]] = {"baseline start": [], "webhook async": [], "baseline sync": [],
                                       "webhook sync": []}
-    worker_args = [] if args.sandboxed else ["--unsandboxed"]
-    async with local_stack(worker="process", temporal_args=EAGER_START_ARGS, worker_args=worker_args) as stack:
+    async with local_stack(worker="process", sandboxed=args.sandboxed,
+                           uvicorn_args=["--workers", str(args.api_workers)] if args.api_workers > 1 else None) as stack:
         address = stack.settings.temporal_address
         limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
         async with httpx.AsyncClient(base_url=stack.base_url, limits=limits, timeout=60) as http:
@@ -113,7 +114,8 @@ async def main() -> int:
                     "kind": "webhook", "rate_limit_per_minute": 0, "response_mode": mode})).json()
                 urls[mode] = f"/api/v1/hooks/{trig['id']}"
             port = address.rsplit(":", 1)[1]
-            pids = {"api": [stack.api_proc.pid], "worker": [p.pid for p in stack.procs if p is not stack.api_proc],
+            pids = {"api": with_children(stack.api_proc.pid),
+                    "worker": [p.pid for p in stack.procs if p is not stack.api_proc],
                     "temporal": pids_matching("start-dev", f"--port {port}") or pids_matching("start-dev"),
                     "postgres": pids_matching("postgres")}
             tq = stack.settings.temporal_task_queue

@@ -21,7 +21,7 @@ import httpx
 
 from bench.intake import BODY, FLOW, webhooks
 from bench.runner import run
-from bench.stack import EAGER_START_ARGS, local_stack, pids_matching
+from bench.stack import local_stack, pids_matching
 
 PY_SPY = str(Path(sys.executable).parent / "py-spy")
 
@@ -55,8 +55,7 @@ async def main() -> int:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    worker_args = [] if args.sandboxed else ["--unsandboxed"]
-    async with local_stack(worker="process", temporal_args=EAGER_START_ARGS, worker_args=worker_args) as stack:
+    async with local_stack(worker="process", sandboxed=args.sandboxed) as stack:
         async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as http:
             headers = await stack.login(http)
             wf = (await http.post("/api/v1/workflows", headers=headers,
@@ -89,8 +88,16 @@ async def main() -> int:
             await asyncio.sleep(1.0)
             cpids = {"api": [pids["api"]], "worker": [pids["worker"]],
                      "temporal": pids_matching("start-dev", f"--port {port}")}
+            tq = stack.settings.temporal_task_queue
+
+            async def drain(timeout: float = 120.0) -> None:  # the profiles cover every execution's whole work
+                query = f'TaskQueue="{tq}" AND WorkflowType="Interpreter" AND ExecutionStatus="Running"'
+                deadline = time.monotonic() + timeout
+                while (await stack.client.count_workflows(query)).count and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+
             t0 = time.perf_counter()
-            res = await webhooks(http, url, args.requests, args.concurrency, cpids, expect)
+            res = await webhooks(http, url, args.requests, args.concurrency, cpids, expect, drain)
             print(json.dumps(res), f"wall {time.perf_counter() - t0:.1f}s")
             for p in spies.values():
                 p.send_signal(2)

@@ -86,21 +86,22 @@ async def temp_database() -> AsyncIterator[str]:
         await conn.close()
 
 
-EAGER_START_ARGS = ["--dynamic-config-value", "system.enableEagerWorkflowStart=true"]
-
-
 async def start_temporal(extra_args: list[str] | None = None):
-    """The bundled Temporal dev server with our search attributes (WAL SQLite: ~200 starts/s on 2 cores)."""
+    """The bundled Temporal dev server with our search attributes and `wfo dev`'s settings (a SQLite file
+    with WAL, eager workflow start and eager activities), its file in a temporary folder."""
+    import tempfile
+
     from temporalio.testing import WorkflowEnvironment
 
+    from cli.dev import DEV_SERVER_ARGS
     from wfo.temporal import SEARCH_ATTRIBUTES, temporal_cli_path
     from workflows.converter import data_converter
 
+    db = Path(tempfile.mkdtemp(prefix="wfo-bench-temporal-")) / "temporal.db"
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli_path(), search_attributes=SEARCH_ATTRIBUTES,
         data_converter=data_converter,
-        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off",
-                               *(extra_args or [])],
+        dev_server_extra_args=["--db-filename", str(db), *DEV_SERVER_ARGS, *(extra_args or [])],
     )
 
 
@@ -147,9 +148,12 @@ class Stack:
 @asynccontextmanager
 async def local_stack(*, worker: str = "process", api_process: bool = True,
                       uvicorn_args: list[str] | None = None, temporal_args: list[str] | None = None,
-                      worker_args: list[str] | None = None, **settings_overrides: Any) -> AsyncIterator[Stack]:
+                      worker_args: list[str] | None = None, embedded_worker: bool = True,
+                      sandboxed: bool | None = None, **settings_overrides: Any) -> AsyncIterator[Stack]:
     """`worker`: "process" (`wfo worker` with `worker_args`), "inline" (this event loop) or "none".
-    The worker process is `stack.worker_proc`."""
+    The worker process is `stack.worker_proc`. The API process is `wfo api`'s app (`cli.serve`), with its
+    embedded workflow worker unless `embedded_worker` is False (as `wfo dev` runs it). `sandboxed`: the
+    workflow sandbox of both workers (WORKER_SANDBOXED; None: the environment's)."""
     from wfo.settings import Settings
     from worker.main import build_worker
 
@@ -170,13 +174,16 @@ async def local_stack(*, worker: str = "process", api_process: bool = True,
                 **os.environ, "ENVIRONMENT": "test", "DATABASE_URL": db_url, "REDIS_URL": settings.redis_url,
                 "TEMPORAL_ADDRESS": settings.temporal_address, "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
                 "HTTP_ALLOW_PRIVATE_NETWORKS": str(settings.http_allow_private_networks).lower(),
-                "PYTHONPATH": str(ROOT),
+                "PYTHONPATH": str(ROOT), "API_EMBEDDED_WORKER": str(embedded_worker).lower(),
             }
+            if sandboxed is not None:
+                child_env["WORKER_SANDBOXED"] = str(sandboxed).lower()
             if api_process:
                 port = free_port()
                 stack.api_proc = subprocess.Popen(
-                    [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "127.0.0.1",
-                     "--port", str(port), "--log-level", "warning", "--no-access-log", *(uvicorn_args or [])],
+                    [sys.executable, "-m", "uvicorn", "--factory", "cli.serve:create_app", "--host", "127.0.0.1",
+                     "--port", str(port), "--log-level", "warning", "--no-access-log", "--timeout-keep-alive", "120",
+                     *(uvicorn_args or [])],
                     env=child_env, cwd=str(ROOT))
                 stack.procs.append(stack.api_proc)
                 stack.base_url = f"http://127.0.0.1:{port}"
@@ -229,6 +236,16 @@ def pids_matching(*needles: str) -> list[int]:
         if all(n in cmd for n in needles):
             found.append(int(entry.name))
     return found
+
+
+def with_children(pid: int) -> list[int]:
+    """`pid` and its descendants (uvicorn's worker processes under `--workers N`)."""
+    import psutil
+
+    try:
+        return [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
+    except psutil.Error:
+        return [pid]
 
 
 def cpu_of(pids: list[int]) -> float:

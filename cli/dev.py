@@ -64,6 +64,16 @@ async def ensure_database(admin_url: str, name: str) -> str:
     return base + ("?" + query if query else "")
 
 
+DEV_SERVER_ARGS = (
+    "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off",
+    # a start may hand its first workflow task straight to a worker in the starting process (the API's
+    # embedded worker), and a completed workflow task its next activities to the completing worker
+    "--dynamic-config-value", "system.enableEagerWorkflowStart=true",
+    "--dynamic-config-value", "system.enableActivityEagerExecution=true",
+)
+"""The dev server's settings besides addresses and files (the benches start theirs with these too)."""
+
+
 def start_temporal(data_dir: Path, port: int, ui_port: int, codec_endpoint: str | None = None) -> subprocess.Popen:
     if _port_open("127.0.0.1", port):
         raise SystemExit(f"wfo dev: port {port} is already in use (another Temporal server?); "
@@ -72,8 +82,7 @@ def start_temporal(data_dir: Path, port: int, ui_port: int, codec_endpoint: str 
     cmd = [
         temporal_cli_path(), "server", "start-dev",
         "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
-        "--db-filename", str(data_dir / "temporal.db"),
-        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off",
+        "--db-filename", str(data_dir / "temporal.db"), *DEV_SERVER_ARGS,
         "--log-level", "warn",
     ] + (["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else [])  # the UI decodes through the API
     # own session (Ctrl-C goes to wfo dev, which stops it in order), but it dies with wfo dev (PDEATHSIG), and
@@ -181,6 +190,8 @@ async def run_dev(data_dir: Path, api_port: int = 5000) -> int:
         "temporal_ui_url": f"http://127.0.0.1:{ui_port}",
         # on your own machine, HTTP nodes and webhooks may call local services (OUTBOUND_ALLOWLIST overrides)
         "outbound_allowlist": base.outbound_allowlist or list(DEV_OUTBOUND_ALLOWLIST),
+        # sync webhooks start eagerly on the API's own workflow worker (API_EMBEDDED_WORKER=false: off)
+        "api_embedded_worker": os.environ.get("API_EMBEDDED_WORKER", "true").lower() not in ("0", "false", "no"),
     })
     stop = asyncio.Event()
     children: dict[str, subprocess.Popen] = {}

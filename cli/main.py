@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from api.main import create_app
 from cli.dev import run_dev
 from cli.n8n_import import add_parser as add_n8n_import_parser
 from cli.process import exit_code, hard_exit
+from cli.serve import build_app
 from connectors.registry import default_registry
 from wfo import audit
 from wfo.codec import data_converter_for
@@ -217,10 +217,10 @@ def cmd_api(args: argparse.Namespace) -> int:
     workers = args.workers or settings.api_workers
     host, port = args.host or settings.api_host, args.port or settings.api_port
     fast = {"loop": "uvloop", "http": "httptools"}  # C event loop and HTTP parser: less CPU per request
-    if workers > 1:  # each process builds its own app from the environment
-        uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, **fast)
+    if workers > 1:  # each process builds its own app (and embedded worker) from the environment
+        uvicorn.run("cli.serve:create_app", factory=True, host=host, port=port, workers=workers, **fast)
     else:
-        uvicorn.run(create_app(settings), host=host, port=port, **fast)
+        uvicorn.run(build_app(settings), host=host, port=port, **fast)
     return 0
 
 

@@ -13,6 +13,7 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from cli.dev import DEV_SERVER_ARGS
 from wfo.db import run_migrations
 from wfo.settings import Settings
 from wfo.temporal import SEARCH_ATTRIBUTES, ensure_search_attributes, temporal_cli_path, test_server_path
@@ -28,12 +29,13 @@ os.environ.setdefault("MAX_LOGIN_ATTEMPTS_PER_ADDRESS", "1000000")
 
 @pytest_asyncio.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A real Temporal dev server (in-memory) with our search attributes registered."""
+    """A real Temporal dev server (in-memory) with our search attributes registered and `wfo dev`'s settings
+    (eager workflow start, eager activities)."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli_path(),
         search_attributes=SEARCH_ATTRIBUTES,
         data_converter=data_converter,
-        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off"],
+        dev_server_extra_args=list(DEV_SERVER_ARGS),
     )
     try:
         yield env

@@ -36,6 +36,14 @@ def create_engine(settings: Settings | str, **kwargs) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+async def _end_open_transaction(conn: asyncpg.Connection) -> None:
+    """What a connection returned to a ``PgPool`` needs: no transaction left open. (asyncpg's default reset
+    also drops advisory locks, cursors, LISTENs and settings, one round trip per release; the statements on
+    these pools leave none.)"""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 class PgPool:
     """An asyncpg pool on the metadata database, created on first use: the hot paths' statements (webhook
     intake, execution index rows, the worker's task and node-run writes) run on it, one round trip each and
@@ -58,7 +66,8 @@ class PgPool:
         if self._pool is None:
             async with self._lock:
                 if self._pool is None:
-                    self._pool = await asyncpg.create_pool(self.database_url, min_size=0, max_size=self.max_size)
+                    self._pool = await asyncpg.create_pool(self.database_url, min_size=0, max_size=self.max_size,
+                                                           reset=_end_open_transaction)
         return self._pool
 
     async def close(self) -> None:

@@ -73,9 +73,12 @@ async def start_execution(
     state: dict[str, Any] | None = None,
     resume: dict[str, Any] | None = None,
     memo: dict[str, Any] | None = None,
+    eager: bool = False,
 ) -> WorkflowHandle:
     """Start the interpreter on `definition`. The definition travels in the input (self-contained history).
-    With a `payload_store`, an input larger than the payload threshold is stored there and passed by reference."""
+    With a `payload_store`, an input larger than the payload threshold is stored there and passed by reference.
+    `eager`: ask for the first workflow task in the start's answer, for a worker sharing `client` (the API's
+    embedded worker); without one, or when the server declines, the start is as usual."""
     options = options or default_options()
     execution_id = execution_id or new_execution_id()
     if payload_store is not None:
@@ -95,6 +98,7 @@ async def start_execution(
         memo=memo,
         static_summary=f"{trigger} run of workflow {workflow_id or '(ad hoc)'}"
         + (f" v{version}" if version is not None else ""),
+        request_eager_start=eager,
     )
 
 
@@ -128,6 +132,7 @@ async def start_indexed(
     redrive_of: str | None = None,
     timings: dict[str, float] | None = None,
     payload_store: Any = None,
+    eager: bool = False,
 ) -> tuple[str, bool]:
     """THE "start an execution" use case: index the row, then start the interpreter.
 
@@ -139,7 +144,7 @@ async def start_indexed(
     (default: ``input``); ``payload_store`` takes an input over the payload threshold (passed by
     reference). ``resume``/``redrive_of``: a redrive (reused node outputs; the execution it
     re-runs, kept in the row and the Temporal memo). ``timings``, when given, gets the milliseconds spent
-    in ``index`` (row and commit) and ``start`` (the start call).
+    in ``index`` (row and commit) and ``start`` (the start call). ``eager``: see ``start_execution``.
     """
     execution_id = execution_id or new_execution_id()
     started = utcnow()
@@ -157,7 +162,7 @@ async def start_indexed(
         options=ExecutionOptions(payload_threshold_bytes=payload_threshold_bytes),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if keyed else WorkflowIDConflictPolicy.FAIL,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE if keyed else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        resume=resume, memo={"redrive_of": redrive_of} if redrive_of else None,
+        resume=resume, memo={"redrive_of": redrive_of} if redrive_of else None, eager=eager,
     )
     try:
         await (asyncio.wait_for(start, timeout) if timeout else start)

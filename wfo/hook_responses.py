@@ -16,11 +16,14 @@ from redis.exceptions import RedisError
 from temporalio.client import WorkflowHandle
 
 from wfo.redis import get_safe_redis
+from wfo.replies import Outcome
 
 KEY_PREFIX = "wfo:hook-response:"
 TTL_SECONDS = 600
 POLL_SECONDS = 0.05
 CLEANUP_SECONDS = 1.0
+REPLY_FALLBACK_SECONDS = 2.0
+"""How long a sync webhook with an in-process reply on the way waits before also asking Temporal."""
 
 
 def response_key(execution_id: str) -> str:
@@ -44,14 +47,23 @@ def responds_early(definition: dict[str, Any] | None) -> bool:
 
 
 async def wait_for_answer(handle: WorkflowHandle, redis_url: str, timeout: float,
-                          poll_responses: bool = True) -> tuple[str, Any]:
+                          poll_responses: bool = True, reply: asyncio.Future[Outcome] | None = None,
+                          fallback_after: float = REPLY_FALLBACK_SECONDS) -> tuple[str, Any]:
     """("response", {status, headers, body}) when a webhook.respond node answered first, else
-    ("result", output) when the execution finished. Raises TimeoutError after `timeout`, and the
-    execution's failure (WorkflowFailureError) when it failed without responding.
+    ("result", output) when the execution finished, or ("failed", message) when the in-process `reply`
+    (``wfo.replies``) says it failed. Raises TimeoutError after `timeout`, and the execution's failure
+    (WorkflowFailureError) when Temporal's result says it failed without responding.
 
     `poll_responses=False` (the definition has no webhook.respond node, see `responds_early`): only the
-    result is awaited, no Redis polling (20 polls/s per waiting call otherwise)."""
-    result = asyncio.ensure_future(handle.result())
+    result is awaited, no Redis polling (20 polls/s per waiting call otherwise).
+
+    With a `reply` (the run started eagerly on this process's embedded worker), Temporal's result (a history
+    long poll) is asked for only when no reply came within `fallback_after` seconds, or the reply was
+    withdrawn: the run may have moved to another worker, or ended without its closing local activity."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    fallback_at = loop.time() + fallback_after if reply is not None else loop.time()
+    result: asyncio.Future[Any] | None = None
 
     async def poll() -> dict[str, Any]:
         while True:
@@ -60,24 +72,48 @@ async def wait_for_answer(handle: WorkflowHandle, redis_url: str, timeout: float
                 return found
             await asyncio.sleep(POLL_SECONDS)
 
+    async def just_before(kind: str, value: Any) -> tuple[str, Any]:
+        found = await stored_response(redis_url, handle.id) if poll_responses else None  # answered just before?
+        return ("response", found) if found is not None else (kind, value)
+
     polling = asyncio.ensure_future(poll() if poll_responses else asyncio.Event().wait())
+    waiting: set[asyncio.Future[Any]] = {polling} | ({reply} if reply is not None else set())
     try:
-        done, _ = await asyncio.wait({result, polling}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        if polling in done:
-            return "response", polling.result()
-        if result in done:
-            found = await stored_response(redis_url, handle.id) if poll_responses else None  # just before?
-            if found is not None:
-                return "response", found
-            return "result", result.result()
-        raise TimeoutError
+        while True:
+            now = loop.time()
+            if result is None and now >= fallback_at:
+                result = asyncio.ensure_future(handle.result())
+                waiting.add(result)
+            if now >= deadline:
+                raise TimeoutError
+            done, _ = await asyncio.wait(waiting, timeout=min(deadline, max(fallback_at, now)) - now
+                                         if result is None else deadline - now,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if polling in done:
+                return "response", polling.result()
+            if reply is not None and reply in done:
+                waiting.discard(reply)
+                if reply.cancelled():  # withdrawn: ask Temporal now
+                    fallback_at = loop.time()
+                    continue
+                outcome = reply.result()
+                if outcome.status == "completed":
+                    return await just_before("result", outcome.output)
+                return await just_before("failed", outcome.error or outcome.status)
+            if result is not None and result in done:
+                if result.exception() is not None:
+                    kind, found = await just_before("failed", None)
+                    if kind == "response":
+                        return kind, found
+                return await just_before("result", result.result())  # (raises the run's failure)
     finally:
-        for task in (result, polling):
+        tasks = [t for t in (result, polling) if t is not None]
+        for task in tasks:
             if not task.done():
                 task.cancel()
         # never let the clean-up of a cancelled long poll hold the answer: the caller's timeout is the bound
-        await asyncio.wait({result, polling}, timeout=CLEANUP_SECONDS)
-        for task in (result, polling):
+        await asyncio.wait(tasks, timeout=CLEANUP_SECONDS)
+        for task in tasks:
             if task.done() and not task.cancelled():
                 task.exception()  # retrieved: no "exception was never retrieved" warning
 

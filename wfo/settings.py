@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     it; plugins' pure components run inside workflow code too, so keep the sandbox when they are untrusted."""
     api_workers: int = 1
     """uvicorn worker processes of `wfo api` (`--workers`); the API is stateless, so any number works."""
+    api_embedded_worker: bool = False
+    """`wfo api` also runs a workflow worker (workflow tasks and the interpreter's local activities, no
+    components) on its own Temporal client: sync webhooks start eagerly and are answered in-process, with no
+    history long poll. `wfo dev` turns it on. Off: the API only starts executions; `wfo worker`s run them."""
     api_db_pool_size: int = 20
     """Connections each API process keeps for its hot paths (webhook intake, execution index rows): requests
     beyond it wait for a free one instead of opening and closing connections."""

@@ -36,9 +36,9 @@ log = logging.getLogger("wfo.api.hooks")
 router = APIRouter(tags=["hooks"])
 
 
-async def _answer(request: Request, execution_id: str, trigger: Any, duplicate: bool) -> Response:
-    config = trigger.config or {}
-    body = {"execution_id": execution_id, "status": "running", "duplicate": duplicate}
+async def _answer(request: Request, accepted: hooks_svc.Accepted) -> Response:
+    execution_id, config = accepted.execution_id, accepted.trigger.config or {}
+    body = {"execution_id": execution_id, "status": "running", "duplicate": accepted.duplicate}
     headers = {"Location": f"/api/v1/executions/{execution_id}"}
     if config.get("response_mode") != "sync":
         return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED, headers=headers)
@@ -47,21 +47,23 @@ async def _answer(request: Request, execution_id: str, trigger: Any, duplicate: 
         client = await get_temporal_client(request.app)
         kind, output = await wait_for_answer(client.get_workflow_handle(execution_id),
                                              request.app.state.settings.redis_url, timeout,
-                                             poll_responses=responds_early(trigger.definition))
+                                             poll_responses=responds_early(accepted.trigger.definition),
+                                             reply=accepted.reply)
     except (asyncio.TimeoutError, TimeoutError):
         return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED, headers=headers)
     except WorkflowFailureError as exc:
         cause = exc.cause
-        return JSONResponse(
-            {**body, "status": "failed", "error": str(getattr(cause, "message", None) or cause or exc)},
-            status_code=status.HTTP_200_OK,
-            headers=headers,
-        )
+        kind, output = "failed", str(getattr(cause, "message", None) or cause or exc)
     except Exception as exc:  # noqa: BLE001 - the execution is accepted; its result just isn't known yet
         log.warning("waiting for %s failed: %s", execution_id, type(exc).__name__)
         return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED, headers=headers)
+    finally:
+        request.app.state.replies.discard(execution_id)
     if kind == "response":  # a webhook.respond node answered while the execution goes on
         return hook_response(output, execution_id)
+    if kind == "failed":
+        return JSONResponse({**body, "status": "failed", "error": output}, status_code=status.HTTP_200_OK,
+                            headers=headers)
     return JSONResponse({**body, "status": "completed", "output": output}, status_code=status.HTTP_200_OK, headers=headers)
 
 
@@ -117,9 +119,10 @@ async def receive_hook(trigger_id: str, request: Request, pg: PgDep):
                            query=list(request.query_params.multi_items()), read_body=request.body,
                            read_form=request.form),
         payload_store=SqlPayloadStore(request.app.state.engine),
+        replies=request.app.state.replies if request.app.state.eager_start else None,
     )
     t0 = time.perf_counter()
-    response = await _answer(request, accepted.execution_id, accepted.trigger, accepted.duplicate)
+    response = await _answer(request, accepted)
     if (accepted.trigger.config or {}).get("response_mode") == "sync":
         accepted.timings["wait"] = (time.perf_counter() - t0) * 1000
     response.headers["Server-Timing"] = server_timing(accepted.timings)

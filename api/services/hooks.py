@@ -14,6 +14,7 @@ rate limits; without Redis both are skipped, nothing else changes.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import re
@@ -41,6 +42,7 @@ from wfo.errors import (
 from wfo.executions import keyed_execution_id, new_execution_id, start_indexed
 from wfo.jsonsafe import UnstorableJSON, loads_strict, scrub_nul
 from wfo.redis import SafeRedis
+from wfo.replies import Outcome, Replies
 from wfo.security.secretbox import unseal
 from wfo.security.signing import INBOUND_SIGNATURE_HEADER, verify_body_signature
 from wfo.settings import Settings
@@ -168,14 +170,19 @@ class Accepted:
     """Milliseconds per stage: ``trigger`` (the row), ``checks`` (body, signature, idempotency, rate
     limit), ``index`` (execution row) and ``start`` (the Temporal start call); the route sends them as
     ``Server-Timing``."""
+    reply: asyncio.Future[Outcome] | None = None
+    """The run's outcome, delivered in-process when it started eagerly on this process's embedded worker
+    (``wfo.replies``); None otherwise (ask Temporal)."""
 
 
 async def receive(db: Any, settings: Settings, redis: SafeRedis, client: Callable[[], Awaitable[Client]],
-                  delivery: Delivery, payload_store: PayloadStore | None = None) -> Accepted:
+                  delivery: Delivery, payload_store: PayloadStore | None = None,
+                  replies: Replies | None = None) -> Accepted:
     """Check the delivery and start the trigger's workflow with ``{body, body_kind, headers, query, method,
     content_type, trigger}`` as input. Raises ``wfo.errors`` (see the module docstring for the order).
     ``db``: the asyncpg pool (``wfo.db.PgPool``); ``payload_store`` keeps an input over the payload
-    threshold out of Temporal history."""
+    threshold out of Temporal history. ``replies`` (this process runs an embedded workflow worker): a sync
+    trigger's execution starts eagerly and ``Accepted.reply`` will get its outcome in-process."""
     t0 = time.perf_counter()
     try:
         trigger = await load_trigger(db, delivery.trigger_id)
@@ -239,6 +246,8 @@ async def receive(db: Any, settings: Settings, redis: SafeRedis, client: Callabl
         log.warning("webhook %s: no workflow engine: %s", trigger.id, type(exc).__name__)
         raise Unavailable("workflow engine unavailable; delivery not accepted, retry later") from None
     timings["checks"] = (time.perf_counter() - t0) * 1000
+    reply = replies.expect(execution_id) if replies is not None and config.get("response_mode") == "sync" else None
+    duplicate = True  # until the start says this request started the run
     try:
         execution_id, duplicate = await start_indexed(
             db, temporal, definition=trigger.definition, input=run_input,
@@ -246,14 +255,19 @@ async def receive(db: Any, settings: Settings, redis: SafeRedis, client: Callabl
             task_queue=settings.temporal_task_queue, execution_id=execution_id, workflow_id=trigger.workflow_id,
             version=trigger.current_version, tenant_id=trigger.tenant_id, trigger="webhook",
             started_by=f"webhook:{trigger.id}", payload_threshold_bytes=settings.payload_threshold_bytes,
-            keyed=keyed is not None, timeout=START_TIMEOUT_SECONDS, timings=timings, payload_store=payload_store)
+            keyed=keyed is not None, timeout=START_TIMEOUT_SECONDS, timings=timings, payload_store=payload_store,
+            eager=reply is not None)
     except PgPool.ERRORS as exc:
         log.warning("webhook %s: indexing failed: %s", trigger.id, type(exc).__name__)
         raise Unavailable("database unavailable; delivery not accepted, retry later") from None
     except Unavailable:
         # the row is marked failed (start_failed): a retry with the same key revives and starts it
         raise Unavailable("workflow engine unavailable; delivery not accepted, retry later") from None
+    finally:
+        if replies is not None and reply is not None and duplicate:
+            replies.discard(execution_id)  # not started, or not this request's run: no reply comes here
+            reply = None
 
     if keyed is not None:
         await idempotency.remember_execution(redis, str(trigger.id), keyed[1], execution_id)
-    return Accepted(execution_id, duplicate, trigger, timings)
+    return Accepted(execution_id, duplicate, trigger, timings, reply)

@@ -7,6 +7,10 @@ close). These group the statement's rows per rollup key AND histogram bucket, an
 small statement that touches only that bucket's column (one static statement per bucket, so each keeps its
 cached plan): about 0.15-0.2 ms per firing (`bench/rollup_triggers.py`).
 
+Rows are locked in key order (the groups are visited sorted): two executions closing at once never take
+each other's rollup rows in opposite orders (0012's one grouped statement took them in hash order, which
+can deadlock two statements whose groups overlap).
+
 The rollup rows are exactly what 0012's functions write (`tests/api/test_rollup_triggers.py` runs one random
 workload through both and compares every rollup table): per key, the per-bucket groups add up to 0012's one
 group; an executions group whose contributions are all zero is skipped as 0012's HAVING skips it; node rollup
@@ -74,6 +78,7 @@ BEGIN
                             THEN greatest(0, extract(epoch FROM q.completed_at - q.started_at) * 1000) END AS d
                 FROM ({src}) q) q2) q3
     GROUP BY tenant_id, hour, workflow_id, status, b
+    ORDER BY tenant_id, hour, workflow_id, status, b
   LOOP
     CONTINUE WHEN g.n = 0 AND g.fin = 0 AND g.dur = 0 AND g.hn = 0;
 {execs}
@@ -104,6 +109,7 @@ BEGIN
           FROM ({src}) q) q2
     GROUP BY tenant_id, hour, workflow_id, node_id, b
     WINDOW w AS (PARTITION BY tenant_id, hour, workflow_id, node_id)
+    ORDER BY tenant_id, hour, workflow_id, node_id, b
   LOOP
 {nodes}
   END LOOP;
@@ -111,7 +117,7 @@ BEGIN
   SELECT q.tenant_id, date_trunc('hour', q.execution_started_at, 'UTC'), coalesce(q.workflow_id, '{ZERO_UUID}'::uuid),
          q.node_id, coalesce(q.error_type, 'Unknown'), sum(q.s)
   FROM ({src}) q WHERE q.status = 'failed' AND NOT q.reused
-  GROUP BY 1, 2, 3, 4, 5 HAVING sum(q.s) <> 0
+  GROUP BY 1, 2, 3, 4, 5 HAVING sum(q.s) <> 0 ORDER BY 1, 2, 3, 4, 5
   ON CONFLICT (tenant_id, hour, workflow_id, node_id, error_type) DO UPDATE SET n = x.n + EXCLUDED.n;
   RETURN NULL;
 END $$""")

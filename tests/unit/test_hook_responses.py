@@ -8,6 +8,7 @@ import time
 import pytest
 
 from wfo import hook_responses
+from wfo.replies import Outcome
 
 
 class SlowToCancelHandle:
@@ -67,3 +68,50 @@ def test_responds_early_only_with_a_respond_node():
     assert hook_responses.responds_early({"nodes": [{"id": "r", "type": "webhook.respond"}]})
     assert not hook_responses.responds_early({"nodes": [{"id": "s", "type": "start"}]})
     assert not hook_responses.responds_early(None)
+
+
+class RecordingHandle:
+    """A finished run: result() answers at once, and records when it was asked."""
+
+    id = "exec-recorded"
+
+    def __init__(self) -> None:
+        self.asked_at: list[float] = []
+
+    async def result(self):
+        self.asked_at.append(time.perf_counter())
+        return {"from": "temporal"}
+
+
+async def test_an_in_process_reply_means_no_long_poll():
+    handle = RecordingHandle()
+    reply = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().call_later(0.05, reply.set_result, Outcome("completed", {"from": "reply"}))
+    kind, out = await hook_responses.wait_for_answer(handle, "redis://unused", 5, poll_responses=False, reply=reply,
+                                                     fallback_after=1.0)
+    assert (kind, out, handle.asked_at) == ("result", {"from": "reply"}, [])
+    failed = asyncio.get_running_loop().create_future()
+    failed.set_result(Outcome("failed", error="no good"))
+    assert await hook_responses.wait_for_answer(handle, "redis://unused", 5, poll_responses=False,
+                                                reply=failed) == ("failed", "no good")
+    assert handle.asked_at == []
+
+
+async def test_no_reply_falls_back_to_temporal_after_the_delay_and_a_withdrawn_one_at_once():
+    handle = RecordingHandle()
+    t0 = time.perf_counter()
+    silent = asyncio.get_running_loop().create_future()  # the run went to another worker: nothing comes
+    kind, out = await hook_responses.wait_for_answer(handle, "redis://unused", 5, poll_responses=False,
+                                                     reply=silent, fallback_after=0.3)
+    assert (kind, out) == ("result", {"from": "temporal"})
+    assert 0.3 <= handle.asked_at[0] - t0 < 1.0
+    withdrawn = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().call_later(0.05, withdrawn.cancel)
+    t0 = time.perf_counter()
+    assert (await hook_responses.wait_for_answer(handle, "redis://unused", 5, poll_responses=False,
+                                                 reply=withdrawn, fallback_after=3.0))[0] == "result"
+    assert handle.asked_at[1] - t0 < 0.5  # asked as soon as the reply was withdrawn, not after 3 s
+    never = asyncio.get_running_loop().create_future()
+    with pytest.raises(TimeoutError):  # and the overall timeout still bounds it
+        await hook_responses.wait_for_answer(SlowToCancelHandle(), "redis://unused", 0.4, poll_responses=False,
+                                             reply=never, fallback_after=0.1)

@@ -45,16 +45,19 @@ ON CONFLICT (execution_id, node_id) DO UPDATE SET
     reused = EXCLUDED.reused, execution_status = EXCLUDED.execution_status
 """
 """Every node of one execution in ONE statement: the analytics rollups are statement-level triggers, so one
-firing per execution, not one per node (each firing plans an 80-bucket histogram upsert)."""
+firing per execution, not one per node."""
 MAX_ERROR_MESSAGE = 500
 
 _CLOSE_EXECUTION = """
-UPDATE executions SET status = $3, output = $4::jsonb, error = $5, progress = COALESCE($6::jsonb, progress),
+UPDATE executions SET status = $5, output = $17::jsonb, error = $18, progress = COALESCE($19::jsonb, progress),
        completed_at = now(), updated_at = now()
 WHERE id = $1 AND tenant_id = $2::uuid AND status = 'running'
 """
-"""The interpreter closes its own index row at the end of a root run (one statement, with the node runs);
-only a row still `running` changes (a cancel or the reconciler may have closed it first)."""
+"""The interpreter closes its own index row at the end of a root run; only a row still `running` changes (a
+cancel or the reconciler may have closed it first)."""
+
+_RUNS_AND_CLOSE = f"WITH runs AS ({_UPSERT_NODE_RUNS} RETURNING 1) {_CLOSE_EXECUTION}"
+"""Both in one statement (atomic, one round trip, no transaction block): the end of a root run."""
 
 
 def _ts(value: str | None) -> datetime | None:
@@ -133,14 +136,12 @@ class WorkerDb:
         rows = cols[0]
         if not rows and not rec.close_row:
             return 0
+        statement = _RUNS_AND_CLOSE if rec.close_row else _UPSERT_NODE_RUNS  # (no node ran: empty arrays)
+        args: list[Any] = [rec.execution_id, rec.tenant_id, rec.workflow_id, rec.version, rec.status,
+                           _ts(rec.started_at), *cols]
+        if rec.close_row:
+            args += [json.dumps(scrub_nul(rec.output)) if rec.output is not None else None, scrub_nul(rec.error),
+                     json.dumps(scrub_nul(rec.progress)) if rec.progress is not None else None]
         pool = await self._pool()
-        async with pool.acquire() as conn, conn.transaction():
-            if rows:
-                await conn.execute(_UPSERT_NODE_RUNS, rec.execution_id, rec.tenant_id, rec.workflow_id, rec.version,
-                                   rec.status, _ts(rec.started_at), *cols)
-            if rec.close_row:
-                await conn.execute(
-                    _CLOSE_EXECUTION, rec.execution_id, rec.tenant_id, rec.status,
-                    json.dumps(scrub_nul(rec.output)) if rec.output is not None else None, scrub_nul(rec.error),
-                    json.dumps(scrub_nul(rec.progress)) if rec.progress is not None else None)
+        await pool.execute(statement, *args)
         return len(rows)
