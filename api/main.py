@@ -117,7 +117,7 @@ def create_app(
 
     def audit_appender() -> Appender:
         if app.state.audit_appender is None:
-            app.state.audit_appender = Appender(app.state.engine)
+            app.state.audit_appender = Appender(app.state.pg)
         return app.state.audit_appender
 
     app.state.get_audit_appender = audit_appender  # routes that audit by hand (SSO) use the same writer

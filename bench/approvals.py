@@ -1,9 +1,10 @@
 """Latency from an approval decision to the next node starting, p50/p99, at N concurrent deciders.
 
-Starts a local stack in this process: a Temporal dev server (bundled CLI), a fresh database on the local
-Postgres (``WFO_BENCH_PG_ADMIN_URL``, default postgresql://postgres@127.0.0.1:5432/postgres) migrated to head,
-the API (``create_app``) reached through ``httpx.ASGITransport``, an engine worker (``build_worker``) and a
-tiny HTTP sink on 127.0.0.1. The workflow is ``start -> approval -> http.request (POST to the sink) -> end``.
+Starts the stack as `make dev` runs it (``bench.stack.local_stack``): a Temporal dev server with `wfo dev`'s
+settings, a fresh database on the local Postgres (``WFO_BENCH_PG_ADMIN_URL``) migrated to head, the API in its
+own uvicorn process with its embedded workflow worker (``--no-embedded-worker``: without), a `wfo worker`
+process, and a tiny HTTP sink on 127.0.0.1. The workflow is
+``start -> approval -> http.request (POST to the sink) -> end``.
 
 It starts ``--approvals`` executions, waits until every task is in the inbox, then ``--deciders`` concurrent
 deciders approve them through ``POST /api/v1/tasks/{id}/complete`` (each as its own operator). Reported:
@@ -38,9 +39,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
+from sqlmodel import select
 
 from bench.runner import run
-from bench.stack import cpu_seconds, pct, start_temporal, temp_database
+from bench.stack import ADMIN_EMAIL, cpu_of, local_stack, pct, pids_matching, with_children
 
 
 def definition(sink_url: str) -> dict:
@@ -167,51 +169,39 @@ async def main() -> None:
     ap.add_argument("--deciders", type=int, default=5, help="concurrent deciders")
     ap.add_argument("--warmup", type=int, default=3, help="approvals decided (one at a time) before measuring")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
-    ap.add_argument("--unsandboxed", action="store_true", help="the worker without the workflow sandbox")
+    ap.add_argument("--unsandboxed", action="store_true", help="the workers without the workflow sandbox")
+    ap.add_argument("--no-embedded-worker", action="store_true", help="the API without its embedded workflow worker")
     ap.add_argument("--profile-marker", help="a file holding this pid while the decide phase runs (for py-spy)")
     args = ap.parse_args()
 
     from api import security
-    from api.main import create_app
     from wfo.db import create_engine, create_sessionmaker
-    from wfo.models import Role, Tenant, User
-    from wfo.settings import Settings
-    from worker.main import build_worker
+    from wfo.models import Role, User
 
-    env = await start_temporal()
     sink = Sink()
+    await sink.start()
     try:
-        async with temp_database() as db_url:
-            await sink.start()
-            settings = Settings(
-                environment="test",
-                database_url=db_url,
-                temporal_address=env.client.service_client.config.target_host,
-                temporal_task_queue=f"bench-approvals-{uuid.uuid4().hex[:6]}",
-                http_allow_private_networks=True,
-                worker_sandboxed=not args.unsandboxed,
-            )
+        async with local_stack(worker="process", sandboxed=not args.unsandboxed,
+                               embedded_worker=not args.no_embedded_worker,
+                               http_allow_private_networks=True) as stack:
+            settings, env = stack.settings, stack
             engine = create_engine(settings, pool_size=1, max_overflow=0)
             async with create_sessionmaker(engine)() as s:
-                tenant = Tenant(name="bench")
-                s.add(tenant)
-                await s.flush()
-                users = [User(tenant_id=tenant.id, email="admin@bench.test", role=Role.admin.value,
-                              hashed_password="!")]
-                users += [User(tenant_id=tenant.id, email=f"op{i}@bench.test", role=Role.operator.value,
-                               hashed_password="!") for i in range(args.deciders)]
+                tenant_id = (await s.exec(select(User.tenant_id).where(User.email == ADMIN_EMAIL))).one()
+                users = [User(tenant_id=tenant_id, email=f"op{i}@bench.test", role=Role.operator.value,
+                              hashed_password="!") for i in range(args.deciders)]
                 s.add_all(users)
                 await s.commit()
-                tokens = [security.create_access_token(settings, user_id=u.id, tenant_id=tenant.id, role=u.role)
+                tokens = [security.create_access_token(settings, user_id=u.id, tenant_id=tenant_id, role=u.role)
                           for u in users]
             await engine.dispose()
-            admin = {"Authorization": f"Bearer {tokens[0]}"}
-            deciders = [{"Authorization": f"Bearer {t}"} for t in tokens[1:]]
+            admin = {"Authorization": f"Bearer {stack.admin_token}"}
+            deciders = [{"Authorization": f"Bearer {t}"} for t in tokens]
+            api_pids = with_children(stack.api_proc.pid)
+            worker_pids = [stack.worker_proc.pid]
+            temporal_pids = pids_matching("start-dev", f"--port {settings.temporal_address.rsplit(':', 1)[1]}")
 
-            app = create_app(settings, temporal_client=env.client, reconcile_interval=None)
-            async with (app.router.lifespan_context(app), build_worker(env.client, settings),
-                        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api",
-                                          timeout=60) as http):
+            async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as http:
                 r = await http.post("/api/v1/workflows", headers=admin, json={
                     "name": "bench-approval", "definition": definition(f"http://127.0.0.1:{sink.port}/hook"),
                     "status": "active"})
@@ -260,8 +250,7 @@ async def main() -> None:
                     await decide([(ex, k, t) for ex, (k, t) in warm.items()], 1)
 
                 started = await start_all(args.approvals)
-                server_pid = getattr(getattr(getattr(env, "_server", None), "_process", None), "pid", None)
-                cpu0 = (time.process_time(), cpu_seconds(server_pid) if server_pid else None)
+                cpu0 = (cpu_of(api_pids), cpu_of(worker_pids), cpu_of(temporal_pids))
                 if args.profile_marker:
                     Path(args.profile_marker).write_text(str(os.getpid()))
                 t_all = time.perf_counter()
@@ -269,9 +258,9 @@ async def main() -> None:
                 wall_all = time.perf_counter() - t_all
                 if args.profile_marker:
                     Path(args.profile_marker).unlink(missing_ok=True)
-                cpu_self = (time.process_time() - cpu0[0]) * 1000 / max(1, len(decided))
-                cpu_server = ((cpu_seconds(server_pid) - cpu0[1]) * 1000 / max(1, len(decided))
-                              if server_pid and cpu0[1] is not None else None)
+                n_decided = max(1, len(decided))
+                cpu_api, cpu_worker, cpu_server = ((cpu_of(p) - c) * 1000 / n_decided for p, c in
+                                                   zip((api_pids, worker_pids, temporal_pids), cpu0, strict=True))
 
                 gaps, vote_gaps, vote_done, sink_wall, post_ms, post_to_sink = [], [], [], [], [], []
                 to_wft, in_wft, to_act, act_to_sink = [], [], [], []
@@ -307,8 +296,9 @@ async def main() -> None:
                 "sandboxed": not args.unsandboxed,
                 "decide_phase_s": round(wall_all, 2), "cpus": os.cpu_count(),
                 "loadavg_1m_after": round(os.getloadavg()[0], 2),
-                "cpu_ms_per_approval": {"api_and_worker": round(cpu_self, 1),
-                                        "temporal": None if cpu_server is None else round(cpu_server, 1)},
+                "embedded_worker": not args.no_embedded_worker,
+                "cpu_ms_per_approval": {"api": round(cpu_api, 1), "worker": round(cpu_worker, 1),
+                                        "temporal": round(cpu_server, 1)},
                 "metrics": [
                     summary("engine gap: approval completed -> next node started (progress events)", gaps),
                     summary("vote recorded -> next node started (workflow clock)", vote_gaps),
@@ -330,14 +320,12 @@ async def main() -> None:
                       f"{'sandboxed' if result['sandboxed'] else 'unsandboxed'} worker, "
                       f"{result['warmup']} warm-up; decide phase {result['decide_phase_s']} s; "
                       f"{result['cpus']} cpus, load {result['loadavg_1m_after']}; CPU ms per approval (decide "
-                      f"phase): API+worker {result['cpu_ms_per_approval']['api_and_worker']}, "
-                      f"Temporal {result['cpu_ms_per_approval']['temporal']}")
+                      f"phase): {result['cpu_ms_per_approval']}")
                 for m in result["metrics"]:
                     print(f"  {m['metric']:<72} p50 {m['p50_ms']:>7.1f} ms   p99 {m['p99_ms']:>7.1f} ms   "
                           f"(min {m['min_ms']:.1f}, max {m['max_ms']:.1f}, n={m['n']})")
     finally:
         await sink.stop()
-        await env.shutdown()
 
 
 if __name__ == "__main__":

@@ -43,9 +43,15 @@ import asyncpg
 import httpx
 
 from bench.runner import run
-from bench.stack import ADMIN_EMAIL, cpu_seconds, local_stack, pct, rss_kib
+from bench.stack import ADMIN_EMAIL, cpu_of, cpu_seconds, local_stack, pct, rss_kib, with_children
 
 GOAL_P99_MS = 100.0
+
+
+def rss_sum(pids: list[int]) -> tuple[int, int] | None:
+    """(RSS, peak) of processes together, KiB."""
+    found = [r for r in (rss_kib(p) for p in pids) if r]
+    return (sum(r[0] for r in found), sum(r[1] for r in found)) if found else None
 
 FILL_EXECUTIONS = """
 INSERT INTO executions (id, tenant_id, workflow_id, version, status, trigger, input, output, started_by,
@@ -204,7 +210,8 @@ async def main() -> int:
     ap.add_argument("--max-cached-workflows", type=int, default=None,
                     help="the worker's sticky cache (default: the setting's default)")
     ap.add_argument("--senders", type=int, default=20, help="concurrent API clients starting the waiting executions")
-    ap.add_argument("--unsandboxed", action="store_true", help="the worker without the workflow sandbox")
+    ap.add_argument("--unsandboxed", action="store_true", help="the workers without the workflow sandbox")
+    ap.add_argument("--no-embedded-worker", action="store_true", help="the API without its embedded workflow worker")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -217,11 +224,12 @@ async def main() -> int:
                            "sandboxed": not args.unsandboxed}
     goals: list[tuple[str, str, str, bool | None]] = []  # (goal, value, target, met)
     try:
-        async with local_stack(worker="process", worker_args=["--max-cached-workflows", str(cache),
-                                                            *(["--unsandboxed"] if args.unsandboxed else [])],
-                               http_allow_private_networks=True) as stack:
-            assert stack.worker_proc is not None
+        os.environ["WORKER_MAX_CACHED_WORKFLOWS"] = str(cache)  # both workers: `wfo worker` and the API's embedded one
+        async with local_stack(worker="process", sandboxed=not args.unsandboxed, http_allow_private_networks=True,
+                               embedded_worker=not args.no_embedded_worker) as stack:
+            assert stack.worker_proc is not None and stack.api_proc is not None
             wpid = stack.worker_proc.pid
+            api_pids = with_children(stack.api_proc.pid)
             async with httpx.AsyncClient(base_url=stack.base_url, timeout=120) as http:
                 headers = await stack.login(http)
 
@@ -265,9 +273,13 @@ async def main() -> int:
                                 rss = rss_kib(wpid)
                                 if rss:
                                     samples.append((n, rss[0]))
+                                api = rss_sum(api_pids)
+                                if api:
+                                    api_samples.append((n, api[0]))
 
-                        rss0 = rss_kib(wpid)
-                        cpu0 = cpu_seconds(wpid)
+                        api_samples: list[tuple[int, int]] = []
+                        rss0, api0 = rss_kib(wpid), rss_sum(api_pids)
+                        cpu0, api_cpu0 = cpu_seconds(wpid), cpu_of(api_pids)
                         t0 = time.perf_counter()
                         await start_many(http, headers, wait_wf, [{"order": i} for i in range(args.waiting)],
                                          concurrency=args.senders, on_started=sample)
@@ -275,10 +287,11 @@ async def main() -> int:
                                                   "'pending'", wait_wf, target=args.waiting, timeout=2400)
                         wait_s = time.perf_counter() - t0
                         await asyncio.sleep(2)
-                        rss_end = rss_kib(wpid)
-                        cpu1 = cpu_seconds(wpid)
-                        assert rss0 and rss_end
+                        rss_end, api_end = rss_kib(wpid), rss_sum(api_pids)
+                        cpu1, api_cpu1 = cpu_seconds(wpid), cpu_of(api_pids)
+                        assert rss0 and rss_end and api0 and api_end
                         samples.append((opened, rss_end[0]))
+                        api_samples.append((opened, api_end[0]))
                         out["waiting"] = {
                             "executions": opened, "seconds": round(wait_s, 1),
                             "worker_rss_mib_before": round(rss0[0] / 1024, 1),
@@ -286,6 +299,9 @@ async def main() -> int:
                             "worker_rss_peak_mib": round(rss_end[1] / 1024, 1),
                             "worker_cpu_ms_per_execution": round((cpu1 - cpu0) * 1000 / max(1, opened), 1)
                             if cpu0 is not None and cpu1 is not None else None,
+                            "api_rss_mib_before": round(api0[0] / 1024, 1),
+                            "api_rss_mib": [(n, round(k / 1024, 1)) for n, k in api_samples],
+                            "api_cpu_ms_per_execution": round((api_cpu1 - api_cpu0) * 1000 / max(1, opened), 1),
                         }
                         # bounded: the second half of the pile-up grows the worker by < 25% of the first half's growth
                         half = [k for n, k in samples if n >= args.waiting // 2]
@@ -295,6 +311,13 @@ async def main() -> int:
                         goals.append((f"{opened:,} waiting on approvals: worker RSS (cache {cache})",
                                       f"{rss0[0] / 1024:.0f} -> {rss_end[0] / 1024:.0f} MiB (peak {rss_end[1] / 1024:.0f}); "
                                       f"2nd half +{grow_second / 1024:.0f} MiB", "bounded", bounded))
+                        api_half = [k for n, k in api_samples if n >= args.waiting // 2]
+                        api_first = (api_half[0] - api0[0]) if api_half else 0
+                        api_second = (api_samples[-1][1] - api_half[0]) if api_half else 0
+                        goals.append((f"{opened:,} waiting: API process RSS (its embedded worker, cache {cache})",
+                                      f"{api0[0] / 1024:.0f} -> {api_end[0] / 1024:.0f} MiB; "
+                                      f"2nd half +{api_second / 1024:.0f} MiB", "bounded",
+                                      opened >= args.waiting and api_second <= max(0.25 * api_first, 20 * 1024)))
                         tasks_list = await timed_get(http, "/api/v1/tasks", headers, args.samples)
                         tasks_wf = await timed_get(http, f"/api/v1/tasks?workflow_id={wait_wf}&offset=5000", headers,
                                                    args.samples)

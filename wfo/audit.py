@@ -29,13 +29,17 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from wfo.db import PgPool
 
 log = logging.getLogger("wfo.audit")
 
@@ -197,48 +201,75 @@ def audit_state(*, before: Any = _UNSET, after: Any = _UNSET, resource_type: str
 
 # ------------------------------------------------------------------------------------------ appends
 
-_INSERT = text(
-    "INSERT INTO audit_log (at, tenant_id, actor, actor_kind, action, resource_type, resource_id, status, "
-    "client, body_hash, before_hash, after_hash, prev_hash, hash) VALUES (:at, CAST(:tenant_id AS uuid), :actor, "
-    ":actor_kind, :action, :resource_type, :resource_id, :status, :client, :body_hash, :before_hash, :after_hash, "
-    ":prev, :hash)")
+_INSERT = """
+INSERT INTO audit_log (at, tenant_id, actor, actor_kind, action, resource_type, resource_id, status, client,
+                       body_hash, before_hash, after_hash, prev_hash, hash)
+SELECT at, tenant_id, actor, actor_kind, action, resource_type, resource_id, status, client, body_hash,
+       before_hash, after_hash, prev_hash, hash
+FROM unnest($1::timestamptz[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
+            $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY
+     AS r (at, tenant_id, actor, actor_kind, action, resource_type, resource_id, status, client, body_hash,
+           before_hash, after_hash, prev_hash, hash, n)
+ORDER BY n
+"""
+"""Every row of a batch in one statement; ids follow the list's order (ORDER BY n, and we hold the lock)."""
+_COLUMNS = ("at", "tenant_id", "actor", "actor_kind", "action", "resource_type", "resource_id", "status", "client",
+            "body_hash", "before_hash", "after_hash", "prev", "hash")
 
 
 def _row(entry: Entry) -> dict[str, Any]:
     return {**entry.__dict__, "tenant_id": str(entry.tenant_id) if entry.tenant_id else None}
 
 
-async def append_many(engine: AsyncEngine, entries: list[Entry]) -> list[str]:
+@contextlib.asynccontextmanager
+async def _transaction(db: AsyncEngine | PgPool) -> AsyncIterator[asyncpg.Connection]:
+    """An asyncpg connection in a transaction: from a ``PgPool`` (the API), or under an engine (CLI, tests)."""
+    if isinstance(db, PgPool):
+        pool = await db()
+        async with pool.acquire() as conn, conn.transaction():
+            yield conn
+    else:
+        async with db.connect() as sa_conn:  # (its own transaction would start only with its own statements)
+            raw = (await sa_conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            async with raw.transaction():
+                yield raw
+
+
+async def append_many(db: AsyncEngine | PgPool, entries: list[Entry]) -> list[str]:
     """Append rows in order, in ONE transaction under the chain's advisory lock. Returns their hashes."""
     if not entries:
         return []
-    async with engine.begin() as conn:
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
-        prev = (await conn.execute(text("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1"))).scalar()
-        prev = prev or GENESIS
-        params, hashes = [], []
+    async with _transaction(db) as conn:
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
+        prev = await conn.fetchval("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1") or GENESIS
+        columns: list[list[Any]] = [[] for _ in _COLUMNS]
+        hashes = []
         for entry in entries:
             row = _row(entry)
             digest = row_hash(prev, row)
-            params.append({**row, "prev": prev, "hash": digest})
+            row.update(prev=prev, hash=digest)
+            for col, name in zip(columns, _COLUMNS, strict=True):
+                col.append(row[name])
             hashes.append(digest)
             prev = digest
-        await conn.execute(_INSERT, params)  # executemany: ids follow the list's order (we hold the lock)
+        await conn.execute(_INSERT, *columns)
     return hashes
 
 
-async def append(engine: AsyncEngine, entry: Entry) -> str:
+async def append(db: AsyncEngine | PgPool, entry: Entry) -> str:
     """Append one row in a transaction of its own (the CLI, tests; the API uses an `Appender`)."""
-    return (await append_many(engine, [entry]))[0]
+    return (await append_many(db, [entry]))[0]
 
 
 class Appender:
     """Group commit for one process and event loop: `submit` queues an entry and waits until the row is
     committed; one writer task appends everything queued (up to `max_batch`) in one transaction. A failed
-    batch fails the futures of its entries (the caller logs it). `close` drains the queue."""
+    batch fails the futures of its entries (the caller logs it). `close` drains the queue. `db`: the API's
+    ``PgPool`` (or an engine)."""
 
-    def __init__(self, engine: AsyncEngine, max_batch: int = MAX_BATCH):
-        self.engine = engine
+    def __init__(self, db: AsyncEngine | PgPool, max_batch: int = MAX_BATCH):
+        self.db = db
         self.max_batch = max_batch
         self._queue: list[tuple[Entry, asyncio.Future[str]]] = []
         self._wake: asyncio.Event | None = None
@@ -271,7 +302,7 @@ class Appender:
                 continue
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
             try:
-                hashes = await append_many(self.engine, [e for e, _ in batch])
+                hashes = await append_many(self.db, [e for e, _ in batch])
             except BaseException as exc:  # handed to every waiting request (cancelled: they fail too)
                 failure = exc if isinstance(exc, Exception) else RuntimeError("the audit writer was cancelled")
                 for _, fut in batch:

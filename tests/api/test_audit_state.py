@@ -18,7 +18,7 @@ from api.main import create_app
 from tests.api.conftest import VALID_DEFINITION
 from tests.conftest import PG_ADMIN_URL
 from wfo import audit
-from wfo.db import create_engine, run_migrations
+from wfo.db import PgPool, create_engine, run_migrations
 from wfo.models import Workflow
 from wfo.models_credentials import Credential
 from wfo.settings import Settings
@@ -139,10 +139,13 @@ async def test_old_and_new_rows_verify_together_and_tampered_state_hashes_are_fo
         await engine.dispose()
 
 
-async def test_group_commit_from_two_processes_keeps_one_unbroken_chain(database_url):
-    """200 concurrent appends through two appenders with engines of their own (two API processes)."""
+@pytest.mark.parametrize("kind", ["engine", "pg pool"])
+async def test_group_commit_from_two_processes_keeps_one_unbroken_chain(database_url, kind):
+    """200 concurrent appends through two appenders with databases of their own (two API processes: the API's
+    asyncpg pool, or an engine as the CLI has)."""
     marker = f"POST /bench/{uuid.uuid4().hex[:8]}"
-    engines = [_engine(database_url), _engine(database_url)]
+    engines = [_engine(database_url), _engine(database_url)] if kind == "engine" else \
+        [PgPool(database_url), PgPool(database_url)]
     appenders = [audit.Appender(e) for e in engines]
     try:
         async def one(i: int) -> str:
@@ -167,7 +170,7 @@ async def test_group_commit_from_two_processes_keeps_one_unbroken_chain(database
         for a in appenders:
             await a.close()
         for e in engines:
-            await e.dispose()
+            await (e.close() if isinstance(e, PgPool) else e.dispose())
     rows = await _rows(database_url, "SELECT id, resource_id, prev_hash, hash FROM audit_log "
                                      "WHERE action = $1 ORDER BY id", marker)
     assert sorted(int(r["resource_id"]) for r in rows) == list(range(200))  # all there, none twice
@@ -213,7 +216,7 @@ async def test_a_failed_append_is_logged_and_never_undoes_the_answer(caplog):
     assert sent[0]["status"] == 201 and sent[1]["body"] == b"ok"
     assert any("audit append failed" in r.getMessage() for r in caplog.records)
     await failing.close()
-    await failing.engine.dispose()
+    await failing.db.dispose()
 
 
 async def test_the_api_prunes_past_the_retention_setting(temporal_env):
