@@ -22,7 +22,7 @@ import logging
 import time
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -107,8 +107,18 @@ log = logging.getLogger("wfo.executions")
 START_GRACE = timedelta(seconds=60)
 """A row whose workflow Temporal does not know after this long is marked ``failure=not_found``."""
 
-__all__ = ["START_GRACE", "keyed_execution_id", "new_execution_id", "scheduled_execution_id", "start_execution",
+__all__ = ["START_GRACE", "Started", "keyed_execution_id", "new_execution_id", "scheduled_execution_id", "start_execution",
            "start_indexed", "get_progress"]
+
+
+class Started(NamedTuple):
+    """What `start_indexed` did."""
+
+    execution_id: str
+    duplicate: bool
+    """The row (a keyed delivery) already existed, or its workflow had already started."""
+    eager: bool = False
+    """The first workflow task came back with the start's answer, for this process's worker (`eager`)."""
 
 
 async def start_indexed(
@@ -133,11 +143,11 @@ async def start_indexed(
     timings: dict[str, float] | None = None,
     payload_store: Any = None,
     eager: bool = False,
-) -> tuple[str, bool]:
+) -> Started:
     """THE "start an execution" use case: index the row, then start the interpreter.
 
-    Returns ``(execution_id, duplicate)``; ``duplicate`` is True when the row (a keyed delivery) already
-    existed or its workflow had already started. A ``keyed`` start reuses a running workflow with the
+    Returns ``Started(execution_id, duplicate, eager)``; ``duplicate`` is True when the row (a keyed delivery)
+    already existed or its workflow had already started. A ``keyed`` start reuses a running workflow with the
     same id and never starts a finished one again. When the start does not reach Temporal (unreachable,
     ``timeout``), the row is marked failed with ``failure=start_failed`` (so a keyed retry revives it)
     and ``Unavailable`` is raised: nothing was accepted. ``index_input`` is the copy stored in the row
@@ -164,8 +174,11 @@ async def start_indexed(
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE if keyed else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         resume=resume, memo={"redrive_of": redrive_of} if redrive_of else None, eager=eager,
     )
+    eagerly = False
     try:
-        await (asyncio.wait_for(start, timeout) if timeout else start)
+        handle = await (asyncio.wait_for(start, timeout) if timeout else start)
+        # (the SDK marks a handle whose start carried the first workflow task back)
+        eagerly = bool(getattr(handle, "__temporal_eagerly_started", False))
         if timings is not None:
             timings.update(index=(t1 - t0) * 1000, start=(time.perf_counter() - t1) * 1000)
     except WorkflowAlreadyStartedError:
@@ -177,7 +190,7 @@ async def start_indexed(
     if utcnow() - started > START_GRACE / 2:
         # a very slow start may have been taken for a crash by the reconciler: revive the row
         await revive_not_found(db, execution_id)
-    return execution_id, duplicate
+    return Started(execution_id, duplicate, eagerly)
 
 
 async def get_progress(handle: WorkflowHandle) -> dict[str, Any]:

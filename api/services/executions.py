@@ -203,12 +203,12 @@ async def start(
         raise NotFound(f"version {version} not found")
 
     await session.commit()
-    execution_id, _ = await start_indexed(
+    execution_id = (await start_indexed(
         pg, client, definition=ver.definition, input=input, task_queue=settings.temporal_task_queue,
         workflow_id=workflow.id, version=version, tenant_id=principal.tenant_id, trigger=trigger,
         started_by=principal.name, payload_threshold_bytes=settings.payload_threshold_bytes,
         index_input=_jsonable(input), resume=resume, redrive_of=redrive_of,
-        payload_store=SqlPayloadStore(session.bind))
+        payload_store=SqlPayloadStore(session.bind))).execution_id
     row = await session.get(Execution, execution_id, populate_existing=True)
     assert row is not None  # written by start_indexed
     audit_state(before=None, after=audit_view(row), resource_type="executions")

@@ -247,9 +247,9 @@ async def receive(db: Any, settings: Settings, redis: SafeRedis, client: Callabl
         raise Unavailable("workflow engine unavailable; delivery not accepted, retry later") from None
     timings["checks"] = (time.perf_counter() - t0) * 1000
     reply = replies.expect(execution_id) if replies is not None and config.get("response_mode") == "sync" else None
-    duplicate = True  # until the start says this request started the run
+    duplicate, eager = True, False  # until the start says this request started the run, eagerly
     try:
-        execution_id, duplicate = await start_indexed(
+        execution_id, duplicate, eager = await start_indexed(
             db, temporal, definition=trigger.definition, input=run_input,
             index_input=scrub_nul(run_input),  # the index copy; the execution gets the body as sent
             task_queue=settings.temporal_task_queue, execution_id=execution_id, workflow_id=trigger.workflow_id,
@@ -264,8 +264,10 @@ async def receive(db: Any, settings: Settings, redis: SafeRedis, client: Callabl
         # the row is marked failed (start_failed): a retry with the same key revives and starts it
         raise Unavailable("workflow engine unavailable; delivery not accepted, retry later") from None
     finally:
-        if replies is not None and reply is not None and duplicate:
-            replies.discard(execution_id)  # not started, or not this request's run: no reply comes here
+        if replies is not None and reply is not None and (duplicate or not eager):
+            # not started, not this request's run, or its first task went to another worker (this process's
+            # worker had no free slot): no reply comes here, ask Temporal at once
+            replies.discard(execution_id)
             reply = None
 
     if keyed is not None:

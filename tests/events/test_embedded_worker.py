@@ -115,3 +115,29 @@ async def test_components_run_on_wfo_workers_and_the_run_comes_back_to_the_api(e
         assert first.status_code == again.status_code == 200, (first.text, again.text)
         assert again.json()["duplicate"] is True and again.json()["output"] == first.json()["output"] == {"n": 2}
         assert len(api.app.state.replies) == 0
+
+
+async def test_a_start_the_server_did_not_make_eager_asks_temporal_at_once(ev_settings, sessionmaker, tenant_id):
+    """A Temporal server without eager start (or an embedded worker with no free slot): the first task goes
+    through the task queue, no reply is awaited, and the answer comes from Temporal without the 2 s wait."""
+    from temporalio.testing import WorkflowEnvironment
+
+    from wfo.temporal import SEARCH_ATTRIBUTES, temporal_cli_path
+    from workflows.converter import data_converter
+
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli_path(), search_attributes=SEARCH_ATTRIBUTES,
+        data_converter=data_converter,
+        dev_server_extra_args=["--dynamic-config-value", "system.enableEagerWorkflowStart=false"])
+    try:
+        async with embedded_api(ev_settings, env.client, sessionmaker, tenant_id) as api:
+            wf = await api.workflow(ECHO_DEFINITION)
+            trig = await api.trigger(wf, response_mode="sync", sync_timeout_seconds=20)
+            before = api.app.state.replies.delivered
+            t0 = time.perf_counter()
+            r = await api.http.post(f"/api/v1/hooks/{trig['id']}", json={"x": 1})
+            assert r.status_code == 200 and r.json()["output"]["body"] == {"x": 1}, r.text
+            assert time.perf_counter() - t0 < 1.5  # not the reply fallback's 2 s
+            assert api.app.state.replies.delivered == before and len(api.app.state.replies) == 0
+    finally:
+        await env.shutdown()
