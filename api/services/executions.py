@@ -318,12 +318,6 @@ async def reconcile_rows(
     return changed
 
 
-VISIBILITY_SETTLE = timedelta(seconds=60)
-"""Rows started longer ago than this are checked on a listing page through Temporal's visibility (one
-query for the page) instead of one describe each; younger ones, whose visibility record may lag, are
-described."""
-
-
 async def running_in_visibility(client: Client, ids: list[str]) -> set[str] | None:
     """The ids among `ids` that Temporal's visibility lists as running (one query), or None when that
     query cannot be answered (then the caller describes each row)."""
@@ -350,13 +344,14 @@ _seen_running: dict[str, float] = {}
 
 
 async def needing_describe(client: Client, rows: list[Execution]) -> list[Execution]:
-    """The non-terminal rows among `rows` that must be described: all but those older than
-    `VISIBILITY_SETTLE` that visibility lists as running (one query per `VISIBILITY_BATCH` rows)."""
+    """The non-terminal rows among `rows` that must be described: all but those visibility lists as running
+    (one query per `VISIBILITY_BATCH` rows, remembered `RUNNING_MEMO_S`). A row whose visibility record does
+    not exist yet, or no longer says running, is described, so a lagging record can only delay a close the
+    row does not already show (and the run closes its own row), never hide a run."""
     rows = [r for r in rows if not is_terminal(r.status)]
-    settled_before = utcnow() - VISIBILITY_SETTLE
     now = time.monotonic()
     running = {r.id for r in rows if now - _seen_running.get(r.id, -RUNNING_MEMO_S) < RUNNING_MEMO_S}
-    old = [r.id for r in rows if r.started_at < settled_before and r.id not in running]
+    old = [r.id for r in rows if r.id not in running]
     for i in range(0, len(old), VISIBILITY_BATCH):
         found = await running_in_visibility(client, old[i:i + VISIBILITY_BATCH]) or set()
         if len(_seen_running) > 100_000:
@@ -367,9 +362,9 @@ async def needing_describe(client: Client, rows: list[Execution]) -> list[Execut
 
 
 async def reconcile_page(session: AsyncSession, client: Client, rows: list[Execution]) -> int:
-    """Converge a listing page's non-terminal rows with Temporal cheaply: rows older than
-    `VISIBILITY_SETTLE` that visibility still lists as running are left as they are (`needing_describe`);
-    every other row is described (`reconcile_row`, without the progress query)."""
+    """Converge a listing page's non-terminal rows with Temporal cheaply: rows that visibility still lists as
+    running are left as they are (`needing_describe`); every other row is described (`reconcile_row`, without
+    the progress query)."""
     return await reconcile_rows(session, client, await needing_describe(client, rows), with_progress=False)
 
 
