@@ -29,6 +29,7 @@ from wfo.replies import Outcome
 from wfo.settings import Settings
 from wfo.temporal import connect
 from worker.activity_logging import ActivityFailureLogInterceptor
+from worker.closing import ClosingInterceptor, RunClosings
 from worker.system_metrics import report_system_metrics
 from worker.workflow_metrics import WorkflowMetricsInterceptor
 from workflows.alerts import ALERTS_WORKFLOW_ID, AlertsSchedulerInput, AlertsSchedulerWorkflow
@@ -70,14 +71,18 @@ def event_activities(services: Services) -> list[Any]:
 
 
 class _Worker(Worker):
-    """A worker that also releases the clients and pools it created once it has shut down."""
+    """A worker that, once it has shut down, writes the runs that ended on it (`closings`) and releases the
+    clients and pools it created."""
 
     owned_services: Services | None = None
+    closings: RunClosings | None = None
 
     async def shutdown(self) -> None:
         try:
             await super().shutdown()
         finally:
+            if self.closings is not None:
+                await self.closings.close()
             if self.owned_services is not None:
                 services, self.owned_services = self.owned_services, None
                 await services.close()
@@ -94,18 +99,20 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
     extra_act = event_activities(services)
     alerts = AlertActivities(services, client)
     analytics = AnalyticsActivities(services)
+    closings = RunClosings(services.worker_db)
     worker = _Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=[*WORKFLOWS, *workflows],
         activities=[*comp.all(), *tasks.all(), *alerts.all(), *analytics.all(), *extra_act, *activities],
         workflow_runner=workflow_runner(settings.worker_sandboxed),
-        interceptors=[WorkflowMetricsInterceptor(), ActivityFailureLogInterceptor()],
+        interceptors=[WorkflowMetricsInterceptor(), ClosingInterceptor(closings), ActivityFailureLogInterceptor()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_cached_workflows=settings.worker_max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
     )
+    worker.closings = closings
     if owned:
         worker.owned_services = services
     return worker
@@ -122,10 +129,12 @@ def build_embedded_worker(client: Client, settings: Settings, services: Services
 
     It shares the API's Temporal client, so a start that asks for it is eager: the first workflow task comes
     back with the start's answer and runs here, without a round trip through the task queue (about a third
-    of the Temporal server's work per short execution). ``on_closed`` hears each execution whose row the
-    node-runs local activity closes here (``wfo.replies``). ``services`` stay the caller's to close."""
+    of the Temporal server's work per short execution). ``on_closed`` hears each execution whose row is
+    closed here (``worker.closing``, or the node-runs local activity of runs started before it;
+    ``wfo.replies``). ``services`` stay the caller's to close."""
     analytics = AnalyticsActivities(services, on_closed=on_closed)
-    return Worker(
+    closings = RunClosings(services.worker_db, on_closed=on_closed)
+    worker = _Worker(
         client,
         task_queue=settings.temporal_task_queue,
         identity=f"{EMBEDDED_IDENTITY_PREFIX}{os.getpid()}@{socket.gethostname()}",
@@ -133,11 +142,13 @@ def build_embedded_worker(client: Client, settings: Settings, services: Services
         activities=[analytics.record_node_runs, checkpoint],
         no_remote_activities=True,
         workflow_runner=workflow_runner(settings.worker_sandboxed),
-        interceptors=[WorkflowMetricsInterceptor()],
+        interceptors=[WorkflowMetricsInterceptor(), ClosingInterceptor(closings)],
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_cached_workflows=settings.worker_max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
     )
+    worker.closings = closings
+    return worker
 
 
 async def ensure_alerts_scheduler(client: Client, settings: Settings) -> None:

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.types import (
         APPROVALS_QUERY,
         CHECKPOINT_ACTIVITY,
+        CLOSE_OUTSIDE_HISTORY,
         DECIDE_UPDATE,
         INTERPRETER_WORKFLOW,
         LOAD_DEFINITION_ACTIVITY,
@@ -107,6 +108,9 @@ class InterpreterWorkflow:
         self._approvals: dict[str, ApprovalTask] = {}
         self._background: list[asyncio.Task] = []
         """Bookkeeping activities that need not delay the next node (awaited before the run ends)."""
+        self.closing: NodeRunsRecord | None = None
+        """Set as the run ends (`CLOSE_OUTSIDE_HISTORY`): its node runs and row close, for the worker to write
+        outside history (`worker.closing`). Nothing in the workflow reads it."""
 
     @workflow.query(name=APPROVALS_QUERY)
     def approvals(self) -> list[dict[str, Any]]:
@@ -281,6 +285,9 @@ class InterpreterWorkflow:
             record.output = None if failure else engine.state["result"]
             record.error = failure["message"] if failure else None
             record.progress = self.progress()
+        if CLOSE_OUTSIDE_HISTORY in self._features:
+            self.closing = record  # the worker writes it once the run has ended (no local activity, no marker)
+            return
         try:
             await workflow.execute_local_activity(
                 RECORD_NODE_RUNS_ACTIVITY, record, start_to_close_timeout=timedelta(seconds=10),

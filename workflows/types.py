@@ -54,9 +54,15 @@ class ExecutionInput:
     still decide by `workflow.patched` exactly as they were recorded."""
 
 
-ENGINE_FEATURES: tuple[str, ...] = ("expression-limits", "record-node-runs", "approval-close-in-background")
-"""Every `workflow.patched` id of the interpreter: what a new execution is started with
-(`ExecutionInput.features`). Add a new patch id here when you add the patch."""
+CLOSE_OUTSIDE_HISTORY = "close-outside-history"
+"""Feature (no `workflow.patched` id: only executions started with it take it): the run's node runs and its
+row close are handed to the worker when the run ends (`InterpreterWorkflow.closing`, written by the worker's
+`worker.closing` interceptor, outside history) instead of a `wfo.record_node_runs` local activity."""
+
+ENGINE_FEATURES: tuple[str, ...] = ("expression-limits", "record-node-runs", "approval-close-in-background",
+                                    CLOSE_OUTSIDE_HISTORY)
+"""Every `workflow.patched` id of the interpreter, and the start-only features: what a new execution is started
+with (`ExecutionInput.features`). Add a new patch id here when you add the patch."""
 
 
 @dataclass

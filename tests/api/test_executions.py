@@ -11,7 +11,7 @@ from sqlmodel import select
 from api.services import executions as exec_svc
 from tests.api._util import wait_status as _wait_status
 from wfo.executions import start_execution
-from wfo.models import Execution, utcnow
+from wfo.models import Execution, NodeRun, utcnow
 
 
 def wait_def(duration: str = "PT30S") -> dict:
@@ -333,9 +333,10 @@ async def _row_when_closed(app, exec_id: str, timeout: float = 15.0) -> Executio
 async def test_an_execution_closes_its_own_row_and_records_no_patch_markers(app, http, tenant_a, definition,
                                                                             worker, temporal_env):
     """No reconciler runs here (reconcile_interval=None) and nothing reads the execution through the API:
-    the interpreter's last local activity closes the row (status, output or error, progress). A new
-    execution is started with every interpreter feature (ExecutionInput.features), so its history holds
-    no patch marker and no TemporalChangeVersion upsert (each is a visibility write per execution)."""
+    the worker closes the row (status, output or error, progress) and writes the node runs as the run ends,
+    outside history (`worker.closing`). A new execution is started with every interpreter feature
+    (ExecutionInput.features), so its history holds no patch marker, no TemporalChangeVersion upsert (each
+    is a visibility write per execution) and no local-activity marker: five events."""
     wid = await _workflow(http, tenant_a, definition)
     r = await http.post(f"/api/v1/workflows/{wid}/execute", headers=tenant_a.h("operator"), json={"input": {"x": 21}})
     assert r.status_code == 202, r.text
@@ -347,7 +348,13 @@ async def test_an_execution_closes_its_own_row_and_records_no_patch_markers(app,
     await handle.result()  # the row closes in the run's last task, a moment before Temporal records its close
     kinds = [e.WhichOneof("attributes") async for e in handle.fetch_history_events()]
     assert "upsert_workflow_search_attributes_event_attributes" not in kinds
-    assert kinds.count("marker_recorded_event_attributes") == 1  # the node-runs local activity only
+    assert "marker_recorded_event_attributes" not in kinds
+    assert kinds == ["workflow_execution_started_event_attributes", "workflow_task_scheduled_event_attributes",
+                     "workflow_task_started_event_attributes", "workflow_task_completed_event_attributes",
+                     "workflow_execution_completed_event_attributes"]
+    async with app.state.sessionmaker() as session:
+        runs = (await session.exec(select(NodeRun).where(NodeRun.execution_id == eid))).all()
+    assert sorted(r.node_id for r in runs) == ["double", "end", "start"] and all(r.status == "completed" for r in runs)
 
     fid = await _workflow(http, tenant_a, failing_def())
     r = await http.post(f"/api/v1/workflows/{fid}/execute", headers=tenant_a.h("operator"), json={"input": {"x": 3}})

@@ -12,7 +12,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from tests.engine.mutated import ReorderedInterpreter
+from tests.engine.mutated import LocalActivityCloseInterpreter, ReorderedInterpreter
 from worker.main import WORKFLOWS, workflow_runner
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -27,7 +27,7 @@ def test_histories_are_present():
     assert {"issue_example", "parallel_join_switch_filter", "retry_error_port", "loop_continue_as_new",
             "map_children", "wait_and_terminate", "large_payload", "approval_two_votes",
             "approval_then_http_patched", "node_runs_recorded_patched", "redrive_resume",
-            "advanced_components", "approval_features_no_markers"} <= names
+            "advanced_components", "approval_features_no_markers", "approval_closed_outside_history"} <= names
     # WebhookDelivery and ScheduledTrigger (histories/record_events.py)
     assert {"delivery_retried", "delivery_subscription_gone", "schedule_completed", "schedule_skipped"} <= names
     assert "alerts_scheduler" in names  # histories/record_alerts.py
@@ -46,3 +46,13 @@ async def test_unguarded_change_is_caught():
     result = await replayer.replay_workflow(load(next(p for p in HISTORIES if "approval" in p.stem)), raise_on_replay_failure=False)
     assert result.replay_failure is not None
     assert "nondetermin" in str(result.replay_failure).lower()
+
+
+async def test_the_close_outside_history_is_pinned_by_its_history():
+    """A run started with `close-outside-history` has no node-runs local activity in its history: an
+    interpreter that ran that local activity for it again would not replay it (and the runs recorded before,
+    with the marker, still replay with today's interpreter: test_replay_recorded_history)."""
+    history = load(next(p for p in HISTORIES if p.stem.endswith("approval_closed_outside_history")))
+    result = await Replayer(workflows=[LocalActivityCloseInterpreter], workflow_runner=workflow_runner()) \
+        .replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is not None and "nondetermin" in str(result.replay_failure).lower()

@@ -33,31 +33,36 @@ _UPSERT_NODE_RUNS = """
 INSERT INTO node_runs (execution_id, node_id, tenant_id, workflow_id, version, node_type, status, activations,
                        attempts, duration_ms, error_type, error_message, reused, execution_status,
                        execution_started_at, started_at)
-SELECT $1, r.node_id, $2::uuid, $3::uuid, $4, r.node_type, r.status, r.activations, r.attempts, r.duration_ms,
-       r.error_type, r.error_message, r.reused, $5, $6, r.started_at
-FROM unnest($7::text[], $8::text[], $9::text[], $10::int[], $11::int[], $12::bigint[], $13::text[], $14::text[],
-            $15::bool[], $16::timestamptz[])
-     AS r (node_id, node_type, status, activations, attempts, duration_ms, error_type, error_message, reused,
-           started_at)
+SELECT r.execution_id, r.node_id, r.tenant_id, r.workflow_id, r.version, r.node_type, r.status, r.activations,
+       r.attempts, r.duration_ms, r.error_type, r.error_message, r.reused, r.execution_status,
+       r.execution_started_at, r.started_at
+FROM unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[], $5::int[], $6::text[], $7::text[], $8::int[],
+            $9::int[], $10::bigint[], $11::text[], $12::text[], $13::bool[], $14::text[], $15::timestamptz[],
+            $16::timestamptz[])
+     AS r (execution_id, node_id, tenant_id, workflow_id, version, node_type, status, activations, attempts,
+           duration_ms, error_type, error_message, reused, execution_status, execution_started_at, started_at)
+ORDER BY r.execution_id, r.node_id
 ON CONFLICT (execution_id, node_id) DO UPDATE SET
     status = EXCLUDED.status, activations = EXCLUDED.activations, attempts = EXCLUDED.attempts,
     duration_ms = EXCLUDED.duration_ms, error_type = EXCLUDED.error_type, error_message = EXCLUDED.error_message,
     reused = EXCLUDED.reused, execution_status = EXCLUDED.execution_status
 """
-"""Every node of one execution in ONE statement: the analytics rollups are statement-level triggers, so one
-firing per execution, not one per node."""
+"""The node runs of any number of executions in ONE statement: the analytics rollups are statement-level
+triggers, so one firing per batch, not one per node or per execution."""
 MAX_ERROR_MESSAGE = 500
 
-_CLOSE_EXECUTION = """
-UPDATE executions SET status = $5, output = $17::jsonb, error = $18, progress = COALESCE($19::jsonb, progress),
-       completed_at = now(), updated_at = now()
-WHERE id = $1 AND tenant_id = $2::uuid AND status = 'running'
+_CLOSE_EXECUTIONS = """
+UPDATE executions AS e SET status = c.status, output = c.output, error = c.error,
+       progress = COALESCE(c.progress, e.progress), completed_at = now(), updated_at = now()
+FROM unnest($17::text[], $18::uuid[], $19::text[], $20::jsonb[], $21::text[], $22::jsonb[])
+     AS c (id, tenant_id, status, output, error, progress)
+WHERE e.id = c.id AND e.tenant_id = c.tenant_id AND e.status = 'running'
 """
-"""The interpreter closes its own index row at the end of a root run; only a row still `running` changes (a
-cancel or the reconciler may have closed it first)."""
+"""A root run closes its own index row as it ends; only a row still `running` changes (a cancel or the
+reconciler may have closed it first)."""
 
-_RUNS_AND_CLOSE = f"WITH runs AS ({_UPSERT_NODE_RUNS} RETURNING 1) {_CLOSE_EXECUTION}"
-"""Both in one statement (atomic, one round trip, no transaction block): the end of a root run."""
+_RUNS_AND_CLOSES = f"WITH runs AS ({_UPSERT_NODE_RUNS} RETURNING 1) {_CLOSE_EXECUTIONS}"
+"""Both in one statement (atomic, one round trip, no transaction block)."""
 
 
 def _ts(value: str | None) -> datetime | None:
@@ -121,27 +126,38 @@ class WorkerDb:
 
     async def record_node_runs(self, rec: NodeRunsRecord) -> int:
         """One ``node_runs`` row per node of a finished root execution (an upsert: retries are harmless;
-        the rollup triggers follow). Returns the number of rows written."""
-        cols: list[list[Any]] = [[] for _ in range(10)]
-        for node_id, n in rec.nodes.items():
-            err = n.get("error") or {}
-            message = err.get("message")
-            for col, value in zip(cols, (
-                    node_id, str(n.get("type"))[:128], str(n.get("status"))[:16], int(n.get("activations") or 0),
-                    int(n.get("attempts") or 0), n.get("duration_ms"),
-                    (err.get("type") or None) and str(err["type"])[:128],
-                    message[:MAX_ERROR_MESSAGE] if isinstance(message, str) else None, bool(n.get("reused")),
-                    _ts(n.get("started_at"))), strict=True):
-                col.append(value)
-        rows = cols[0]
-        if not rows and not rec.close_row:
+        the rollup triggers follow), and its row closed when ``rec.close_row``. Returns the rows written."""
+        return await self.record_runs([rec])
+
+    async def record_runs(self, records: list[NodeRunsRecord]) -> int:
+        """`record_node_runs` of many executions in one statement (the worker's group commit of ended runs).
+        Returns the number of node-run rows written."""
+        runs: list[list[Any]] = [[] for _ in range(16)]
+        closes: list[list[Any]] = [[] for _ in range(6)]
+        for rec in records:
+            started = _ts(rec.started_at)
+            for node_id, n in rec.nodes.items():
+                err = n.get("error") or {}
+                message = err.get("message")
+                for col, value in zip(runs, (
+                        rec.execution_id, node_id, rec.tenant_id, rec.workflow_id, rec.version,
+                        str(n.get("type"))[:128], str(n.get("status"))[:16], int(n.get("activations") or 0),
+                        int(n.get("attempts") or 0), n.get("duration_ms"),
+                        (err.get("type") or None) and str(err["type"])[:128],
+                        message[:MAX_ERROR_MESSAGE] if isinstance(message, str) else None, bool(n.get("reused")),
+                        rec.status, started, _ts(n.get("started_at"))), strict=True):
+                    col.append(value)
+            if rec.close_row:
+                for col, value in zip(closes, (
+                        rec.execution_id, rec.tenant_id, rec.status,
+                        json.dumps(scrub_nul(rec.output)) if rec.output is not None else None, scrub_nul(rec.error),
+                        json.dumps(scrub_nul(rec.progress)) if rec.progress is not None else None), strict=True):
+                    col.append(value)
+        if not runs[0] and not closes[0]:
             return 0
-        statement = _RUNS_AND_CLOSE if rec.close_row else _UPSERT_NODE_RUNS  # (no node ran: empty arrays)
-        args: list[Any] = [rec.execution_id, rec.tenant_id, rec.workflow_id, rec.version, rec.status,
-                           _ts(rec.started_at), *cols]
-        if rec.close_row:
-            args += [json.dumps(scrub_nul(rec.output)) if rec.output is not None else None, scrub_nul(rec.error),
-                     json.dumps(scrub_nul(rec.progress)) if rec.progress is not None else None]
         pool = await self._pool()
-        await pool.execute(statement, *args)
-        return len(rows)
+        if closes[0]:
+            await pool.execute(_RUNS_AND_CLOSES, *runs, *closes)  # (no node ran: empty arrays, no row)
+        else:
+            await pool.execute(_UPSERT_NODE_RUNS, *runs)
+        return len(runs[0])

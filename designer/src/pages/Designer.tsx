@@ -112,11 +112,23 @@ function Canvas({ wf, etag, setEtag, reloadWorkflow }: { wf: Workflow; etag: str
   useEffect(() => { useOverlay.setState({ readOnly }); }, [readOnly]);
 
   // --- local draft: every change is kept in localStorage until saved
+  const pendingDraft = useRef<(() => void) | null>(null);
   useEffect(() => {
-    if (!dirty) return;
-    const t = setTimeout(() => localStorage.setItem(DRAFT(wf.id), JSON.stringify({ etag, definition: currentDefinition(), at: new Date().toISOString() })), 300);
+    if (!dirty) {
+      pendingDraft.current = null; // saved (or nothing changed): no draft to keep
+      return;
+    }
+    const write = () => {
+      pendingDraft.current = null;
+      localStorage.setItem(DRAFT(wf.id), JSON.stringify({ etag, definition: currentDefinition(), at: new Date().toISOString() }));
+    };
+    pendingDraft.current = write;
+    const t = setTimeout(write, 300);
     return () => clearTimeout(t);
   }, [nodes, edges, dirty, wf.id, etag]);
+  // leaving the canvas (a session that expired and signs in again remounts it) writes the draft the debounce
+  // has not written yet: the last change is never lost
+  useEffect(() => () => pendingDraft.current?.(), []);
 
   // --- live validation (debounced), only when the definition changed
   const lastValidated = useRef<string>("");

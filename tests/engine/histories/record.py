@@ -108,6 +108,14 @@ def cases(url: str) -> dict[str, tuple[dict, object, dict]]:
              node("yes", "end", output="{{ nodes.notify.status }}"), node("no", "end")],
             ["start->ask", "ask:approved->sum", "sum->notify", "notify->yes", "ask:rejected->no"]), {"n": 3},
             {"workflow_id": str(uuid.UUID(int=1)), "tenant_id": str(uuid.UUID(int=2)), "version": 1}),
+        "approval_closed_outside_history": (defn(
+            [node("start", "start"),
+             node("ask", "approval", title="Ship {{ input.n }}", assignees={"users": ["a@x.io"]}),
+             node("sum", "transform", expression="$sum([1..10]) + input.n"),
+             node("notify", "http.request", method="POST", url=url + "/shipped", json="{{ nodes.sum }}"),
+             node("yes", "end", output="{{ nodes.notify.status }}"), node("no", "end")],
+            ["start->ask", "ask:approved->sum", "sum->notify", "notify->yes", "ask:rejected->no"]), {"n": 3},
+            {"workflow_id": str(uuid.UUID(int=1)), "tenant_id": str(uuid.UUID(int=2)), "version": 1}),
         "expression_limits_patched": (defn(
             [node("start", "start"), node("ok", "transform", expression="$sum([1..1000])"),
              node("big", "transform", expression="$sum([1..1000000])"),
