@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench.handwritten import HandWrittenChain
 from bench.runner import run
+from cli.dev import DEV_SERVER_ARGS
 from wfo.executions import start_execution
 from wfo.settings import Settings
 from wfo.temporal import SEARCH_ATTRIBUTES, temporal_cli_path
@@ -65,7 +66,7 @@ async def main() -> int:
     args = ap.parse_args()
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli_path(), search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off"])
+        dev_server_extra_args=list(DEV_SERVER_ARGS))  # as `wfo dev` runs it (eager activities)
     client = env.client
     settings = Settings(environment="test", temporal_task_queue=f"bench-{uuid.uuid4().hex[:6]}")
     twenty = linear(20)
