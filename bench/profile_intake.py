@@ -77,7 +77,15 @@ async def main() -> int:
                 if kind == "marker_recorded_event_attributes":
                     extra = e.marker_recorded_event_attributes.marker_name
                 print(f"  {e.event_id:3} {kind} {extra}")
-            await webhooks(http, url, 60, args.concurrency, {}, expect)  # warm-up
+            tq = stack.settings.temporal_task_queue
+
+            async def drain(timeout: float = 120.0) -> None:  # the profiles cover every execution's whole work
+                query = f'TaskQueue="{tq}" AND WorkflowType="Interpreter" AND ExecutionStatus="Running"'
+                deadline = time.monotonic() + timeout
+                while (await stack.client.count_workflows(query)).count and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+
+            await webhooks(http, url, 60, args.concurrency, {}, expect, drain)  # warm-up: both workers are up
             pids = {"api": stack.api_proc.pid,
                     "worker": next(p.pid for p in stack.procs if p is not stack.api_proc)}
             port = stack.settings.temporal_address.rsplit(":", 1)[1]
@@ -88,13 +96,6 @@ async def main() -> int:
             await asyncio.sleep(1.0)
             cpids = {"api": [pids["api"]], "worker": [pids["worker"]],
                      "temporal": pids_matching("start-dev", f"--port {port}")}
-            tq = stack.settings.temporal_task_queue
-
-            async def drain(timeout: float = 120.0) -> None:  # the profiles cover every execution's whole work
-                query = f'TaskQueue="{tq}" AND WorkflowType="Interpreter" AND ExecutionStatus="Running"'
-                deadline = time.monotonic() + timeout
-                while (await stack.client.count_workflows(query)).count and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
 
             t0 = time.perf_counter()
             res = await webhooks(http, url, args.requests, args.concurrency, cpids, expect, drain)

@@ -66,6 +66,25 @@ async def wait_http(url: str, timeout: float = 30.0) -> None:
             await asyncio.sleep(0.2)
 
 
+async def wait_polling(client: Any, task_queue: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Until `proc` (a `wfo worker`) polls `task_queue` for workflow tasks: its start-up (imports, the SDK's
+    build id) is over, so a measurement after this is not of a worker still starting."""
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    deadline = time.monotonic() + timeout
+    while True:
+        resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+            namespace=client.namespace, task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+        if any(p.identity.startswith(f"{proc.pid}@") for p in resp.pollers):
+            return
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the wfo worker did not start polling")
+        await asyncio.sleep(0.2)
+
+
 @asynccontextmanager
 async def temp_database() -> AsyncIterator[str]:
     """A fresh database on the local Postgres, migrated to head, dropped afterwards."""
@@ -199,6 +218,7 @@ async def local_stack(*, worker: str = "process", api_process: bool = True,
                 stack.worker_proc = subprocess.Popen([sys.executable, "-m", "cli.main", "worker", *(worker_args or [])],
                                                      env=child_env, cwd=str(ROOT))
                 stack.procs.append(stack.worker_proc)
+                await wait_polling(env.client, settings.temporal_task_queue, stack.worker_proc)
             try:
                 yield stack
             finally:
