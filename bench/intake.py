@@ -1,8 +1,9 @@
 """Webhook intake against hand-written Temporal baselines, side by side in one run (issue: throughput).
 
-One Temporal dev server (WAL pragmas, eager workflow start enabled), a fresh database on the local
-Postgres, the API in its own uvicorn process and `wfo worker` in its own process, as `make dev` runs them.
-Each round runs, interleaved so machine noise hits all alike:
+One Temporal dev server with `wfo dev`'s settings (a database file, WAL pragmas, eager workflow start and
+eager activities), a fresh database on the local Postgres, the API in its own uvicorn process with its
+embedded workflow worker (`--no-embedded-worker`: without) and `wfo worker` in its own process, as `make dev`
+runs them. Each round runs, interleaved so machine noise hits all alike:
 
 * `baseline start`: a minimal hand-written client starting a hand-written equivalent workflow (its worker in
   a second process): the raw Temporal start limit of this box;
@@ -95,12 +96,14 @@ async def main() -> int:
     ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--api-workers", type=int, default=1, help="uvicorn processes of the API (wfo api --workers)")
+    ap.add_argument("--no-embedded-worker", action="store_true",
+                    help="the API without its embedded workflow worker (API_EMBEDDED_WORKER=false)")
     ap.add_argument("--sandboxed", action="store_true",
                     help="run the project's worker with the workflow sandbox (default: unsandboxed, like the baseline)")
     args = ap.parse_args()
     results: dict[str, list[dict]] = {"baseline start": [], "webhook async": [], "baseline sync": [],
                                       "webhook sync": []}
-    async with local_stack(worker="process", sandboxed=args.sandboxed,
+    async with local_stack(worker="process", sandboxed=args.sandboxed, embedded_worker=not args.no_embedded_worker,
                            uvicorn_args=["--workers", str(args.api_workers)] if args.api_workers > 1 else None) as stack:
         address = stack.settings.temporal_address
         limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
@@ -151,7 +154,8 @@ async def main() -> int:
         print(json.dumps({"rounds": results, "summary": summary, "ratios": ratios}))
         return 0
     print(f"rounds={args.rounds} requests={args.requests} concurrency={args.concurrency} (medians over rounds); "
-          f"project worker {'sandboxed' if args.sandboxed else 'unsandboxed'}")
+          f"project worker {'sandboxed' if args.sandboxed else 'unsandboxed'}, "
+          f"API {'without' if args.no_embedded_worker else 'with'} its embedded worker")
     print(f"{'variant':<16}{'req/s':>8}{'done/s':>8}{'p50 ms':>9}{'p99 ms':>9}   "
           "CPU ms/request until all completed (api, worker, temporal, postgres)")
     for variant, rows in results.items():
