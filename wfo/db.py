@@ -103,43 +103,35 @@ def alembic_config(database_url: str | None = None):
     return cfg
 
 
+async def _alembic(database_url: str, direction: str, revision: str) -> None:
+    """``alembic <upgrade|downgrade> <revision>`` on one connection to ``database_url``."""
+    from alembic import command
+
+    cfg = alembic_config(database_url)
+    engine = create_async_engine(to_sqlalchemy_url(database_url), pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as conn:
+
+            def _run(sync_conn) -> None:
+                cfg.attributes["connection"] = sync_conn
+                getattr(command, direction)(cfg, revision)
+
+            await conn.run_sync(_run)
+    finally:
+        await engine.dispose()
+
+
 async def run_migrations(database_url: str, revision: str = "heads") -> None:
     """``alembic upgrade <revision>`` against ``database_url`` (plain postgresql:// URL).
 
     Defaults to ``heads`` so that two revisions branching from the same parent (landed in
     parallel) are both applied instead of failing with "multiple heads"."""
-    from alembic import command
-
-    cfg = alembic_config(database_url)
-    engine = create_async_engine(to_sqlalchemy_url(database_url), pool_size=1, max_overflow=0)
-    try:
-        async with engine.begin() as conn:
-
-            def _upgrade(sync_conn) -> None:
-                cfg.attributes["connection"] = sync_conn
-                command.upgrade(cfg, revision)
-
-            await conn.run_sync(_upgrade)
-    finally:
-        await engine.dispose()
+    await _alembic(database_url, "upgrade", revision)
 
 
 async def run_downgrade(database_url: str, revision: str) -> None:
     """``alembic downgrade <revision>`` against ``database_url`` (tests and benches compare revisions)."""
-    from alembic import command
-
-    cfg = alembic_config(database_url)
-    engine = create_async_engine(to_sqlalchemy_url(database_url), pool_size=1, max_overflow=0)
-    try:
-        async with engine.begin() as conn:
-
-            def _downgrade(sync_conn) -> None:
-                cfg.attributes["connection"] = sync_conn
-                command.downgrade(cfg, revision)
-
-            await conn.run_sync(_downgrade)
-    finally:
-        await engine.dispose()
+    await _alembic(database_url, "downgrade", revision)
 
 
 async def current_revisions(database_url: str) -> set[str]:

@@ -30,6 +30,14 @@ from workflows.types import ExecutionOptions
 
 def cases(url: str) -> dict[str, tuple[dict, object, dict]]:
     sub = defn([node("start", "start"), node("end", "end", output="{{ input * 2 }}")], ["start->end"])
+    stored_approval = (defn(
+        [node("start", "start"),
+         node("ask", "approval", title="Ship {{ input.n }}", assignees={"users": ["a@x.io"]}),
+         node("sum", "transform", expression="$sum([1..10]) + input.n"),
+         node("notify", "http.request", method="POST", url=url + "/shipped", json="{{ nodes.sum }}"),
+         node("yes", "end", output="{{ nodes.notify.status }}"), node("no", "end")],
+        ["start->ask", "ask:approved->sum", "sum->notify", "notify->yes", "ask:rejected->no"]), {"n": 3},
+        {"workflow_id": str(uuid.UUID(int=1)), "tenant_id": str(uuid.UUID(int=2)), "version": 1})
     return {
         "issue_example": (ISSUE_EXAMPLE, {"items": [{"price": 600, "qty": 2}], "callback_url": url + "/erp"}, {}),
         "parallel_join_switch_filter": (defn(
@@ -100,22 +108,10 @@ def cases(url: str) -> dict[str, tuple[dict, object, dict]]:
              node("fire", "temporal.workflow", workflow_type="Greet", mode="start", args=["later"]),
              node("end", "end", output={"js": "{{ nodes.js }}", "child": "{{ nodes.child.result.greeting }}"})],
             ["start->py", "py->js", "js->child", "child->fire", "fire->end"]), {"n": 4, "name": "Ann"}, {}),
-        "approval_features_no_markers": (defn(
-            [node("start", "start"),
-             node("ask", "approval", title="Ship {{ input.n }}", assignees={"users": ["a@x.io"]}),
-             node("sum", "transform", expression="$sum([1..10]) + input.n"),
-             node("notify", "http.request", method="POST", url=url + "/shipped", json="{{ nodes.sum }}"),
-             node("yes", "end", output="{{ nodes.notify.status }}"), node("no", "end")],
-            ["start->ask", "ask:approved->sum", "sum->notify", "notify->yes", "ask:rejected->no"]), {"n": 3},
-            {"workflow_id": str(uuid.UUID(int=1)), "tenant_id": str(uuid.UUID(int=2)), "version": 1}),
-        "approval_closed_outside_history": (defn(
-            [node("start", "start"),
-             node("ask", "approval", title="Ship {{ input.n }}", assignees={"users": ["a@x.io"]}),
-             node("sum", "transform", expression="$sum([1..10]) + input.n"),
-             node("notify", "http.request", method="POST", url=url + "/shipped", json="{{ nodes.sum }}"),
-             node("yes", "end", output="{{ nodes.notify.status }}"), node("no", "end")],
-            ["start->ask", "ask:approved->sum", "sum->notify", "notify->yes", "ask:rejected->no"]), {"n": 3},
-            {"workflow_id": str(uuid.UUID(int=1)), "tenant_id": str(uuid.UUID(int=2)), "version": 1}),
+        # the interpreter's features at the time (ExecutionInput.features): no patch markers, then (the same
+        # flow) no node-runs local activity either
+        "approval_features_no_markers": stored_approval,
+        "approval_closed_outside_history": stored_approval,
         "expression_limits_patched": (defn(
             [node("start", "start"), node("ok", "transform", expression="$sum([1..1000])"),
              node("big", "transform", expression="$sum([1..1000000])"),
