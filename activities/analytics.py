@@ -37,7 +37,7 @@ class AnalyticsActivities:
             log.info("node runs of %s not recorded: %s", rec.execution_id, type(err).__name__)
             written = 0
         if rec.close_row and self.on_closed is not None:
-            self.on_closed(rec.execution_id, Outcome(status=rec.status, output=rec.output, error=rec.error))
+            self.on_closed(rec.execution_id, Outcome.of(rec))
         return written
 
     def all(self) -> list:

@@ -23,6 +23,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from workflows.types import NodeRunsRecord
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -31,6 +33,11 @@ class Outcome:
     status: str
     output: Any = None
     error: str | None = None
+
+    @classmethod
+    def of(cls, record: NodeRunsRecord) -> Outcome:
+        """The outcome a run's closing record (``close_row``) carries."""
+        return cls(status=record.status, output=record.output, error=record.error)
 
 
 class Replies:

@@ -92,7 +92,7 @@ class RunClosings:
         if self.on_closed is not None:
             for rec in batch:
                 if rec.close_row:
-                    self.on_closed(rec.execution_id, Outcome(status=rec.status, output=rec.output, error=rec.error))
+                    self.on_closed(rec.execution_id, Outcome.of(rec))
 
     async def close(self) -> None:
         """Write everything handed over so far (the worker has stopped running workflow code)."""

@@ -107,6 +107,24 @@ class _Worker(Worker):
                 await services.close()
 
 
+def _interpreter_worker(client: Client, settings: Settings, closings: RunClosings, *,
+                        extra_interceptors: Sequence[Any] = (), **kwargs: Any) -> _Worker:
+    """A worker on `settings.temporal_task_queue` with what every worker of ours shares: the runner, the
+    metrics and closing interceptors (`closings` written at shutdown), the workflow-task and cache limits."""
+    worker = _Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflow_runner=workflow_runner(settings.worker_sandboxed),
+        interceptors=[WorkflowMetricsInterceptor(), ClosingInterceptor(closings), *extra_interceptors],
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
+        **kwargs,
+    )
+    worker.closings = closings
+    return worker
+
+
 def build_worker(client: Client, settings: Settings, *, services: Services | None = None,
                  activities: Sequence[Any] = (), workflows: Sequence[type] = ()) -> Worker:
     """A worker for `settings.temporal_task_queue`. Use as `async with build_worker(...):`.
@@ -118,20 +136,12 @@ def build_worker(client: Client, settings: Settings, *, services: Services | Non
     extra_act = event_activities(services)
     alerts = AlertActivities(services, client)
     analytics = AnalyticsActivities(services)
-    closings = RunClosings(services.worker_db)
-    worker = _Worker(
-        client,
-        task_queue=settings.temporal_task_queue,
+    worker = _interpreter_worker(
+        client, settings, RunClosings(services.worker_db), extra_interceptors=[ActivityFailureLogInterceptor()],
         workflows=[*WORKFLOWS, *workflows],
         activities=[*comp.all(), *tasks.all(), *alerts.all(), *analytics.all(), *extra_act, *activities],
-        workflow_runner=workflow_runner(settings.worker_sandboxed),
-        interceptors=[WorkflowMetricsInterceptor(), ClosingInterceptor(closings), ActivityFailureLogInterceptor()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
-        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
-        max_cached_workflows=settings.worker_max_cached_workflows,
-        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
     )
-    worker.closings = closings
     if owned:
         worker.owned_services = services
     return worker
@@ -152,22 +162,11 @@ def build_embedded_worker(client: Client, settings: Settings, services: Services
     closed here (``worker.closing``, or the node-runs local activity of runs started before it;
     ``wfo.replies``). ``services`` stay the caller's to close."""
     analytics = AnalyticsActivities(services, on_closed=on_closed)
-    closings = RunClosings(services.worker_db, on_closed=on_closed)
-    worker = _Worker(
-        client,
-        task_queue=settings.temporal_task_queue,
+    return _interpreter_worker(
+        client, settings, RunClosings(services.worker_db, on_closed=on_closed),
         identity=f"{EMBEDDED_IDENTITY_PREFIX}{os.getpid()}@{socket.gethostname()}",
-        workflows=list(WORKFLOWS),
-        activities=[analytics.record_node_runs, checkpoint],
-        no_remote_activities=True,
-        workflow_runner=workflow_runner(settings.worker_sandboxed),
-        interceptors=[WorkflowMetricsInterceptor(), ClosingInterceptor(closings)],
-        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
-        max_cached_workflows=settings.worker_max_cached_workflows,
-        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
+        workflows=list(WORKFLOWS), activities=[analytics.record_node_runs, checkpoint], no_remote_activities=True,
     )
-    worker.closings = closings
-    return worker
 
 
 async def ensure_alerts_scheduler(client: Client, settings: Settings) -> None:
