@@ -7,6 +7,7 @@ round trip over every partition. A poller counts as live when Temporal saw it po
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +16,9 @@ from temporalio.api.enums.v1 import DescribeTaskQueueMode, TaskQueueType
 from temporalio.api.taskqueue.v1 import PollerInfo, TaskQueue, TaskQueueStats
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
+
+log = logging.getLogger(__name__)
 
 LIVE_POLLER_WINDOW_S = 70.0
 
@@ -47,7 +50,7 @@ async def describe_task_queue(client: Client, task_queue: str) -> TaskQueueState
     Temporal splits a task queue into partitions (4 by default) and places each long poll on one of them;
     the legacy describe reports the root partition only, so a live worker whose polls sit on other
     partitions could read as absent (a false `no_worker` alert). The enhanced mode asks every partition;
-    a server without it gets the legacy calls."""
+    where it fails, the legacy calls answer for the root partition."""
     now = datetime.now(UTC)
     try:
         resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
@@ -55,8 +58,10 @@ async def describe_task_queue(client: Client, task_queue: str) -> TaskQueueState
             api_mode=DescribeTaskQueueMode.DESCRIBE_TASK_QUEUE_MODE_ENHANCED, report_pollers=True,
             report_stats=True, task_queue_types=[t for t, _ in _TYPES]))
     except RPCError as err:
-        if err.status not in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.UNIMPLEMENTED):
-            raise
+        # a server without the enhanced mode (INVALID_ARGUMENT, UNIMPLEMENTED), or one of the partitions
+        # failing to answer (a busy dev server has answered CANCELLED): the root partition's answer beats
+        # none; if that fails too, its error is raised
+        log.debug("enhanced describe of %r failed (%s): root partition only", task_queue, err.status)
         return await _describe_root_partition(client, task_queue, now)
     state = TaskQueueState(task_queue=task_queue)
     for version in resp.versions_info.values():  # unversioned workers: the one version ""

@@ -63,29 +63,33 @@ async def test_backlog_counts_the_tasks_on_every_partition(temporal_env, task_qu
 
 
 class _LegacyOnly:
-    """A server without the enhanced describe (pure branching, no server): answers the per-type calls."""
+    """A server whose enhanced describe fails with `status` (pure branching, no server): answers the
+    per-type calls."""
 
-    def __init__(self) -> None:
+    def __init__(self, status: RPCStatusCode = RPCStatusCode.INVALID_ARGUMENT) -> None:
         self.requests: list = []
+        self.status = status
 
     async def describe_task_queue(self, req):
         self.requests.append(req)
         if req.api_mode:
-            raise RPCError("enhanced mode unsupported", RPCStatusCode.INVALID_ARGUMENT, b"")
+            raise RPCError("enhanced describe failed", self.status, b"")
         resp = DescribeTaskQueueResponse()
         resp.pollers.add(identity=f"w-{req.task_queue_type}")
         resp.stats.approximate_backlog_count = 3
         return resp
 
 
-async def test_a_server_without_the_enhanced_describe_gets_the_per_type_calls():
-    service = _LegacyOnly()
+@pytest.mark.parametrize("status", [RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.UNIMPLEMENTED,
+                                    RPCStatusCode.CANCELLED])
+async def test_where_the_enhanced_describe_fails_the_per_type_calls_answer(status):
+    service = _LegacyOnly(status)
     state = await describe_task_queue(SimpleNamespace(namespace="default", workflow_service=service), "q")
     assert [r.api_mode for r in service.requests] == [1, 0, 0]
     assert state.workflow_pollers == ["w-1"] and state.activity_pollers == ["w-2"] and state.backlog == 6
 
 
-async def test_other_errors_are_not_hidden():
+async def test_a_server_that_does_not_answer_is_an_error():
     class Down(_LegacyOnly):
         async def describe_task_queue(self, req):
             raise RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b"")

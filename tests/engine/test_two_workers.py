@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 from temporalio.client import WorkflowHandle
@@ -51,8 +51,10 @@ async def test_two_workers_share_the_queue_and_one_can_die(temporal_env, setting
         for w, log in zip(workers, logs):
             assert w.poll() is None, f"worker {w.pid} exited with {w.returncode}:\n{tail(log)}"
 
+    released = threading.Event()
+
     def slow(req):
-        time.sleep(0.3)  # keep calls in flight when a worker dies
+        released.wait(2.0)  # calls stay in flight until a worker has died (at most 2 s: under the 3 s timeout)
         return 200, {"ok": True}
 
     try:
@@ -83,6 +85,7 @@ async def test_two_workers_share_the_queue_and_one_can_die(temporal_env, setting
             victim = pid_of[sorted(holders)[0]]
             survivor = next(w for w in workers if w is not victim)
             os.killpg(victim.pid, signal.SIGKILL)
+            released.set()
             results = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), 120)
             keys = {r.headers.get("idempotency-key") for r in sink.calls("POST", "/work")}
         assert survivor.poll() is None, tail(logs[workers.index(survivor)])
