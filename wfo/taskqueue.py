@@ -44,6 +44,10 @@ class TaskQueueState:
                 "backlog": self.backlog, "backlog_age_seconds": round(self.backlog_age_seconds, 3)}
 
 
+_TYPES = ((TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, "workflow_pollers"),
+          (TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY, "activity_pollers"))
+
+
 async def describe_task_queue(client: Client, task_queue: str) -> TaskQueueState:
     """Pollers and backlog over every partition of the queue, workflow and activity types, in one round trip.
 
@@ -68,16 +72,13 @@ async def describe_task_queue(client: Client, task_queue: str) -> TaskQueueState
         for tq_type, attr in _TYPES:
             info = version.types_info.get(int(tq_type))
             if info is not None:
-                _add(state, getattr(state, attr), info.pollers, info.stats if info.HasField("stats") else None, now)
+                _add(state, attr, info.pollers, info.stats if info.HasField("stats") else None, now)
     return state
 
 
-_TYPES = ((TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, "workflow_pollers"),
-          (TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY, "activity_pollers"))
-
-
-def _add(state: TaskQueueState, into: list[str], pollers: Iterable[PollerInfo], stats: TaskQueueStats | None,
+def _add(state: TaskQueueState, attr: str, pollers: Iterable[PollerInfo], stats: TaskQueueStats | None,
          now: datetime) -> None:
+    into: list[str] = getattr(state, attr)
     for p in pollers:
         seen = p.last_access_time.ToDatetime(tzinfo=UTC) if p.HasField("last_access_time") else now
         if (now - seen).total_seconds() <= LIVE_POLLER_WINDOW_S and p.identity not in into:
@@ -94,5 +95,5 @@ async def _describe_root_partition(client: Client, task_queue: str, now: datetim
         resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
             namespace=client.namespace, task_queue=TaskQueue(name=task_queue), task_queue_type=tq_type,
             report_stats=True))
-        _add(state, getattr(state, attr), resp.pollers, resp.stats if resp.HasField("stats") else None, now)
+        _add(state, attr, resp.pollers, resp.stats if resp.HasField("stats") else None, now)
     return state
