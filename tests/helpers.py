@@ -37,3 +37,9 @@ def prom_sample(text: str, name: str, labels: str = "") -> float:
         if all(w in (m.group(1) or "") for w in wanted):
             total += float(m.group(2))
     return total
+
+
+async def history_identities(handle: Any, *attrs: str) -> list[str]:
+    """The worker identity on each event of `handle`'s history that has one of `attrs` (for example
+    "workflow_task_started_event_attributes"), in history order; one read of the history."""
+    return [getattr(e, a).identity async for e in handle.fetch_history_events() for a in attrs if e.HasField(a)]

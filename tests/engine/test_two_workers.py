@@ -12,7 +12,7 @@ from pathlib import Path
 
 from temporalio.client import WorkflowHandle
 
-from tests.helpers import defn, node
+from tests.helpers import defn, history_identities, node
 from tests.localpeers import HttpSink
 from wfo.executions import start_execution
 from wfo.taskqueue import describe_task_queue
@@ -24,13 +24,7 @@ ACTIVITY_STARTED = "activity_task_started_event_attributes"
 
 async def identities(handles: list[WorkflowHandle], attrs: tuple[str, ...] = (WFT_STARTED, ACTIVITY_STARTED)) -> set[str]:
     """The pids of the workers named in the handles' histories (a worker's identity is `pid@host`)."""
-    found = set()
-    for h in handles:
-        async for event in h.fetch_history_events():
-            for a in attrs:
-                if event.HasField(a):
-                    found.add(getattr(event, a).identity.split("@")[0])
-    return found
+    return {identity.split("@")[0] for h in handles for identity in await history_identities(h, *attrs)}
 
 
 def tail(path: Path) -> str:

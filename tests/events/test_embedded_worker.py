@@ -15,6 +15,7 @@ from temporalio.client import Client
 
 from cli.serve import build_app
 from tests.events.conftest import ECHO_DEFINITION, ApiCtx, make_user, running_worker
+from tests.helpers import history_identities
 from worker.main import EMBEDDED_IDENTITY_PREFIX
 
 NOOP_DEFINITION = {
@@ -47,9 +48,7 @@ async def embedded_api(settings, client, sessionmaker, tenant_id) -> AsyncIterat
 
 async def _task_workers(client, execution_id: str) -> list[str]:
     """The identities of the workers that completed the run's workflow tasks, in order."""
-    return [e.workflow_task_completed_event_attributes.identity
-            async for e in client.get_workflow_handle(execution_id).fetch_history_events()
-            if e.HasField("workflow_task_completed_event_attributes")]
+    return await history_identities(client.get_workflow_handle(execution_id), "workflow_task_completed_event_attributes")
 
 
 async def test_sync_webhook_runs_in_the_api_process_and_is_answered_in_process(ev_settings, client, sessionmaker,
@@ -100,9 +99,7 @@ async def test_components_run_on_wfo_workers_and_the_run_comes_back_to_the_api(e
         eid = r.json()["execution_id"]
         workers = await _task_workers(client, eid)
         assert workers[0].startswith(EMBEDDED_IDENTITY_PREFIX), workers  # the eager first task
-        started = [e.activity_task_started_event_attributes.identity
-                   async for e in client.get_workflow_handle(eid).fetch_history_events()
-                   if e.HasField("activity_task_started_event_attributes")]
+        started = await history_identities(client.get_workflow_handle(eid), "activity_task_started_event_attributes")
         assert started and not any(i.startswith(EMBEDDED_IDENTITY_PREFIX) for i in started), started
 
         # async webhooks and duplicate keyed deliveries are not answered in-process, and nothing is left waiting
